@@ -1,0 +1,165 @@
+import { hkdfSync } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
+import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
+import type { GraphQLSchema } from 'graphql';
+import { AccessTokens } from './auth/access-token.js';
+import { AuthState } from './auth/auth-state.js';
+import { AuthService } from './auth/auth.service.js';
+import { PasswordHasher } from './auth/password.js';
+import { systemClock, type Clock } from './clock.js';
+import type { Config } from './config.js';
+import { migrateToLatest, openDatabase, pingDatabase, type Db } from './db/database.js';
+import { createContextBuilder, type GraphQLContext } from './graphql/context.js';
+import { formatError, isExpectedError } from './graphql/format-error.js';
+import { buildSchema } from './graphql/schema.js';
+import { createRequestHandler } from './http/request-handler.js';
+import { createLogger, type Logger } from './logger.js';
+import { UserService } from './users/user.service.js';
+
+/** What buildApp may be given instead of its defaults (tests inject a clock, a logger or a schema). */
+export interface AppDeps {
+  readonly clock?: Clock;
+  readonly logger?: Logger;
+  readonly schema?: GraphQLSchema;
+}
+
+/** A built, not yet listening, tokengate. */
+export interface App {
+  readonly server: Server;
+  readonly db: Db;
+  readonly logger: Logger;
+  readonly services: { readonly auth: AuthService; readonly users: UserService };
+  /** Migrates the database, starts Apollo and creates the bootstrap admin. */
+  start(): Promise<void>;
+  /** Listens on the given port (0 for a free one); resolves to the bound port. */
+  listen(port: number, host: string): Promise<number>;
+  /** Stops accepting, finishes in-flight requests, closes the database. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Wires tokengate together from a validated Config. No I/O happens here but
+ * opening the database handle; start() does the rest, so tests can build an
+ * app and choose when (and on which port) it serves.
+ */
+export function buildApp(config: Config, deps: AppDeps = {}): App {
+  const secret = config.jwt.secret;
+  if (secret === null) throw new Error('buildApp needs a JWT secret (main.ts supplies one in development)');
+  const clock = deps.clock ?? systemClock;
+  const logger = deps.logger ?? createLogger(config.logLevel);
+  const db = openDatabase(config.database);
+
+  const hasher = new PasswordHasher(config.argon2);
+  const accessTokens = new AccessTokens({
+    secret,
+    issuer: config.jwt.issuer,
+    audience: config.jwt.audience,
+    ttl: config.jwt.accessTokenTtl,
+    clockTolerance: config.jwt.clockTolerance,
+  });
+  // A separate key for the refresh chain, derived so one configured secret suffices.
+  const refreshChainKey = Buffer.from(hkdfSync('sha256', secret, 'tokengate', 'refresh-token chain v1', 32));
+  const authState = new AuthState(db);
+  const users = new UserService({ db, clock, hasher, authState, logger });
+  const auth = new AuthService({
+    db,
+    clock,
+    hasher,
+    accessTokens,
+    refreshChainKey,
+    authState,
+    userService: users,
+    logger,
+    refreshTokenTtl: config.refreshTokenTtl,
+    refreshReuseGrace: config.refreshReuseGrace,
+  });
+  const services = { auth, users };
+
+  const apollo = new ApolloServer<GraphQLContext>({
+    schema: deps.schema ?? buildSchema(),
+    formatError,
+    includeStacktraceInErrorResponses: false,
+    introspection: config.introspection,
+    csrfPrevention: true,
+    allowBatchedHttpRequests: false,
+    stopOnTerminationSignals: false,
+    plugins: [
+      config.env === 'production'
+        ? ApolloServerPluginLandingPageDisabled()
+        : ApolloServerPluginLandingPageLocalDefault({ embed: true, includeCookies: false }),
+      logUnexpectedErrors(logger),
+    ],
+  });
+
+  const handler = createRequestHandler({
+    apollo,
+    buildContext: createContextBuilder({ accessTokens, authState, clock, services, signupEnabled: config.signupEnabled }),
+    readiness: async () => ({ database: await pingDatabase(db) }),
+    logger,
+    bodyLimitBytes: config.bodyLimitBytes,
+    trustProxy: config.trustProxy,
+    corsOrigins: config.corsOrigins.length > 0 ? config.corsOrigins : config.env === 'production' ? [] : '*',
+  });
+  const server = createServer({ requestTimeout: 30_000 }, handler);
+  server.keepAliveTimeout = 65_000;
+
+  return {
+    server,
+    db,
+    logger,
+    services,
+    async start() {
+      await migrateToLatest(db, config.database.dialect);
+      await apollo.start();
+      if (config.bootstrapAdmin) await ensureAdmin(users, config.bootstrapAdmin, logger);
+    },
+    listen(port, host) {
+      return new Promise((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, host, () => {
+          server.off('error', reject);
+          resolve((server.address() as AddressInfo).port);
+        });
+      });
+    },
+    async stop() {
+      await new Promise<void>((resolve) => {
+        if (!server.listening) return resolve();
+        server.close(() => resolve());
+        server.closeIdleConnections();
+      });
+      await apollo.stop();
+      await db.destroy();
+    },
+  };
+}
+
+/** Logs every error that is not an expected one, with its stack and the request id; clients see only INTERNAL_SERVER_ERROR. */
+function logUnexpectedErrors(logger: Logger): ApolloServerPlugin<GraphQLContext> {
+  return {
+    async requestDidStart() {
+      return {
+        async didEncounterErrors({ errors, contextValue, operationName }) {
+          for (const error of errors) {
+            if (isExpectedError(error)) continue;
+            logger.error({ err: error.originalError ?? error, path: error.path, operationName, requestId: contextValue.meta?.requestId }, 'unexpected error');
+          }
+        },
+      };
+    },
+  };
+}
+
+/** Creates the ADMIN_USERNAME account at first start, if no user of that name exists yet. */
+async function ensureAdmin(users: UserService, admin: { username: string; password: string }, logger: Logger): Promise<void> {
+  try {
+    await users.createUser({ username: admin.username, password: admin.password, roles: ['USER', 'ADMIN'] });
+    logger.info({ username: admin.username }, 'created the admin account from ADMIN_USERNAME');
+  } catch (error) {
+    if (error instanceof Error && 'code' in error && error.code === 'USERNAME_TAKEN') return;
+    throw error;
+  }
+}

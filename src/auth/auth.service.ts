@@ -1,0 +1,252 @@
+import { randomUUID } from 'node:crypto';
+import type { Clock } from '../clock.js';
+import type { Db } from '../db/database.js';
+import { AppError, ErrorCode, INVALID_CREDENTIALS_MESSAGE, badInput } from '../errors.js';
+import type { Logger } from '../logger.js';
+import * as users from '../users/user.repository.js';
+import type { UserService } from '../users/user.service.js';
+import { isValidUsername, type User } from '../users/user.js';
+import type { AccessTokens } from './access-token.js';
+import type { AuthState } from './auth-state.js';
+import { checkNewPassword, isOverlongPassword, type PasswordHasher } from './password.js';
+import { deriveRefreshToken, generateRefreshToken, hashRefreshToken, isWellFormedRefreshToken, sameHash } from './refresh-token.js';
+import * as sessions from './session.repository.js';
+import { isSessionActive, type Session } from './session.js';
+
+/** A new token pair, as the `AuthPayload` type answers it. */
+export interface AuthResult {
+  readonly accessToken: string;
+  readonly refreshToken: string;
+  readonly tokenType: 'Bearer';
+  readonly expiresIn: number;
+  readonly user: User;
+}
+
+/** The signed-in caller, as established by the context builder for this request. */
+export interface Viewer {
+  readonly user: User;
+  readonly sessionId: string;
+  /** True when the token came straight from a password login, signup or password change. */
+  readonly fresh: boolean;
+}
+
+/** Facts about the request that services record (never trusted for decisions). */
+export interface RequestMeta {
+  readonly userAgent: string | null;
+  readonly clientAddress: string;
+  readonly requestId: string;
+}
+
+/** Dependencies of AuthService. */
+export interface AuthServiceDeps {
+  readonly db: Db;
+  readonly clock: Clock;
+  readonly hasher: PasswordHasher;
+  readonly accessTokens: AccessTokens;
+  /** HMAC key for deriving each rotated refresh token from the previous one. */
+  readonly refreshChainKey: Buffer;
+  readonly authState: AuthState;
+  readonly userService: UserService;
+  readonly logger: Logger;
+  readonly refreshTokenTtl: number;
+  readonly refreshReuseGrace: number;
+}
+
+const USER_AGENT_MAX = 512;
+const INVALID_REFRESH_MESSAGE = 'The refresh token is not valid; sign in again.';
+
+/** Signing in and out, refresh rotation, sessions and password changes. */
+export class AuthService {
+  constructor(private readonly deps: AuthServiceDeps) {}
+
+  /** Creates an account and signs it in with a fresh pair. */
+  async signup(username: string, password: string, meta: RequestMeta): Promise<AuthResult> {
+    const user = await this.deps.userService.createUser({ username, password, roles: ['USER'] });
+    this.audit('auth.signup', meta, { userId: user.id });
+    return this.startSession(user, meta);
+  }
+
+  /**
+   * Checks a username and password and opens a session. Every failure gives
+   * the same error after the same work (one Argon2 verification), so neither
+   * the answer nor its timing tells whether the username exists.
+   */
+  async login(username: string, password: string, meta: RequestMeta): Promise<AuthResult> {
+    // Refused before hashing: an attacker must not make us hash a megabyte.
+    if (isOverlongPassword(password)) throw badInput('password', 'Password must be at most 256 characters.');
+    const found = isValidUsername(username) ? await users.findUserWithHashByUsername(this.deps.db, username) : null;
+    const ok = found ? await this.deps.hasher.verify(found.passwordHash, password) : await this.deps.hasher.verifyDummy(password);
+    if (!found || !ok) {
+      this.audit('auth.login_failed', meta, { userId: found?.user.id ?? null });
+      throw new AppError(ErrorCode.INVALID_CREDENTIALS, INVALID_CREDENTIALS_MESSAGE);
+    }
+    if (this.deps.hasher.needsRehash(found.passwordHash)) {
+      // Cost parameters were raised since this hash was made: upgrade it now that we hold the password.
+      await users.updatePasswordHash(this.deps.db, found.user.id, await this.deps.hasher.hash(password), this.deps.clock.now());
+    }
+    const result = await this.startSession(found.user, meta);
+    this.audit('auth.login', meta, { userId: found.user.id });
+    return result;
+  }
+
+  /**
+   * Trades a refresh token for a new pair (see ../shared/API.md, "Tokens").
+   * The live token rotates; an already-used one inside the grace window gets
+   * the session's current pair; outside it, reuse means theft and ends the
+   * session. The theft revocation is committed even though the call fails.
+   */
+  async refresh(token: string, meta: RequestMeta): Promise<AuthResult> {
+    if (!isWellFormedRefreshToken(token)) throw invalidRefresh();
+    const now = this.deps.clock.now();
+    const hash = hashRefreshToken(token);
+    const outcome = await this.deps.db.transaction().execute((trx) => this.rotate(trx, token, hash, now));
+    if (outcome.kind === 'reused') {
+      this.deps.authState.sessionsEnded([outcome.session.id], outcome.session.userId);
+      this.audit('auth.refresh_reuse', meta, { userId: outcome.session.userId, sessionId: outcome.session.id }, 'warn');
+      throw invalidRefresh();
+    }
+    if (outcome.kind === 'invalid') throw invalidRefresh();
+    const user = await this.deps.authState.checkSession(outcome.session.id, outcome.session.userId);
+    if (!user.active) throw invalidRefresh();
+    return this.issue(user.user, outcome.session.id, outcome.refreshToken, false, now);
+  }
+
+  private async rotate(trx: Db, token: string, hash: string, now: number): Promise<RotateOutcome> {
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const stored = await sessions.findRefreshToken(trx, hash);
+      if (stored === null) return { kind: 'invalid' };
+      const session = await sessions.findSessionById(trx, stored.sessionId);
+      if (session === null || !isSessionActive(session, now)) return { kind: 'invalid' };
+
+      if (stored.usedAt === null && stored.generation === session.refreshGeneration) {
+        const next = deriveRefreshToken(this.deps.refreshChainKey, token);
+        const advanced = await sessions.advanceRefreshGeneration(trx, {
+          id: session.id,
+          fromGeneration: session.refreshGeneration,
+          now,
+          expiresAt: now + this.deps.refreshTokenTtl * 1000,
+        });
+        if (!advanced) continue; // a parallel refresh won; read again and take the grace path
+        await sessions.markRefreshTokenUsed(trx, hash, now);
+        await sessions.insertRefreshToken(trx, { hash: hashRefreshToken(next), sessionId: session.id, generation: session.refreshGeneration + 1, now });
+        return { kind: 'rotated', session, refreshToken: next };
+      }
+
+      const usedAt = stored.usedAt?.getTime() ?? now;
+      if (now - usedAt <= this.deps.refreshReuseGrace * 1000 && stored.generation < session.refreshGeneration) {
+        // A racer (another tab) inside the grace window: hand it the session's
+        // current token, derived from the one it holds, so it joins the one
+        // live chain instead of starting a second.
+        const current = deriveRefreshToken(this.deps.refreshChainKey, token, session.refreshGeneration - stored.generation);
+        const live = await sessions.findRefreshTokenByGeneration(trx, session.id, session.refreshGeneration);
+        if (live === null || live.usedAt !== null || !sameHash(live.hash, hashRefreshToken(current))) return { kind: 'invalid' };
+        return { kind: 'rotated', session, refreshToken: current };
+      }
+
+      await sessions.endSessionById(trx, session.id, 'refresh_reuse', now);
+      return { kind: 'reused', session };
+    }
+    return { kind: 'invalid' };
+  }
+
+  /** Ends the caller's current session. */
+  async logout(viewer: Viewer, meta: RequestMeta): Promise<boolean> {
+    const ended = await sessions.endSessions(this.deps.db, { userId: viewer.user.id, sessionId: viewer.sessionId }, 'logout', this.deps.clock.now());
+    this.deps.authState.sessionsEnded(ended, viewer.user.id);
+    this.audit('auth.logout', meta, { userId: viewer.user.id, sessionId: viewer.sessionId });
+    return ended.length > 0;
+  }
+
+  /** Ends every session of the caller, the current one included; returns how many. */
+  async logoutAll(viewer: Viewer, meta: RequestMeta): Promise<number> {
+    const ended = await sessions.endSessions(this.deps.db, { userId: viewer.user.id }, 'logout_all', this.deps.clock.now());
+    this.deps.authState.sessionsEnded(ended, viewer.user.id);
+    this.audit('auth.logout_all', meta, { userId: viewer.user.id, sessionId: viewer.sessionId, count: ended.length });
+    return ended.length;
+  }
+
+  /** Ends one of the caller's sessions; false for an unknown, ended or foreign id alike. */
+  async revokeSession(viewer: Viewer, sessionId: string, meta: RequestMeta): Promise<boolean> {
+    const ended = await sessions.endSessions(this.deps.db, { userId: viewer.user.id, sessionId }, 'revoked', this.deps.clock.now());
+    this.deps.authState.sessionsEnded(ended, viewer.user.id);
+    if (ended.length > 0) this.audit('auth.session_revoked', meta, { userId: viewer.user.id, sessionId: viewer.sessionId, revokedSessionId: sessionId });
+    return ended.length > 0;
+  }
+
+  /** The caller's open sessions, newest first. */
+  listSessions(viewer: Viewer): Promise<Session[]> {
+    return sessions.listActiveSessions(this.deps.db, viewer.user.id, this.deps.clock.now());
+  }
+
+  /**
+   * Changes the caller's password (the permission layer has already required a
+   * fresh token). Ends every other session of the caller; the calling session
+   * stays signed in with a new fresh pair, and its old refresh token stops working.
+   */
+  async changePassword(viewer: Viewer, currentPassword: string, newPassword: string, meta: RequestMeta): Promise<AuthResult> {
+    if (isOverlongPassword(currentPassword)) throw badInput('currentPassword', 'Password must be at most 256 characters.');
+    const found = await users.findUserWithHashById(this.deps.db, viewer.user.id);
+    if (found === null || !(await this.deps.hasher.verify(found.passwordHash, currentPassword))) {
+      this.audit('auth.password_change_failed', meta, { userId: viewer.user.id, sessionId: viewer.sessionId });
+      throw new AppError(ErrorCode.INVALID_CREDENTIALS, INVALID_CREDENTIALS_MESSAGE);
+    }
+    if (isOverlongPassword(newPassword)) throw badInput('newPassword', 'Password must be at most 256 characters.');
+    const weakness = checkNewPassword(newPassword, found.user.username);
+    if (weakness) throw badInput('newPassword', weakness);
+    const newHash = await this.deps.hasher.hash(newPassword);
+
+    const now = this.deps.clock.now();
+    const refreshToken = generateRefreshToken();
+    const ended = await this.deps.db.transaction().execute(async (trx) => {
+      const session = await sessions.findSessionById(trx, viewer.sessionId);
+      if (session === null || !isSessionActive(session, now)) throw new AppError(ErrorCode.UNAUTHENTICATED, 'The session has ended; sign in again.', { reason: 'TOKEN_REVOKED' });
+      await users.updatePasswordHash(trx, viewer.user.id, newHash, now);
+      const restarted = await sessions.restartRefreshChain(trx, {
+        sessionId: session.id,
+        fromGeneration: session.refreshGeneration,
+        hash: hashRefreshToken(refreshToken),
+        now,
+        expiresAt: now + this.deps.refreshTokenTtl * 1000,
+      });
+      if (!restarted) throw new Error('session changed during password change');
+      return sessions.endSessions(trx, { userId: viewer.user.id, except: viewer.sessionId }, 'password_changed', now);
+    });
+    this.deps.authState.sessionsEnded(ended, viewer.user.id);
+    this.audit('auth.password_changed', meta, { userId: viewer.user.id, sessionId: viewer.sessionId, endedSessions: ended.length });
+    return this.issue(found.user, viewer.sessionId, refreshToken, true, now);
+  }
+
+  private async startSession(user: User, meta: RequestMeta): Promise<AuthResult> {
+    const now = this.deps.clock.now();
+    const refreshToken = generateRefreshToken();
+    const session = await this.deps.db.transaction().execute((trx) =>
+      sessions.insertSession(trx, {
+        id: randomUUID(),
+        userId: user.id,
+        userAgent: meta.userAgent?.slice(0, USER_AGENT_MAX) ?? null,
+        now,
+        expiresAt: now + this.deps.refreshTokenTtl * 1000,
+        refreshTokenHash: hashRefreshToken(refreshToken),
+      }),
+    );
+    return this.issue(user, session.id, refreshToken, true, now);
+  }
+
+  private issue(user: User, sessionId: string, refreshToken: string, fresh: boolean, now: number): AuthResult {
+    const accessToken = this.deps.accessTokens.sign({ userId: user.id, username: user.username, roles: user.roles, sessionId, fresh }, now);
+    return { accessToken, refreshToken, tokenType: 'Bearer', expiresIn: this.deps.accessTokens.ttl, user };
+  }
+
+  private audit(event: string, meta: RequestMeta, fields: Record<string, unknown>, level: 'info' | 'warn' = 'info'): void {
+    this.deps.logger[level]({ event, ...fields, clientAddress: meta.clientAddress, requestId: meta.requestId }, event);
+  }
+}
+
+type RotateOutcome =
+  | { readonly kind: 'rotated'; readonly session: Session; readonly refreshToken: string }
+  | { readonly kind: 'reused'; readonly session: Session }
+  | { readonly kind: 'invalid' };
+
+function invalidRefresh(): AppError {
+  return new AppError(ErrorCode.INVALID_REFRESH_TOKEN, INVALID_REFRESH_MESSAGE);
+}

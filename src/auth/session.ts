@@ -1,0 +1,19 @@
+/** A session as the rest of the code sees it. */
+export interface Session {
+  readonly id: string;
+  readonly userId: string;
+  readonly createdAt: Date;
+  readonly lastUsedAt: Date;
+  readonly expiresAt: Date;
+  readonly endedAt: Date | null;
+  readonly userAgent: string | null;
+  readonly refreshGeneration: number;
+}
+
+/** Why a session ended; stored for operators, never shown to other users. */
+export type SessionEndReason = 'logout' | 'logout_all' | 'revoked' | 'password_changed' | 'refresh_reuse';
+
+/** Whether a session can still be used at `nowMs`. */
+export function isSessionActive(session: Pick<Session, 'endedAt' | 'expiresAt'>, nowMs: number): boolean {
+  return session.endedAt === null && session.expiresAt.getTime() > nowMs;
+}

@@ -1,0 +1,196 @@
+import path from 'node:path';
+import { z } from 'zod';
+import { parseDuration } from './duration.js';
+
+/** Where the data lives: an embedded SQLite file, or a PostgreSQL server. */
+export type DatabaseConfig =
+  | { readonly dialect: 'sqlite'; readonly file: string }
+  | { readonly dialect: 'postgres'; readonly url: string };
+
+/** Argon2id cost parameters. */
+export interface Argon2Config {
+  readonly memoryCost: number;
+  readonly timeCost: number;
+  readonly parallelism: number;
+}
+
+/** The validated, frozen configuration; built once by loadConfig and passed down. */
+export interface Config {
+  readonly env: 'development' | 'production' | 'test';
+  readonly port: number;
+  readonly host: string;
+  readonly database: DatabaseConfig;
+  /** Folder for local state: the SQLite file's folder, or ./data. */
+  readonly dataDir: string;
+  readonly jwt: {
+    /** Null only outside production: main.ts then supplies a generated development secret. */
+    readonly secret: string | null;
+    readonly issuer: string;
+    readonly audience: string;
+    readonly accessTokenTtl: number;
+    readonly clockTolerance: number;
+  };
+  readonly refreshTokenTtl: number;
+  readonly refreshReuseGrace: number;
+  readonly signupEnabled: boolean;
+  readonly trustProxy: boolean;
+  readonly corsOrigins: readonly string[];
+  readonly introspection: boolean;
+  readonly bodyLimitBytes: number;
+  readonly argon2: Argon2Config;
+  readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** Create this admin at start-up when no user of that name exists. */
+  readonly bootstrapAdmin: { readonly username: string; readonly password: string } | null;
+}
+
+/** Thrown by loadConfig with every problem found, one per line. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  constructor(readonly problems: readonly string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+  }
+}
+
+/** Secrets that tutorials and examples use; a server signing with one is forgeable by anyone. */
+const WELL_KNOWN_SECRETS = new Set([
+  'secret', 'my_secret_key', 'super-secret', 'supersecret', 'super-secret-key', 'changeme', 'change-me',
+  'changeit', 'your-256-bit-secret', 'your_jwt_secret', 'jwt_secret', 'jwt-secret', 'secretkey', 'secret_key',
+  'mysecret', 'my-secret', 'password', 'test', 'dev', 'development', 'tokengate', 'shhhhh', 'keyboard cat',
+]);
+
+/** Returns why a secret is unfit to sign production tokens, or null when it is fine. */
+export function checkSecretStrength(secret: string): string | null {
+  if (WELL_KNOWN_SECRETS.has(secret.trim().toLowerCase())) return 'JWT_SECRET is a well-known example secret';
+  if (Buffer.byteLength(secret, 'utf8') < 32) return 'JWT_SECRET must be at least 32 bytes';
+  if (new Set(secret).size < 8) return 'JWT_SECRET has too few distinct characters';
+  return null;
+}
+
+const duration = (name: string, max?: number) =>
+  z.string().transform((text, ctx) => {
+    const seconds = parseDuration(text);
+    if (seconds === null) {
+      ctx.addIssue({ code: 'custom', message: `${name} must look like 3s, 15m, 12h or 30d (got "${text}")` });
+      return z.NEVER;
+    }
+    if (max !== undefined && seconds > max) {
+      ctx.addIssue({ code: 'custom', message: `${name} must be at most ${max}s` });
+      return z.NEVER;
+    }
+    return seconds;
+  });
+
+const boolean = (name: string) =>
+  z.string().transform((text, ctx) => {
+    const value = text.trim().toLowerCase();
+    if (['true', '1', 'yes', 'on'].includes(value)) return true;
+    if (['false', '0', 'no', 'off'].includes(value)) return false;
+    ctx.addIssue({ code: 'custom', message: `${name} must be true or false (got "${text}")` });
+    return z.NEVER;
+  });
+
+const int = (name: string, min: number, max: number) =>
+  z.string().transform((text, ctx) => {
+    const value = Number(text);
+    if (!/^\d+$/.test(text.trim()) || value < min || value > max) {
+      ctx.addIssue({ code: 'custom', message: `${name} must be a whole number from ${min} to ${max} (got "${text}")` });
+      return z.NEVER;
+    }
+    return value;
+  });
+
+const schema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test'], { message: 'NODE_ENV must be development, production or test' }).default('development'),
+  PORT: int('PORT', 0, 65_535).default(4000),
+  HOST: z.string().min(1).default('0.0.0.0'),
+  DATABASE_URL: z.string().min(1).optional(),
+  JWT_SECRET: z.string().min(1).optional(),
+  JWT_ISSUER: z.string().min(1).default('tokengate'),
+  JWT_AUDIENCE: z.string().min(1).default('tokengate'),
+  JWT_CLOCK_TOLERANCE: duration('JWT_CLOCK_TOLERANCE', 60).default(0),
+  ACCESS_TOKEN_TTL: duration('ACCESS_TOKEN_TTL').default(15 * 60),
+  REFRESH_TOKEN_TTL: duration('REFRESH_TOKEN_TTL').default(30 * 86_400),
+  REFRESH_REUSE_GRACE: duration('REFRESH_REUSE_GRACE', 300).default(10),
+  SIGNUP_ENABLED: boolean('SIGNUP_ENABLED').default(true),
+  TRUST_PROXY: boolean('TRUST_PROXY').default(false),
+  CORS_ORIGINS: z.string().default(''),
+  INTROSPECTION: boolean('INTROSPECTION').optional(),
+  BODY_LIMIT: int('BODY_LIMIT', 1024, 10 * 1024 * 1024).default(100 * 1024),
+  // OWASP Password Storage Cheat Sheet, argon2id: m=19 MiB, t=2, p=1.
+  ARGON2_MEMORY_KIB: int('ARGON2_MEMORY_KIB', 8 * 1024, 4 * 1024 * 1024).default(19_456),
+  ARGON2_TIME_COST: int('ARGON2_TIME_COST', 1, 20).default(2),
+  ARGON2_PARALLELISM: int('ARGON2_PARALLELISM', 1, 16).default(1),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
+  ADMIN_USERNAME: z.string().optional(),
+  ADMIN_PASSWORD: z.string().optional(),
+});
+
+function parseDatabaseUrl(url: string | undefined): DatabaseConfig | string {
+  if (url === undefined) return { dialect: 'sqlite', file: path.resolve('data', 'tokengate.sqlite') };
+  if (/^postgres(ql)?:\/\//i.test(url)) return { dialect: 'postgres', url };
+  const file = url.replace(/^(sqlite|file):(\/\/)?/i, '');
+  if (file === '') return 'DATABASE_URL names no SQLite file';
+  return { dialect: 'sqlite', file: file === ':memory:' ? file : path.resolve(file) };
+}
+
+/**
+ * Reads and validates the environment once. Throws a ConfigError listing every
+ * problem, so an operator fixes them all in one go. Pure: reads only `env`.
+ */
+export function loadConfig(env: Readonly<Record<string, string | undefined>>): Config {
+  // Empty variables count as unset, as in most shells' `VAR= cmd` habits.
+  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = schema.safeParse(present);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((issue) => issue.message));
+  }
+  const e = parsed.data;
+  const problems: string[] = [];
+
+  const database = parseDatabaseUrl(e.DATABASE_URL);
+  if (typeof database === 'string') problems.push(database);
+
+  if (e.NODE_ENV === 'production') {
+    if (e.JWT_SECRET === undefined) problems.push('JWT_SECRET is required when NODE_ENV=production');
+    else {
+      const weakness = checkSecretStrength(e.JWT_SECRET);
+      if (weakness) problems.push(weakness);
+    }
+  }
+  if ((e.ADMIN_USERNAME === undefined) !== (e.ADMIN_PASSWORD === undefined)) {
+    problems.push('ADMIN_USERNAME and ADMIN_PASSWORD go together: set both or neither');
+  }
+  if (problems.length > 0 || typeof database === 'string') throw new ConfigError(problems);
+
+  const corsOrigins = e.CORS_ORIGINS.split(',').map((o) => o.trim()).filter((o) => o !== '');
+  const dataDir =
+    database.dialect === 'sqlite' && database.file !== ':memory:' ? path.dirname(database.file) : path.resolve('data');
+
+  return Object.freeze({
+    env: e.NODE_ENV,
+    port: e.PORT,
+    host: e.HOST,
+    database: Object.freeze(database),
+    dataDir,
+    jwt: Object.freeze({
+      secret: e.JWT_SECRET ?? null,
+      issuer: e.JWT_ISSUER,
+      audience: e.JWT_AUDIENCE,
+      accessTokenTtl: e.ACCESS_TOKEN_TTL,
+      clockTolerance: e.JWT_CLOCK_TOLERANCE,
+    }),
+    refreshTokenTtl: e.REFRESH_TOKEN_TTL,
+    refreshReuseGrace: e.REFRESH_REUSE_GRACE,
+    signupEnabled: e.SIGNUP_ENABLED,
+    trustProxy: e.TRUST_PROXY,
+    corsOrigins: Object.freeze(corsOrigins),
+    introspection: e.INTROSPECTION ?? e.NODE_ENV !== 'production',
+    bodyLimitBytes: e.BODY_LIMIT,
+    argon2: Object.freeze({ memoryCost: e.ARGON2_MEMORY_KIB, timeCost: e.ARGON2_TIME_COST, parallelism: e.ARGON2_PARALLELISM }),
+    logLevel: e.LOG_LEVEL ?? (e.NODE_ENV === 'test' ? 'silent' : 'info'),
+    bootstrapAdmin:
+      e.ADMIN_USERNAME !== undefined && e.ADMIN_PASSWORD !== undefined
+        ? Object.freeze({ username: e.ADMIN_USERNAME, password: e.ADMIN_PASSWORD })
+        : null,
+  });
+}

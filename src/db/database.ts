@@ -1,0 +1,54 @@
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import SQLite from 'better-sqlite3';
+import { Kysely, Migrator, SqliteDialect, sql, type MigrationProvider } from 'kysely';
+import type { DatabaseConfig } from '../config.js';
+import { migrations } from './migrations/index.js';
+import type { Database } from './schema.js';
+
+/** The application's database handle. */
+export type Db = Kysely<Database>;
+
+/** Opens the configured database. SQLite files (and their folder) are created on first use. */
+export function openDatabase(config: DatabaseConfig): Db {
+  switch (config.dialect) {
+    case 'sqlite': {
+      if (config.file !== ':memory:') mkdirSync(path.dirname(config.file), { recursive: true });
+      const sqlite = new SQLite(config.file);
+      // WAL: readers never wait for the writer; NORMAL sync is durable across
+      // process crashes in WAL mode. busy_timeout covers a second process (the
+      // user:create CLI) writing at the same time.
+      sqlite.pragma('journal_mode = WAL');
+      sqlite.pragma('synchronous = NORMAL');
+      sqlite.pragma('foreign_keys = ON');
+      sqlite.pragma('busy_timeout = 5000');
+      return new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+    }
+    case 'postgres':
+      throw new Error('PostgreSQL support is not built yet: use a SQLite DATABASE_URL');
+    default: {
+      const unreachable: never = config;
+      throw new Error(`Unknown database config: ${JSON.stringify(unreachable)}`);
+    }
+  }
+}
+
+/** Brings the schema up to date; run at every start-up before serving. */
+export async function migrateToLatest(db: Db, dialect: DatabaseConfig['dialect']): Promise<void> {
+  const provider: MigrationProvider = { getMigrations: async () => migrations(dialect) };
+  const { error, results } = await new Migrator({ db, provider }).migrateToLatest();
+  const failed = results?.find((r) => r.status === 'Error');
+  if (error !== undefined || failed) {
+    throw new Error(`Database migration ${failed?.migrationName ?? ''} failed`, { cause: error });
+  }
+}
+
+/** Whether the database answers a trivial query. */
+export async function pingDatabase(db: Db): Promise<boolean> {
+  try {
+    await sql`select 1`.execute(db);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,9 @@
+import type { Migration } from 'kysely';
+import { initial } from './2026-11-28T00-00-initial.js';
+
+/** Every migration, by dated name; Kysely runs them in name order. */
+export function migrations(dialect: 'sqlite' | 'postgres'): Record<string, Migration> {
+  return {
+    '2026-11-28T00-00-initial': initial(dialect),
+  };
+}

@@ -1,0 +1,62 @@
+import type { ColumnType } from 'kysely';
+
+/**
+ * Times are written as ISO 8601 strings (SQLite has no date type; PostgreSQL
+ * stores them as timestamptz) and read back as Date (pg) or string (SQLite);
+ * repositories turn them into Date once, with toDate.
+ */
+export type Timestamp = ColumnType<Date | string, string, string>;
+
+/** The `users` table. */
+export interface UserTable {
+  id: string;
+  username: string;
+  /** Lower-cased username, unique: names are compared case-insensitively. */
+  username_key: string;
+  password_hash: string;
+  /** JSON array of Role. */
+  roles: string;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+/** The `sessions` table: one row per login, kept after it ends (for reuse detection and audit). */
+export interface SessionTable {
+  id: string;
+  user_id: string;
+  created_at: Timestamp;
+  last_used_at: Timestamp;
+  expires_at: Timestamp;
+  ended_at: Timestamp | null;
+  end_reason: string | null;
+  user_agent: string | null;
+  /** Generation of the session's one live refresh token. */
+  refresh_generation: number;
+}
+
+/** The `refresh_tokens` table: every token a session was given, by hash only. */
+export interface RefreshTokenTable {
+  token_hash: string;
+  session_id: string;
+  generation: number;
+  created_at: Timestamp;
+  /** When the token was first traded in; null for the live one. */
+  used_at: Timestamp | null;
+}
+
+/** Every table, for Kysely<Database>. */
+export interface Database {
+  users: UserTable;
+  sessions: SessionTable;
+  refresh_tokens: RefreshTokenTable;
+}
+
+/** Reads a timestamp column as a Date, whichever dialect produced it. */
+export function toDate(value: Date | string): Date {
+  return value instanceof Date ? value : new Date(value);
+}
+
+/** Writes a time in the one format both dialects store and compare correctly. */
+export function toTimestamp(ms: number): string {
+  return new Date(ms).toISOString();
+}

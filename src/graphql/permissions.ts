@@ -1,0 +1,74 @@
+import { allow, deny, rule, shield } from 'graphql-shield';
+import type { IRules } from 'graphql-shield';
+import { AppError, ErrorCode, unauthenticated } from '../errors.js';
+import type { GraphQLContext } from './context.js';
+
+/*
+ * Every authorization decision of the API, in one place. Rules return the
+ * contract's errors (they never throw them): a thrown error means a bug, and
+ * surfaces as INTERNAL_SERVER_ERROR instead of hiding behind "not authorised".
+ */
+
+const isSignedIn = rule({ cache: 'contextual' })((_parent, _args, ctx: GraphQLContext) =>
+  ctx.viewer !== null ? true : unauthenticated(ctx.authFailure ?? 'MISSING_TOKEN'),
+);
+
+const isAdmin = rule({ cache: 'contextual' })((_parent, _args, ctx: GraphQLContext) => {
+  if (ctx.viewer === null) return unauthenticated(ctx.authFailure ?? 'MISSING_TOKEN');
+  return ctx.viewer.user.roles.includes('ADMIN') ? true : new AppError(ErrorCode.FORBIDDEN, 'This needs the ADMIN role.');
+});
+
+/** A fresh token comes straight from a password login: a stolen, refreshed token cannot change the password. */
+const hasFreshToken = rule({ cache: 'contextual' })((_parent, _args, ctx: GraphQLContext) => {
+  if (ctx.viewer === null) return unauthenticated(ctx.authFailure ?? 'MISSING_TOKEN');
+  return ctx.viewer.fresh
+    ? true
+    : new AppError(ErrorCode.FRESH_TOKEN_REQUIRED, 'This needs a fresh token: sign in with your password again.');
+});
+
+const signupIsOpen = rule({ cache: 'contextual' })((_parent, _args, ctx: GraphQLContext) =>
+  ctx.signupEnabled ? true : new AppError(ErrorCode.FORBIDDEN, 'Signup is disabled on this server.'),
+);
+
+/**
+ * The rule map. Fields are listed one by one, even on output types, so a field
+ * added to the schema later is denied until someone decides who may read it.
+ */
+export const ruleMap = {
+  Query: {
+    me: isSignedIn,
+    protected: isSignedIn,
+    mySessions: isSignedIn,
+    user: isAdmin,
+    users: isAdmin,
+  },
+  Mutation: {
+    signup: signupIsOpen,
+    login: allow,
+    refreshToken: allow,
+    logout: isSignedIn,
+    logoutAll: isSignedIn,
+    revokeSession: isSignedIn,
+    changePassword: hasFreshToken,
+    setUserRoles: isAdmin,
+  },
+  AuthPayload: { accessToken: allow, refreshToken: allow, tokenType: allow, expiresIn: allow, user: allow },
+  User: { id: allow, username: allow, roles: allow, createdAt: allow },
+  UserConnection: { nodes: allow, totalCount: allow, endCursor: allow, hasNextPage: allow },
+  Session: { id: allow, createdAt: allow, lastUsedAt: allow, expiresAt: allow, userAgent: allow, current: allow },
+  Protected: { loggedInAs: allow },
+} satisfies IRules;
+
+/** The shield middleware for the schema. */
+export function createPermissions() {
+  return shield(ruleMap, {
+    // Deny what no rule allows: new fields start closed.
+    fallbackRule: deny,
+    fallbackError: new AppError(ErrorCode.FORBIDDEN, 'You are not allowed to read this field.'),
+    // Errors that resolvers throw (AppError) pass through untouched.
+    allowExternalErrors: true,
+    // "debug" makes an exception inside a rule propagate (and be logged as an
+    // internal error) instead of silently becoming a denial.
+    debug: true,
+  });
+}

@@ -1,0 +1,19 @@
+import type { Resolvers } from '../generated/resolvers-types.js';
+import { viewerOf } from './viewer.js';
+
+/** Sign-in, tokens and password: each resolver reads its arguments and calls one service method. */
+export const authResolvers: Resolvers = {
+  Query: {
+    protected: (_parent, _args, ctx) => viewerOf(ctx).user,
+  },
+  Mutation: {
+    signup: (_parent, { username, password }, ctx) => ctx.services.auth.signup(username, password, ctx.meta),
+    login: (_parent, { username, password }, ctx) => ctx.services.auth.login(username, password, ctx.meta),
+    refreshToken: (_parent, { refreshToken }, ctx) => ctx.services.auth.refresh(refreshToken, ctx.meta),
+    changePassword: (_parent, { currentPassword, newPassword }, ctx) =>
+      ctx.services.auth.changePassword(viewerOf(ctx), currentPassword, newPassword, ctx.meta),
+  },
+  Protected: {
+    loggedInAs: (user) => user.username,
+  },
+};

@@ -1,0 +1,14 @@
+import type { Resolvers } from '../generated/resolvers-types.js';
+import { viewerOf } from './viewer.js';
+
+/** The signed-in user, and user administration. */
+export const userResolvers: Resolvers = {
+  Query: {
+    me: (_parent, _args, ctx) => viewerOf(ctx).user,
+    user: (_parent, { id }, ctx) => ctx.services.users.getUser(id),
+    users: (_parent, { first, after }, ctx) => ctx.services.users.listUsers(first, after ?? null),
+  },
+  Mutation: {
+    setUserRoles: (_parent, { userId, roles }, ctx) => ctx.services.users.setRoles(viewerOf(ctx).user.id, userId, roles),
+  },
+};

@@ -1,0 +1,189 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ApolloServer, HTTPGraphQLRequest } from '@apollo/server';
+import { HeaderMap } from '@apollo/server';
+import type { RequestMeta } from '../auth/auth.service.js';
+import type { ContextInput, GraphQLContext } from '../graphql/context.js';
+import type { Logger } from '../logger.js';
+
+/** What the HTTP layer needs from the rest of the app. */
+export interface RequestHandlerDeps {
+  readonly apollo: ApolloServer<GraphQLContext>;
+  readonly buildContext: (input: ContextInput) => Promise<GraphQLContext>;
+  /** Readiness of each dependency, e.g. `{ database: true }`. */
+  readonly readiness: () => Promise<Record<string, boolean>>;
+  readonly logger: Logger;
+  readonly bodyLimitBytes: number;
+  readonly trustProxy: boolean;
+  /** Allowed CORS origins; `'*'` reflects any origin (development default). */
+  readonly corsOrigins: readonly string[] | '*';
+}
+
+/** A request that failed before reaching GraphQL, with the status to answer. */
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
+const CORS_ALLOW_HEADERS = 'authorization, content-type, apollo-require-preflight, x-apollo-operation-name, x-request-id';
+
+/**
+ * The HTTP surface of ../shared/API.md on Node's own http server: routing, the
+ * body limit, CORS, request ids, and a hand-off to Apollo's
+ * executeHTTPGraphQLRequest. Kept lean on purpose: no framework on the hot path.
+ */
+export function createRequestHandler(deps: RequestHandlerDeps): (req: IncomingMessage, res: ServerResponse) => void {
+  return (req, res) => {
+    handle(deps, req, res).catch((error: unknown) => {
+      deps.logger.error({ err: error }, 'unhandled error in request handler');
+      if (!res.headersSent) sendJson(res, 500, { errors: [{ message: 'Internal server error.', extensions: { code: 'INTERNAL_SERVER_ERROR' } }] });
+      else res.destroy();
+    });
+  };
+}
+
+async function handle(deps: RequestHandlerDeps, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const url = req.url ?? '/';
+  const queryAt = url.indexOf('?');
+  const pathname = queryAt === -1 ? url : url.slice(0, queryAt);
+  const search = queryAt === -1 ? '' : url.slice(queryAt);
+  const requestIdHeader = req.headers['x-request-id'];
+  const requestId = typeof requestIdHeader === 'string' && REQUEST_ID.test(requestIdHeader) ? requestIdHeader : randomUUID();
+  res.setHeader('x-request-id', requestId);
+  applyCors(deps, req, res);
+
+  switch (pathname) {
+    case '/graphql':
+      return handleGraphQL(deps, req, res, search, requestId);
+    case '/healthz':
+      return sendJson(res, 200, { status: 'ok' });
+    case '/readyz': {
+      const checks = await deps.readiness();
+      const ok = Object.values(checks).every(Boolean);
+      const body = Object.fromEntries(Object.entries(checks).map(([name, up]) => [name, up ? 'ok' : 'down']));
+      return sendJson(res, ok ? 200 : 503, { status: ok ? 'ok' : 'unavailable', checks: body });
+    }
+    case '/.well-known/jwks.json':
+      // HS256 keys are secret: there is nothing public to publish.
+      res.setHeader('cache-control', 'public, max-age=300');
+      return sendJson(res, 200, { keys: [] });
+    default:
+      return sendJson(res, 404, { error: 'Not found', paths: ['/graphql', '/healthz', '/readyz', '/.well-known/jwks.json'] });
+  }
+}
+
+async function handleGraphQL(deps: RequestHandlerDeps, req: IncomingMessage, res: ServerResponse, search: string, requestId: string): Promise<void> {
+  const method = (req.method ?? 'GET').toUpperCase();
+  if (method === 'OPTIONS') {
+    res.statusCode = 204;
+    res.end();
+    return;
+  }
+  const headers = new HeaderMap();
+  for (const [name, value] of Object.entries(req.headers)) {
+    if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(', ') : value);
+  }
+  let body: unknown;
+  try {
+    body = method === 'POST' ? await readBody(req, deps.bodyLimitBytes, headers.get('content-type')) : undefined;
+  } catch (error) {
+    if (error instanceof HttpError) {
+      sendJson(res, error.status, { errors: [{ message: error.message, extensions: { code: error.code } }] });
+      if (error.status === 413) req.destroy();
+      return;
+    }
+    throw error;
+  }
+  const httpGraphQLRequest: HTTPGraphQLRequest = { method, headers, search, body };
+  const meta: RequestMeta = {
+    userAgent: req.headers['user-agent'] ?? null,
+    clientAddress: clientAddress(req, deps.trustProxy),
+    requestId,
+  };
+  const response = await deps.apollo.executeHTTPGraphQLRequest({
+    httpGraphQLRequest,
+    context: () => deps.buildContext({ authorization: req.headers.authorization, meta }),
+  });
+  for (const [name, value] of response.headers) res.setHeader(name, value);
+  res.statusCode = response.status ?? 200;
+  if (response.body.kind === 'complete') {
+    res.end(response.body.string);
+    return;
+  }
+  for await (const chunk of response.body.asyncIterator) res.write(chunk);
+  res.end();
+}
+
+/** Reads a request body up to `limit` bytes; JSON bodies are parsed, others handed to Apollo as text. */
+function readBody(req: IncomingMessage, limit: number, contentType: string | undefined): Promise<unknown> {
+  const declared = Number(req.headers['content-length']);
+  if (Number.isFinite(declared) && declared > limit) {
+    return Promise.reject(new HttpError(413, 'PAYLOAD_TOO_LARGE', `Request body is larger than ${limit} bytes.`));
+  }
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        reject(new HttpError(413, 'PAYLOAD_TOO_LARGE', `Request body is larger than ${limit} bytes.`));
+        req.removeAllListeners('data');
+        req.resume();
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('error', reject);
+    req.on('end', () => {
+      const text = Buffer.concat(chunks).toString('utf8');
+      if (!contentType?.toLowerCase().includes('json')) return resolve(text);
+      if (text.trim() === '') return resolve(undefined);
+      try {
+        resolve(JSON.parse(text));
+      } catch {
+        reject(new HttpError(400, 'BAD_REQUEST', 'The request body is not valid JSON.'));
+      }
+    });
+  });
+}
+
+/**
+ * The caller's address: the socket's, or with TRUST_PROXY the last
+ * X-Forwarded-For entry, which our own proxy appended (earlier entries are
+ * whatever the client chose to send).
+ */
+function clientAddress(req: IncomingMessage, trustProxy: boolean): string {
+  const forwarded = req.headers['x-forwarded-for'];
+  if (trustProxy && typeof forwarded === 'string') {
+    const last = forwarded.split(',').at(-1)?.trim();
+    if (last) return last;
+  }
+  return req.socket.remoteAddress ?? 'unknown';
+}
+
+function applyCors(deps: RequestHandlerDeps, req: IncomingMessage, res: ServerResponse): void {
+  const origin = req.headers.origin;
+  if (origin === undefined) return;
+  if (deps.corsOrigins !== '*' && !deps.corsOrigins.includes(origin)) return;
+  res.setHeader('access-control-allow-origin', origin);
+  res.setHeader('vary', 'origin');
+  if (req.method === 'OPTIONS') {
+    res.setHeader('access-control-allow-methods', 'GET, POST, OPTIONS');
+    res.setHeader('access-control-allow-headers', CORS_ALLOW_HEADERS);
+    res.setHeader('access-control-max-age', '600');
+  }
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.statusCode = status;
+  res.setHeader('content-type', 'application/json; charset=utf-8');
+  res.setHeader('content-length', Buffer.byteLength(text));
+  res.end(text);
+}

@@ -1,0 +1,124 @@
+import type { Selectable } from 'kysely';
+import type { Db } from '../db/database.js';
+import { toDate, toTimestamp, type UserTable } from '../db/schema.js';
+import { normalizeRoles, usernameKey, type Role, type User } from './user.js';
+
+type UserRow = Selectable<UserTable>;
+
+/** A user together with the stored password hash; stays inside the services. */
+export interface UserWithHash {
+  readonly user: User;
+  readonly passwordHash: string;
+}
+
+function toUser(row: Pick<UserRow, 'id' | 'username' | 'roles' | 'created_at'>): User {
+  return {
+    id: row.id,
+    username: row.username,
+    roles: normalizeRoles(JSON.parse(row.roles) as Role[]),
+    createdAt: toDate(row.created_at),
+  };
+}
+
+const PUBLIC_COLUMNS = ['id', 'username', 'roles', 'created_at'] as const;
+
+/** Inserts a user; throws the driver's unique-violation error when the username is taken. */
+export async function insertUser(
+  db: Db,
+  user: { id: string; username: string; passwordHash: string; roles: readonly Role[]; now: number },
+): Promise<User> {
+  const row = await db
+    .insertInto('users')
+    .values({
+      id: user.id,
+      username: user.username,
+      username_key: usernameKey(user.username),
+      password_hash: user.passwordHash,
+      roles: JSON.stringify(normalizeRoles(user.roles)),
+      created_at: toTimestamp(user.now),
+      updated_at: toTimestamp(user.now),
+    })
+    .returning(PUBLIC_COLUMNS)
+    .executeTakeFirstOrThrow();
+  return toUser(row);
+}
+
+/** Finds a user by username (case-insensitively), with the hash for verification. */
+export async function findUserWithHashByUsername(db: Db, username: string): Promise<UserWithHash | null> {
+  const row = await db
+    .selectFrom('users')
+    .select([...PUBLIC_COLUMNS, 'password_hash'])
+    .where('username_key', '=', usernameKey(username))
+    .executeTakeFirst();
+  return row ? { user: toUser(row), passwordHash: row.password_hash } : null;
+}
+
+/** Finds a user by id, with the hash for verification. */
+export async function findUserWithHashById(db: Db, id: string): Promise<UserWithHash | null> {
+  const row = await db.selectFrom('users').select([...PUBLIC_COLUMNS, 'password_hash']).where('id', '=', id).executeTakeFirst();
+  return row ? { user: toUser(row), passwordHash: row.password_hash } : null;
+}
+
+/** Finds a user by id. */
+export async function findUserById(db: Db, id: string): Promise<User | null> {
+  const row = await db.selectFrom('users').select(PUBLIC_COLUMNS).where('id', '=', id).executeTakeFirst();
+  return row ? toUser(row) : null;
+}
+
+/** Replaces a user's password hash. */
+export async function updatePasswordHash(db: Db, id: string, passwordHash: string, now: number): Promise<void> {
+  await db
+    .updateTable('users')
+    .set({ password_hash: passwordHash, updated_at: toTimestamp(now) })
+    .where('id', '=', id)
+    .execute();
+}
+
+/** Replaces a user's roles; null when there is no such user. */
+export async function updateRoles(db: Db, id: string, roles: readonly Role[], now: number): Promise<User | null> {
+  const row = await db
+    .updateTable('users')
+    .set({ roles: JSON.stringify(normalizeRoles(roles)), updated_at: toTimestamp(now) })
+    .where('id', '=', id)
+    .returning(PUBLIC_COLUMNS)
+    .executeTakeFirst();
+  return row ? toUser(row) : null;
+}
+
+/** A position in the signup order, used as the pagination cursor. */
+export interface UserCursor {
+  readonly createdAt: string;
+  readonly id: string;
+}
+
+/** One page of users in signup order, after `cursor`; fetches one extra row to tell whether more exist. */
+export async function listUsers(
+  db: Db,
+  page: { first: number; after: UserCursor | null },
+): Promise<{ users: User[]; hasNextPage: boolean }> {
+  let query = db.selectFrom('users').select(PUBLIC_COLUMNS).orderBy('created_at').orderBy('id').limit(page.first + 1);
+  if (page.after) {
+    const { createdAt, id } = page.after;
+    query = query.where((eb) =>
+      eb.or([eb('created_at', '>', createdAt), eb.and([eb('created_at', '=', createdAt), eb('id', '>', id)])]),
+    );
+  }
+  const rows = await query.execute();
+  return { users: rows.slice(0, page.first).map(toUser), hasNextPage: rows.length > page.first };
+}
+
+/** How many users exist. */
+export async function countUsers(db: Db): Promise<number> {
+  const row = await db.selectFrom('users').select((eb) => eb.fn.countAll<number | string>().as('count')).executeTakeFirstOrThrow();
+  return Number(row.count);
+}
+
+/** How many users hold the ADMIN role. */
+export async function countAdmins(db: Db): Promise<number> {
+  const row = await db
+    .selectFrom('users')
+    .select((eb) => eb.fn.countAll<number | string>().as('count'))
+    .where('roles', 'like', '%"ADMIN"%')
+    .executeTakeFirstOrThrow();
+  return Number(row.count);
+}

@@ -1,0 +1,125 @@
+import { randomUUID } from 'node:crypto';
+import type { PasswordHasher } from '../auth/password.js';
+import { checkNewPassword, isOverlongPassword } from '../auth/password.js';
+import type { AuthState } from '../auth/auth-state.js';
+import type { Clock } from '../clock.js';
+import type { Db } from '../db/database.js';
+import { isUniqueViolation } from '../db/errors.js';
+import { AppError, ErrorCode, badInput } from '../errors.js';
+import type { Logger } from '../logger.js';
+import * as users from './user.repository.js';
+import { isValidUsername, normalizeRoles, type Role, type User } from './user.js';
+
+/** Dependencies of UserService. */
+export interface UserServiceDeps {
+  readonly db: Db;
+  readonly clock: Clock;
+  readonly hasher: PasswordHasher;
+  readonly authState: AuthState;
+  readonly logger: Logger;
+}
+
+/** One page of users. */
+export interface UserPage {
+  readonly nodes: readonly User[];
+  readonly totalCount: number;
+  readonly endCursor: string | null;
+  readonly hasNextPage: boolean;
+}
+
+const MAX_PAGE = 100;
+
+/** Users: creation, lookup, listing and roles. */
+export class UserService {
+  constructor(private readonly deps: UserServiceDeps) {}
+
+  /**
+   * Creates a user after checking the contract's username and password rules.
+   * The password is hashed before the username is tried, so a taken name
+   * answers no faster than a free one.
+   */
+  async createUser(input: { username: string; password: string; roles: readonly Role[] }): Promise<User> {
+    if (!isValidUsername(input.username)) {
+      throw badInput('username', 'Username must be 3–64 characters of letters, digits, ".", "_" or "-".');
+    }
+    if (isOverlongPassword(input.password)) throw badInput('password', 'Password must be at most 256 characters.');
+    const weakness = checkNewPassword(input.password, input.username);
+    if (weakness) throw badInput('password', weakness);
+    const passwordHash = await this.deps.hasher.hash(input.password);
+    try {
+      const user = await users.insertUser(this.deps.db, {
+        id: randomUUID(),
+        username: input.username,
+        passwordHash,
+        roles: input.roles,
+        now: this.deps.clock.now(),
+      });
+      this.deps.logger.info({ event: 'user.created', userId: user.id, roles: user.roles }, 'user created');
+      return user;
+    } catch (error) {
+      if (isUniqueViolation(error)) throw new AppError(ErrorCode.USERNAME_TAKEN, 'That username is taken.');
+      throw error;
+    }
+  }
+
+  /** A user by id, or null. */
+  getUser(id: string): Promise<User | null> {
+    return users.findUserById(this.deps.db, id);
+  }
+
+  /** A page of users in signup order. */
+  async listUsers(first: number, after: string | null): Promise<UserPage> {
+    if (!Number.isInteger(first) || first < 1 || first > MAX_PAGE) {
+      throw badInput('first', `first must be from 1 to ${MAX_PAGE}.`);
+    }
+    const cursor = after === null ? null : decodeCursor(after);
+    const [page, totalCount] = await Promise.all([
+      users.listUsers(this.deps.db, { first, after: cursor }),
+      users.countUsers(this.deps.db),
+    ]);
+    const last = page.users.at(-1);
+    return {
+      nodes: page.users,
+      totalCount,
+      endCursor: last ? encodeCursor({ createdAt: last.createdAt.toISOString(), id: last.id }) : null,
+      hasNextPage: page.hasNextPage,
+    };
+  }
+
+  /**
+   * Replaces a user's roles; the user's existing tokens carry the new rights
+   * from their next request. Refuses to remove the last admin, which would
+   * leave nobody able to manage roles.
+   */
+  async setRoles(actorId: string, userId: string, roles: readonly Role[]): Promise<User> {
+    const wanted = normalizeRoles(roles);
+    const updated = await this.deps.db.transaction().execute(async (trx) => {
+      const current = await users.findUserById(trx, userId);
+      if (current === null) throw badInput('userId', 'No user has that id.');
+      if (current.roles.includes('ADMIN') && !wanted.includes('ADMIN') && (await users.countAdmins(trx)) <= 1) {
+        throw badInput('roles', 'That would remove the last ADMIN.');
+      }
+      return users.updateRoles(trx, userId, wanted, this.deps.clock.now());
+    });
+    if (updated === null) throw badInput('userId', 'No user has that id.');
+    this.deps.authState.userChanged(updated);
+    this.deps.logger.info({ event: 'user.roles_changed', actorId, userId, roles: updated.roles }, 'roles changed');
+    return updated;
+  }
+}
+
+function encodeCursor(cursor: users.UserCursor): string {
+  return Buffer.from(JSON.stringify([cursor.createdAt, cursor.id]), 'utf8').toString('base64url');
+}
+
+function decodeCursor(text: string): users.UserCursor {
+  try {
+    const value: unknown = JSON.parse(Buffer.from(text, 'base64url').toString('utf8'));
+    if (Array.isArray(value) && value.length === 2 && typeof value[0] === 'string' && typeof value[1] === 'string') {
+      if (!Number.isNaN(Date.parse(value[0]))) return { createdAt: value[0], id: value[1] };
+    }
+  } catch {
+    // fall through: a cursor we did not make
+  }
+  throw badInput('after', 'after must be an endCursor returned by users.');
+}
