@@ -157,6 +157,10 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
       if (weakness) problems.push(weakness);
     }
   }
+  if (e.REFRESH_TOKEN_TTL <= e.ACCESS_TOKEN_TTL) {
+    // The per-request check relies on an access token never outliving its session's refresh lifetime.
+    problems.push('REFRESH_TOKEN_TTL must be longer than ACCESS_TOKEN_TTL');
+  }
   if ((e.ADMIN_USERNAME === undefined) !== (e.ADMIN_PASSWORD === undefined)) {
     problems.push('ADMIN_USERNAME and ADMIN_PASSWORD go together: set both or neither');
   }

@@ -1,0 +1,128 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { buildApp, type App, type AppDeps } from '../../src/app.js';
+import { loadConfig, type Config } from '../../src/config.js';
+
+/** A 48-byte test secret; never used outside tests. */
+export const TEST_SECRET = 'test-secret-for-tokengate-integration-tests-only-0123456789';
+
+/** A GraphQL response as a client sees it. */
+export interface GqlResponse<T = Record<string, unknown>> {
+  readonly status: number;
+  readonly body: {
+    data?: T | null;
+    errors?: Array<{ message: string; path?: string[]; extensions?: Record<string, unknown> }>;
+  };
+  readonly headers: Headers;
+}
+
+/** A running tokengate on a free port, with its own SQLite file. */
+export interface TestServer {
+  readonly url: string;
+  readonly app: App;
+  readonly config: Config;
+  readonly dir: string;
+  /** POSTs a GraphQL operation; `token` becomes `Authorization: Bearer <token>`. */
+  gql<T = Record<string, unknown>>(
+    query: string,
+    variables?: Record<string, unknown>,
+    options?: { token?: string; headers?: Record<string, string> },
+  ): Promise<GqlResponse<T>>;
+  stop(): Promise<void>;
+}
+
+/** The environment every test server starts from; cheap Argon2 parameters keep the suite fast. */
+export function testEnv(dir: string, env: Record<string, string> = {}): Record<string, string> {
+  return {
+    NODE_ENV: 'test',
+    JWT_SECRET: TEST_SECRET,
+    DATABASE_URL: path.join(dir, 'tokengate.sqlite'),
+    ARGON2_MEMORY_KIB: '8192',
+    ARGON2_TIME_COST: '1',
+    ...env,
+  };
+}
+
+/** Makes a temporary folder removed by the returned function. */
+export function tempDir(): { dir: string; remove: () => void } {
+  const dir = mkdtempSync(path.join(tmpdir(), 'tokengate-test-'));
+  return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/**
+ * Starts the real server (buildApp + listen on port 0) on a fresh SQLite file,
+ * or on `options.dir` to reopen an earlier one (restart tests).
+ */
+export async function startServer(
+  env: Record<string, string> = {},
+  options: { dir?: string; deps?: AppDeps } = {},
+): Promise<TestServer> {
+  const temp = options.dir === undefined ? tempDir() : null;
+  const dir = options.dir ?? temp!.dir;
+  const config = loadConfig(testEnv(dir, env));
+  const app = buildApp(config, options.deps);
+  await app.start();
+  const port = await app.listen(0, '127.0.0.1');
+  const url = `http://127.0.0.1:${port}`;
+  return {
+    url,
+    app,
+    config,
+    dir,
+    async gql(query, variables, opts = {}) {
+      const headers: Record<string, string> = { 'content-type': 'application/json', ...opts.headers };
+      if (opts.token !== undefined) headers.authorization = `Bearer ${opts.token}`;
+      const res = await fetch(`${url}/graphql`, { method: 'POST', headers, body: JSON.stringify({ query, variables }) });
+      const text = await res.text();
+      let body;
+      try {
+        body = JSON.parse(text);
+      } catch {
+        throw new Error(`non-JSON response ${res.status}: ${text.slice(0, 200)}`);
+      }
+      return { status: res.status, body, headers: res.headers };
+    },
+    async stop() {
+      await app.stop();
+      temp?.remove();
+    },
+  };
+}
+
+/** The fields of AuthPayload most tests want. */
+export const AUTH_FIELDS = 'accessToken refreshToken tokenType expiresIn user { id username roles createdAt }';
+
+/** The AuthPayload shape. */
+export interface AuthPayload {
+  accessToken: string;
+  refreshToken: string;
+  tokenType: string;
+  expiresIn: number;
+  user: { id: string; username: string; roles: string[]; createdAt: string };
+}
+
+/** Signs up a user and returns the payload, failing the test on any error. */
+export async function signup(server: TestServer, username: string, password = 'correct horse battery'): Promise<AuthPayload> {
+  const res = await server.gql<{ signup: AuthPayload }>(
+    `mutation ($u: String!, $p: String!) { signup(username: $u, password: $p) { ${AUTH_FIELDS} } }`,
+    { u: username, p: password },
+  );
+  if (!res.body.data?.signup) throw new Error(`signup failed: ${JSON.stringify(res.body.errors)}`);
+  return res.body.data.signup;
+}
+
+/** Logs a user in and returns the payload, failing the test on any error. */
+export async function login(server: TestServer, username: string, password = 'correct horse battery'): Promise<AuthPayload> {
+  const res = await server.gql<{ login: AuthPayload }>(
+    `mutation ($u: String!, $p: String!) { login(username: $u, password: $p) { ${AUTH_FIELDS} } }`,
+    { u: username, p: password },
+  );
+  if (!res.body.data?.login) throw new Error(`login failed: ${JSON.stringify(res.body.errors)}`);
+  return res.body.data.login;
+}
+
+/** The first error's extensions.code, for terse assertions. */
+export function errorCode(res: GqlResponse): unknown {
+  return res.body.errors?.[0]?.extensions?.code;
+}
