@@ -66,11 +66,15 @@ export function checkSecretStrength(secret: string): string | null {
   return null;
 }
 
-const duration = (name: string, max?: number) =>
+const duration = (name: string, max?: number, min = 0) =>
   z.string().transform((text, ctx) => {
     const seconds = parseDuration(text);
     if (seconds === null) {
       ctx.addIssue({ code: 'custom', message: `${name} must look like 3s, 15m, 12h or 30d (got "${text}")` });
+      return z.NEVER;
+    }
+    if (seconds < min) {
+      ctx.addIssue({ code: 'custom', message: `${name} must be at least ${min}s` });
       return z.NEVER;
     }
     if (max !== undefined && seconds > max) {
@@ -108,8 +112,8 @@ const schema = z.object({
   JWT_ISSUER: z.string().min(1).default('tokengate'),
   JWT_AUDIENCE: z.string().min(1).default('tokengate'),
   JWT_CLOCK_TOLERANCE: duration('JWT_CLOCK_TOLERANCE', 60).default(0),
-  ACCESS_TOKEN_TTL: duration('ACCESS_TOKEN_TTL').default(15 * 60),
-  REFRESH_TOKEN_TTL: duration('REFRESH_TOKEN_TTL').default(30 * 86_400),
+  ACCESS_TOKEN_TTL: duration('ACCESS_TOKEN_TTL', undefined, 1).default(15 * 60),
+  REFRESH_TOKEN_TTL: duration('REFRESH_TOKEN_TTL', undefined, 1).default(30 * 86_400),
   REFRESH_REUSE_GRACE: duration('REFRESH_REUSE_GRACE', 300).default(10),
   SIGNUP_ENABLED: boolean('SIGNUP_ENABLED').default(true),
   TRUST_PROXY: boolean('TRUST_PROXY').default(false),
@@ -120,7 +124,9 @@ const schema = z.object({
   ARGON2_MEMORY_KIB: int('ARGON2_MEMORY_KIB', 8 * 1024, 4 * 1024 * 1024).default(19_456),
   ARGON2_TIME_COST: int('ARGON2_TIME_COST', 1, 20).default(2),
   ARGON2_PARALLELISM: int('ARGON2_PARALLELISM', 1, 16).default(1),
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
+  LOG_LEVEL: z
+    .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { message: 'LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent' })
+    .optional(),
   ADMIN_USERNAME: z.string().optional(),
   ADMIN_PASSWORD: z.string().optional(),
 });
@@ -128,6 +134,10 @@ const schema = z.object({
 function parseDatabaseUrl(url: string | undefined): DatabaseConfig | string {
   if (url === undefined) return { dialect: 'sqlite', file: path.resolve('data', 'tokengate.sqlite') };
   if (/^postgres(ql)?:\/\//i.test(url)) return { dialect: 'postgres', url };
+  // Any other scheme is a mistake (a typo in "postgres", another engine), not a file name.
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(url) && !/^(sqlite|file):/i.test(url)) {
+    return `DATABASE_URL must be postgres://…, postgresql://…, sqlite:PATH or a file path (got scheme "${url.split(':')[0]}")`;
+  }
   const file = url.replace(/^(sqlite|file):(\/\/)?/i, '');
   if (file === '') return 'DATABASE_URL names no SQLite file';
   return { dialect: 'sqlite', file: file === ':memory:' ? file : path.resolve(file) };
@@ -139,32 +149,32 @@ function parseDatabaseUrl(url: string | undefined): DatabaseConfig | string {
  */
 export function loadConfig(env: Readonly<Record<string, string | undefined>>): Config {
   // Empty variables count as unset, as in most shells' `VAR= cmd` habits.
-  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const present: Record<string, string> = Object.fromEntries(
+    Object.entries(env).filter((entry): entry is [string, string] => entry[1] !== undefined && entry[1] !== ''),
+  );
   const parsed = schema.safeParse(present);
-  if (!parsed.success) {
-    throw new ConfigError(parsed.error.issues.map((issue) => issue.message));
-  }
-  const e = parsed.data;
-  const problems: string[] = [];
+  const problems = parsed.success ? [] : parsed.error.issues.map((issue) => issue.message);
 
-  const database = parseDatabaseUrl(e.DATABASE_URL);
+  // Checks across variables read the raw values, so they are reported even
+  // when another variable is malformed: every problem in one go.
+  const database = parseDatabaseUrl(present.DATABASE_URL);
   if (typeof database === 'string') problems.push(database);
-
-  if (e.NODE_ENV === 'production') {
-    if (e.JWT_SECRET === undefined) problems.push('JWT_SECRET is required when NODE_ENV=production');
+  if (present.NODE_ENV === 'production') {
+    if (present.JWT_SECRET === undefined) problems.push('JWT_SECRET is required when NODE_ENV=production');
     else {
-      const weakness = checkSecretStrength(e.JWT_SECRET);
+      const weakness = checkSecretStrength(present.JWT_SECRET);
       if (weakness) problems.push(weakness);
     }
   }
-  if (e.REFRESH_TOKEN_TTL <= e.ACCESS_TOKEN_TTL) {
+  if ((present.ADMIN_USERNAME === undefined) !== (present.ADMIN_PASSWORD === undefined)) {
+    problems.push('ADMIN_USERNAME and ADMIN_PASSWORD go together: set both or neither');
+  }
+  if (parsed.success && parsed.data.REFRESH_TOKEN_TTL <= parsed.data.ACCESS_TOKEN_TTL) {
     // The per-request check relies on an access token never outliving its session's refresh lifetime.
     problems.push('REFRESH_TOKEN_TTL must be longer than ACCESS_TOKEN_TTL');
   }
-  if ((e.ADMIN_USERNAME === undefined) !== (e.ADMIN_PASSWORD === undefined)) {
-    problems.push('ADMIN_USERNAME and ADMIN_PASSWORD go together: set both or neither');
-  }
-  if (problems.length > 0 || typeof database === 'string') throw new ConfigError(problems);
+  if (!parsed.success || typeof database === 'string' || problems.length > 0) throw new ConfigError(problems);
+  const e = parsed.data;
 
   const corsOrigins = e.CORS_ORIGINS.split(',').map((o) => o.trim()).filter((o) => o !== '');
   const dataDir =

@@ -31,10 +31,15 @@ export function isOverlongPassword(password: string): boolean {
   return password.length > PASSWORD_MAX_LENGTH && codePointLength(password) > PASSWORD_MAX_LENGTH;
 }
 
-/** Returns why a new password is refused, or null when it is acceptable. */
+/**
+ * Returns why a new password is refused, or null when it is acceptable.
+ * Length is counted in code points of the password as typed (the same count
+ * isOverlongPassword uses before hashing), so one password never meets two
+ * different limits; NFKC applies to what is hashed and compared.
+ */
 export function checkNewPassword(password: string, username: string): string | null {
   const normalized = normalizePassword(password);
-  const length = codePointLength(normalized);
+  const length = codePointLength(password);
   if (length < PASSWORD_MIN_LENGTH) return `Password must be at least ${PASSWORD_MIN_LENGTH} characters.`;
   if (length > PASSWORD_MAX_LENGTH) return `Password must be at most ${PASSWORD_MAX_LENGTH} characters.`;
   const lower = normalized.toLowerCase();
