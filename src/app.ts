@@ -83,6 +83,8 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
     formatError,
     includeStacktraceInErrorResponses: false,
     introspection: config.introspection,
+    // "Did you mean …" suggestions describe the schema: hidden wherever introspection is.
+    hideSchemaDetailsFromClientErrors: !config.introspection,
     csrfPrevention: true,
     allowBatchedHttpRequests: false,
     stopOnTerminationSignals: false,

@@ -72,8 +72,11 @@ async function run(): Promise<number> {
 run().then(
   (code) => process.exit(code),
   (error: unknown) => {
-    if (error instanceof ConfigError) process.stderr.write(`tokengate: ${error.message}\n`);
-    else process.stderr.write(`user:create failed: ${error instanceof Error ? error.message : String(error)}\n`);
+    if (error instanceof ConfigError) {
+      process.stderr.write(`tokengate: ${error.message}\n`);
+      process.exit(78); // EX_CONFIG, as the server
+    }
+    process.stderr.write(`user:create failed: ${error instanceof Error ? error.message : String(error)}\n`);
     process.exit(1);
   },
 );

@@ -124,7 +124,7 @@ async function handleGraphQL(deps: RequestHandlerDeps, req: IncomingMessage, res
 function readBody(req: IncomingMessage, limit: number, contentType: string | undefined): Promise<unknown> {
   const declared = Number(req.headers['content-length']);
   if (Number.isFinite(declared) && declared > limit) {
-    return Promise.reject(new HttpError(413, 'PAYLOAD_TOO_LARGE', `Request body is larger than ${limit} bytes.`));
+    return Promise.reject(new HttpError(413, 'BAD_REQUEST', `Request body is larger than ${limit} bytes.`));
   }
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
@@ -132,7 +132,7 @@ function readBody(req: IncomingMessage, limit: number, contentType: string | und
     req.on('data', (chunk: Buffer) => {
       size += chunk.length;
       if (size > limit) {
-        reject(new HttpError(413, 'PAYLOAD_TOO_LARGE', `Request body is larger than ${limit} bytes.`));
+        reject(new HttpError(413, 'BAD_REQUEST', `Request body is larger than ${limit} bytes.`));
         req.removeAllListeners('data');
         req.resume();
         return;
