@@ -6,7 +6,10 @@ import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/dis
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
 import type { GraphQLSchema } from 'graphql';
 import { AccessTokens } from './auth/access-token.js';
-import { AuthState } from './auth/auth-state.js';
+import { DatabaseSessionGuard } from './auth/database-session-guard.js';
+import { LocalSessionGuard } from './auth/local-session-guard.js';
+import { RedisSessionGuard } from './auth/redis-session-guard.js';
+import type { SessionGuard } from './auth/session-guard.js';
 import { AuthService } from './auth/auth.service.js';
 import { PasswordHasher } from './auth/password.js';
 import { systemClock, type Clock } from './clock.js';
@@ -17,6 +20,7 @@ import { formatError, isExpectedError } from './graphql/format-error.js';
 import { buildSchema } from './graphql/schema.js';
 import { createRequestHandler } from './http/request-handler.js';
 import { createLogger, type Logger } from './logger.js';
+import { openRedis } from './redis.js';
 import { UserService } from './users/user.service.js';
 
 /** What buildApp may be given instead of its defaults (tests inject a clock, a logger or a schema). */
@@ -62,15 +66,15 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
   });
   // A separate key for the refresh chain, derived so one configured secret suffices.
   const refreshChainKey = Buffer.from(hkdfSync('sha256', secret, 'tokengate', 'refresh-token chain v1', 32));
-  const authState = new AuthState(db);
-  const users = new UserService({ db, clock, hasher, authState, logger });
+  const sessionGuard = createSessionGuard(config, db, logger);
+  const users = new UserService({ db, clock, hasher, sessionGuard, logger });
   const auth = new AuthService({
     db,
     clock,
     hasher,
     accessTokens,
     refreshChainKey,
-    authState,
+    sessionGuard,
     userService: users,
     logger,
     refreshTokenTtl: config.refreshTokenTtl,
@@ -98,8 +102,11 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
 
   const handler = createRequestHandler({
     apollo,
-    buildContext: createContextBuilder({ accessTokens, authState, clock, services, signupEnabled: config.signupEnabled }),
-    readiness: async () => ({ database: await pingDatabase(db) }),
+    buildContext: createContextBuilder({ accessTokens, sessionGuard, clock, services, signupEnabled: config.signupEnabled }),
+    readiness: async (): Promise<Record<string, boolean>> => {
+      const [database, redis] = await Promise.all([pingDatabase(db), sessionGuard.ping()]);
+      return config.redis ? { database, redis } : { database };
+    },
     logger,
     bodyLimitBytes: config.bodyLimitBytes,
     trustProxy: config.trustProxy,
@@ -114,6 +121,7 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
     logger,
     services,
     async start() {
+      if (sessionGuard instanceof RedisSessionGuard) await sessionGuard.connect();
       await migrateToLatest(db, config.database.dialect);
       await apollo.start();
       if (config.bootstrapAdmin) await ensureAdmin(users, config.bootstrapAdmin, logger);
@@ -134,9 +142,27 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
         server.closeIdleConnections();
       });
       await apollo.stop();
+      await sessionGuard.close();
       await db.destroy();
     },
   };
+}
+
+/**
+ * Picks how the per-request session check learns about logouts and role
+ * changes: through Redis when configured (several instances, cached), from
+ * PostgreSQL on every request when not (several instances, no cache), or
+ * from an in-process cache on embedded SQLite (one instance sees every write).
+ */
+function createSessionGuard(config: Config, db: Db, logger: Logger): SessionGuard {
+  if (config.redis) {
+    return new RedisSessionGuard(db, openRedis(config.redis.url), {
+      prefix: config.redis.prefix,
+      epochTtlSeconds: config.refreshTokenTtl + config.jwt.accessTokenTtl,
+      logger,
+    });
+  }
+  return config.database.dialect === 'postgres' ? new DatabaseSessionGuard(db) : new LocalSessionGuard(db);
 }
 
 /** Logs every error that is not an expected one, with its stack and the request id; clients see only INTERNAL_SERVER_ERROR. */

@@ -5,7 +5,7 @@ import { parseDuration } from './duration.js';
 /** Where the data lives: an embedded SQLite file, or a PostgreSQL server. */
 export type DatabaseConfig =
   | { readonly dialect: 'sqlite'; readonly file: string }
-  | { readonly dialect: 'postgres'; readonly url: string };
+  | { readonly dialect: 'postgres'; readonly url: string; readonly poolSize: number };
 
 /** Argon2id cost parameters. */
 export interface Argon2Config {
@@ -20,6 +20,8 @@ export interface Config {
   readonly port: number;
   readonly host: string;
   readonly database: DatabaseConfig;
+  /** Shared state for several instances (session revocation, rate limits); null for a single instance. */
+  readonly redis: { readonly url: string; readonly prefix: string } | null;
   /** Folder for local state: the SQLite file's folder, or ./data. */
   readonly dataDir: string;
   readonly jwt: {
@@ -108,6 +110,12 @@ const schema = z.object({
   PORT: int('PORT', 0, 65_535).default(4000),
   HOST: z.string().min(1).default('0.0.0.0'),
   DATABASE_URL: z.string().min(1).optional(),
+  DATABASE_POOL_SIZE: int('DATABASE_POOL_SIZE', 1, 500).default(10),
+  REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\//i, { message: 'REDIS_URL must look like redis://host:port (or rediss:// for TLS)' })
+    .optional(),
+  REDIS_PREFIX: z.string().regex(/^[A-Za-z0-9:_.-]{1,64}$/, { message: 'REDIS_PREFIX must be 1–64 of letters, digits, ":", "_", ".", "-"' }).default('tokengate:'),
   JWT_SECRET: z.string().min(1).optional(),
   JWT_ISSUER: z.string().min(1).default('tokengate'),
   JWT_AUDIENCE: z.string().min(1).default('tokengate'),
@@ -133,7 +141,7 @@ const schema = z.object({
 
 function parseDatabaseUrl(url: string | undefined): DatabaseConfig | string {
   if (url === undefined) return { dialect: 'sqlite', file: path.resolve('data', 'tokengate.sqlite') };
-  if (/^postgres(ql)?:\/\//i.test(url)) return { dialect: 'postgres', url };
+  if (/^postgres(ql)?:\/\//i.test(url)) return { dialect: 'postgres', url, poolSize: 10 };
   // Any other scheme is a mistake (a typo in "postgres", another engine), not a file name.
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(url) && !/^(sqlite|file):/i.test(url)) {
     return `DATABASE_URL must be postgres://…, postgresql://…, sqlite:PATH or a file path (got scheme "${url.split(':')[0]}")`;
@@ -184,7 +192,8 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     env: e.NODE_ENV,
     port: e.PORT,
     host: e.HOST,
-    database: Object.freeze(database),
+    database: Object.freeze(database.dialect === 'postgres' ? { ...database, poolSize: e.DATABASE_POOL_SIZE } : database),
+    redis: e.REDIS_URL === undefined ? null : Object.freeze({ url: e.REDIS_URL, prefix: e.REDIS_PREFIX }),
     dataDir,
     jwt: Object.freeze({
       secret: e.JWT_SECRET ?? null,

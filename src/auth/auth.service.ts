@@ -7,11 +7,11 @@ import * as users from '../users/user.repository.js';
 import type { UserService } from '../users/user.service.js';
 import { isValidUsername, type User } from '../users/user.js';
 import type { AccessTokens } from './access-token.js';
-import type { AuthState } from './auth-state.js';
+import type { SessionGuard } from './session-guard.js';
 import { checkNewPassword, isOverlongPassword, type PasswordHasher } from './password.js';
 import { deriveRefreshToken, generateRefreshToken, hashRefreshToken, isWellFormedRefreshToken, sameHash } from './refresh-token.js';
 import * as sessions from './session.repository.js';
-import { isSessionActive, type Session } from './session.js';
+import { isSessionActive, type Session, type SessionEndReason } from './session.js';
 
 /** A new token pair, as the `AuthPayload` type answers it. */
 export interface AuthResult {
@@ -45,7 +45,7 @@ export interface AuthServiceDeps {
   readonly accessTokens: AccessTokens;
   /** HMAC key for deriving each rotated refresh token from the previous one. */
   readonly refreshChainKey: Buffer;
-  readonly authState: AuthState;
+  readonly sessionGuard: SessionGuard;
   readonly userService: UserService;
   readonly logger: Logger;
   readonly refreshTokenTtl: number;
@@ -101,12 +101,12 @@ export class AuthService {
     const hash = hashRefreshToken(token);
     const outcome = await this.deps.db.transaction().execute((trx) => this.rotate(trx, token, hash, now));
     if (outcome.kind === 'reused') {
-      this.deps.authState.sessionsEnded([outcome.session.id], outcome.session.userId);
+      await this.deps.sessionGuard.afterChange(outcome.session.userId, { endedSessionIds: [outcome.session.id] });
       this.audit('auth.refresh_reuse', meta, { userId: outcome.session.userId, sessionId: outcome.session.id }, 'warn');
       throw invalidRefresh();
     }
     if (outcome.kind === 'invalid') throw invalidRefresh();
-    const user = await this.deps.authState.checkSession(outcome.session.id, outcome.session.userId);
+    const user = await this.deps.sessionGuard.checkSession(outcome.session.id, outcome.session.userId);
     if (!user.active) throw invalidRefresh();
     return this.issue(user.user, outcome.session.id, outcome.refreshToken, false, now);
   }
@@ -151,24 +151,21 @@ export class AuthService {
 
   /** Ends the caller's current session. */
   async logout(viewer: Viewer, meta: RequestMeta): Promise<boolean> {
-    const ended = await sessions.endSessions(this.deps.db, { userId: viewer.user.id, sessionId: viewer.sessionId }, 'logout', this.deps.clock.now());
-    this.deps.authState.sessionsEnded(ended, viewer.user.id);
+    const ended = await this.endSessions(viewer.user.id, { sessionId: viewer.sessionId }, 'logout');
     this.audit('auth.logout', meta, { userId: viewer.user.id, sessionId: viewer.sessionId });
     return ended.length > 0;
   }
 
   /** Ends every session of the caller, the current one included; returns how many. */
   async logoutAll(viewer: Viewer, meta: RequestMeta): Promise<number> {
-    const ended = await sessions.endSessions(this.deps.db, { userId: viewer.user.id }, 'logout_all', this.deps.clock.now());
-    this.deps.authState.sessionsEnded(ended, viewer.user.id);
+    const ended = await this.endSessions(viewer.user.id, {}, 'logout_all');
     this.audit('auth.logout_all', meta, { userId: viewer.user.id, sessionId: viewer.sessionId, count: ended.length });
     return ended.length;
   }
 
   /** Ends one of the caller's sessions; false for an unknown, ended or foreign id alike. */
   async revokeSession(viewer: Viewer, sessionId: string, meta: RequestMeta): Promise<boolean> {
-    const ended = await sessions.endSessions(this.deps.db, { userId: viewer.user.id, sessionId }, 'revoked', this.deps.clock.now());
-    this.deps.authState.sessionsEnded(ended, viewer.user.id);
+    const ended = await this.endSessions(viewer.user.id, { sessionId }, 'revoked');
     if (ended.length > 0) this.audit('auth.session_revoked', meta, { userId: viewer.user.id, sessionId: viewer.sessionId, revokedSessionId: sessionId });
     return ended.length > 0;
   }
@@ -197,6 +194,7 @@ export class AuthService {
 
     const now = this.deps.clock.now();
     const refreshToken = generateRefreshToken();
+    await this.deps.sessionGuard.beforeChange(viewer.user.id);
     const ended = await this.deps.db.transaction().execute(async (trx) => {
       const session = await sessions.findSessionById(trx, viewer.sessionId);
       if (session === null || !isSessionActive(session, now)) throw new AppError(ErrorCode.UNAUTHENTICATED, 'The session has ended; sign in again.', { reason: 'TOKEN_REVOKED' });
@@ -211,9 +209,17 @@ export class AuthService {
       if (!restarted) throw new Error('session changed during password change');
       return sessions.endSessions(trx, { userId: viewer.user.id, except: viewer.sessionId }, 'password_changed', now);
     });
-    this.deps.authState.sessionsEnded(ended, viewer.user.id);
+    await this.deps.sessionGuard.afterChange(viewer.user.id, { endedSessionIds: ended });
     this.audit('auth.password_changed', meta, { userId: viewer.user.id, sessionId: viewer.sessionId, endedSessions: ended.length });
     return this.issue(found.user, viewer.sessionId, refreshToken, true, now);
+  }
+
+  /** Ends matching sessions of a user, telling every instance before and after. */
+  private async endSessions(userId: string, filter: { sessionId?: string }, reason: SessionEndReason): Promise<string[]> {
+    await this.deps.sessionGuard.beforeChange(userId);
+    const ended = await sessions.endSessions(this.deps.db, { userId, ...filter }, reason, this.deps.clock.now());
+    await this.deps.sessionGuard.afterChange(userId, { endedSessionIds: ended });
+    return ended;
   }
 
   private async startSession(user: User, meta: RequestMeta): Promise<AuthResult> {

@@ -1,6 +1,8 @@
 import type { Selectable } from 'kysely';
 import type { Db } from '../db/database.js';
 import { toDate, toTimestamp, type RefreshTokenTable, type SessionTable } from '../db/schema.js';
+import { toUser } from '../users/user.repository.js';
+import type { User } from '../users/user.js';
 import type { Session, SessionEndReason } from './session.js';
 
 function toSession(row: Selectable<SessionTable>): Session {
@@ -44,6 +46,17 @@ export async function insertSession(
 export async function findSessionById(db: Db, id: string): Promise<Session | null> {
   const row = await db.selectFrom('sessions').selectAll().where('id', '=', id).executeTakeFirst();
   return row ? toSession(row) : null;
+}
+
+/** What the per-request check needs: is the session open, and who is its user now. One indexed query. */
+export async function findSessionState(db: Db, id: string): Promise<{ userId: string; ended: boolean; user: User } | null> {
+  const row = await db
+    .selectFrom('sessions as s')
+    .innerJoin('users as u', 'u.id', 's.user_id')
+    .select(['s.user_id', 's.ended_at', 'u.id', 'u.username', 'u.roles', 'u.created_at'])
+    .where('s.id', '=', id)
+    .executeTakeFirst();
+  return row ? { userId: row.user_id, ended: row.ended_at !== null, user: toUser(row) } : null;
 }
 
 /** The user's sessions that have not ended or expired, newest first. */

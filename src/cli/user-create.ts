@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { createInterface } from 'node:readline';
-import { AuthState } from '../auth/auth-state.js';
+import { DatabaseSessionGuard } from '../auth/database-session-guard.js';
 import { PasswordHasher } from '../auth/password.js';
 import { systemClock } from '../clock.js';
 import { ConfigError, loadConfig } from '../config.js';
@@ -52,7 +52,7 @@ async function run(): Promise<number> {
   const db = openDatabase(config.database);
   try {
     await migrateToLatest(db, config.database.dialect);
-    const users = new UserService({ db, clock: systemClock, hasher: new PasswordHasher(config.argon2), authState: new AuthState(db), logger });
+    const users = new UserService({ db, clock: systemClock, hasher: new PasswordHasher(config.argon2), sessionGuard: new DatabaseSessionGuard(db), logger });
     const password = await readPassword();
     const allRoles: Role[] = roles.includes('USER') ? (roles as Role[]) : ['USER', ...(roles as Role[])];
     const user = await users.createUser({ username: values.username, password, roles: allRoles });

@@ -1,7 +1,8 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import SQLite from 'better-sqlite3';
-import { Kysely, Migrator, SqliteDialect, sql, type MigrationProvider } from 'kysely';
+import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type MigrationProvider } from 'kysely';
+import pg from 'pg';
 import type { DatabaseConfig } from '../config.js';
 import { migrations } from './migrations/index.js';
 import type { Database } from './schema.js';
@@ -24,8 +25,21 @@ export function openDatabase(config: DatabaseConfig): Db {
       sqlite.pragma('busy_timeout = 5000');
       return new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
     }
-    case 'postgres':
-      throw new Error('PostgreSQL support is not built yet: use a SQLite DATABASE_URL');
+    case 'postgres': {
+      const pool = new pg.Pool({
+        connectionString: config.url,
+        max: config.poolSize,
+        // Fail fast while PostgreSQL is away, instead of queueing requests for minutes.
+        connectionTimeoutMillis: 3_000,
+        idleTimeoutMillis: 30_000,
+        statement_timeout: 10_000,
+        application_name: 'tokengate',
+      });
+      // A dropped idle connection (server restart) is reported here; without a
+      // listener it would crash the process. The pool replaces it on next use.
+      pool.on('error', () => {});
+      return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+    }
     default: {
       const unreachable: never = config;
       throw new Error(`Unknown database config: ${JSON.stringify(unreachable)}`);
@@ -33,7 +47,11 @@ export function openDatabase(config: DatabaseConfig): Db {
   }
 }
 
-/** Brings the schema up to date; run at every start-up before serving. */
+/**
+ * Brings the schema up to date; run at every start-up before serving. Safe
+ * when several instances start at once: Kysely's migrator takes a lock (a
+ * row lock on PostgreSQL) so only one of them migrates.
+ */
 export async function migrateToLatest(db: Db, dialect: DatabaseConfig['dialect']): Promise<void> {
   const provider: MigrationProvider = { getMigrations: async () => migrations(dialect) };
   const { error, results } = await new Migrator({ db, provider }).migrateToLatest();

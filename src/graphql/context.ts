@@ -1,6 +1,6 @@
 import type { AccessTokens } from '../auth/access-token.js';
 import { parseBearer } from '../auth/access-token.js';
-import type { AuthState } from '../auth/auth-state.js';
+import type { SessionGuard } from '../auth/session-guard.js';
 import type { AuthService, RequestMeta, Viewer } from '../auth/auth.service.js';
 import type { Clock } from '../clock.js';
 import type { AuthFailureReason } from '../errors.js';
@@ -18,6 +18,12 @@ export interface GraphQLContext {
   readonly viewer: Viewer | null;
   /** Why viewer is null; null when it is not. */
   readonly authFailure: AuthFailureReason | null;
+  /**
+   * Set when the session could not be checked (the database is away): guarded
+   * fields then fail as internal errors, never as a silent pass or a false
+   * "signed out".
+   */
+  readonly authUnavailable: Error | null;
   readonly meta: RequestMeta;
   readonly services: Services;
   readonly signupEnabled: boolean;
@@ -26,7 +32,7 @@ export interface GraphQLContext {
 /** Dependencies of the context builder. */
 export interface ContextBuilderDeps {
   readonly accessTokens: AccessTokens;
-  readonly authState: AuthState;
+  readonly sessionGuard: SessionGuard;
   readonly clock: Clock;
   readonly services: Services;
   readonly signupEnabled: boolean;
@@ -45,8 +51,13 @@ export interface ContextInput {
  */
 export function createContextBuilder(deps: ContextBuilderDeps): (input: ContextInput) => Promise<GraphQLContext> {
   return async ({ authorization, meta }) => {
-    const { viewer, authFailure } = await authenticate(deps, authorization);
-    return { viewer, authFailure, meta, services: deps.services, signupEnabled: deps.signupEnabled };
+    try {
+      const { viewer, authFailure } = await authenticate(deps, authorization);
+      return { viewer, authFailure, authUnavailable: null, meta, services: deps.services, signupEnabled: deps.signupEnabled };
+    } catch (error) {
+      const authUnavailable = error instanceof Error ? error : new Error(String(error));
+      return { viewer: null, authFailure: null, authUnavailable, meta, services: deps.services, signupEnabled: deps.signupEnabled };
+    }
   };
 }
 
@@ -60,7 +71,7 @@ async function authenticate(
   const verified = deps.accessTokens.verify(token, deps.clock.now());
   if (!verified.ok) return { viewer: null, authFailure: verified.reason };
   const { claims } = verified;
-  const session = await deps.authState.checkSession(claims.sid, claims.sub);
+  const session = await deps.sessionGuard.checkSession(claims.sid, claims.sub);
   if (!session.active) return { viewer: null, authFailure: 'TOKEN_REVOKED' };
   // Roles come from the server's current state, not the token: setUserRoles
   // takes effect on the user's very next request.

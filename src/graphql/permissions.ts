@@ -9,18 +9,21 @@ import type { GraphQLContext } from './context.js';
  * surfaces as INTERNAL_SERVER_ERROR instead of hiding behind "not authorised".
  */
 
-const isSignedIn = rule({ cache: 'contextual' })((_parent, _args, ctx: GraphQLContext) =>
-  ctx.viewer !== null ? true : unauthenticated(ctx.authFailure ?? 'MISSING_TOKEN'),
-);
+/** Why the caller is not signed in: the contract's UNAUTHENTICATED, or the internal error that kept us from knowing. */
+function notSignedIn(ctx: GraphQLContext): Error {
+  return ctx.authUnavailable ?? unauthenticated(ctx.authFailure ?? 'MISSING_TOKEN');
+}
+
+const isSignedIn = rule({ cache: 'contextual' })((_parent, _args, ctx: GraphQLContext) => (ctx.viewer !== null ? true : notSignedIn(ctx)));
 
 const isAdmin = rule({ cache: 'contextual' })((_parent, _args, ctx: GraphQLContext) => {
-  if (ctx.viewer === null) return unauthenticated(ctx.authFailure ?? 'MISSING_TOKEN');
+  if (ctx.viewer === null) return notSignedIn(ctx);
   return ctx.viewer.user.roles.includes('ADMIN') ? true : new AppError(ErrorCode.FORBIDDEN, 'This needs the ADMIN role.');
 });
 
 /** A fresh token comes straight from a password login: a stolen, refreshed token cannot change the password. */
 const hasFreshToken = rule({ cache: 'contextual' })((_parent, _args, ctx: GraphQLContext) => {
-  if (ctx.viewer === null) return unauthenticated(ctx.authFailure ?? 'MISSING_TOKEN');
+  if (ctx.viewer === null) return notSignedIn(ctx);
   return ctx.viewer.fresh
     ? true
     : new AppError(ErrorCode.FRESH_TOKEN_REQUIRED, 'This needs a fresh token: sign in with your password again.');

@@ -11,7 +11,8 @@ export interface UserWithHash {
   readonly passwordHash: string;
 }
 
-function toUser(row: Pick<UserRow, 'id' | 'username' | 'roles' | 'created_at'>): User {
+/** Maps a users row to the domain User: the one place that does. */
+export function toUser(row: Pick<UserRow, 'id' | 'username' | 'roles' | 'created_at'>): User {
   return {
     id: row.id,
     username: row.username,

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { PasswordHasher } from '../auth/password.js';
 import { checkNewPassword, isOverlongPassword } from '../auth/password.js';
-import type { AuthState } from '../auth/auth-state.js';
+import type { SessionGuard } from '../auth/session-guard.js';
 import type { Clock } from '../clock.js';
 import type { Db } from '../db/database.js';
 import { isUniqueViolation } from '../db/errors.js';
@@ -15,7 +15,7 @@ export interface UserServiceDeps {
   readonly db: Db;
   readonly clock: Clock;
   readonly hasher: PasswordHasher;
-  readonly authState: AuthState;
+  readonly sessionGuard: SessionGuard;
   readonly logger: Logger;
 }
 
@@ -93,6 +93,7 @@ export class UserService {
    */
   async setRoles(actorId: string, userId: string, roles: readonly Role[]): Promise<User> {
     const wanted = normalizeRoles(roles);
+    await this.deps.sessionGuard.beforeChange(userId);
     const updated = await this.deps.db.transaction().execute(async (trx) => {
       const current = await users.findUserById(trx, userId);
       if (current === null) throw badInput('userId', 'No user has that id.');
@@ -102,7 +103,7 @@ export class UserService {
       return users.updateRoles(trx, userId, wanted, this.deps.clock.now());
     });
     if (updated === null) throw badInput('userId', 'No user has that id.');
-    this.deps.authState.userChanged(updated);
+    await this.deps.sessionGuard.afterChange(userId, { user: updated });
     this.deps.logger.info({ event: 'user.roles_changed', actorId, userId, roles: updated.roles }, 'roles changed');
     return updated;
   }

@@ -1,10 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { tempDir } from '../helpers/server.js';
 
 /*
  * These tests run the compiled server as `npm start` does (node dist/main.js),
@@ -14,6 +14,11 @@ import { tempDir } from '../helpers/server.js';
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const MAIN = path.join(ROOT, 'dist/main.js');
 const CLI = path.join(ROOT, 'dist/cli/user-create.js');
+
+function tempDir(): { dir: string; remove: () => void } {
+  const dir = mkdtempSync(path.join(tmpdir(), 'tokengate-process-'));
+  return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {

@@ -1,8 +1,6 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { buildApp, type App, type AppDeps } from '../../src/app.js';
 import { loadConfig, type Config } from '../../src/config.js';
+import { createStorage, type Storage } from './backend.js';
 
 /** A 48-byte test secret; never used outside tests. */
 export const TEST_SECRET = 'test-secret-for-tokengate-integration-tests-only-0123456789';
@@ -17,12 +15,12 @@ export interface GqlResponse<T = Record<string, unknown>> {
   readonly headers: Headers;
 }
 
-/** A running tokengate on a free port, with its own SQLite file. */
+/** A running tokengate on a free port, with its own storage (SQLite file, or PostgreSQL database and Redis prefix). */
 export interface TestServer {
   readonly url: string;
   readonly app: App;
   readonly config: Config;
-  readonly dir: string;
+  readonly storage: Storage;
   /** POSTs a GraphQL operation; `token` becomes `Authorization: Bearer <token>`. */
   gql<T = Record<string, unknown>>(
     query: string,
@@ -33,34 +31,28 @@ export interface TestServer {
 }
 
 /** The environment every test server starts from; cheap Argon2 parameters keep the suite fast. */
-export function testEnv(dir: string, env: Record<string, string> = {}): Record<string, string> {
+export function testEnv(storage: Storage, env: Record<string, string> = {}): Record<string, string> {
   return {
     NODE_ENV: 'test',
     JWT_SECRET: TEST_SECRET,
-    DATABASE_URL: path.join(dir, 'tokengate.sqlite'),
     ARGON2_MEMORY_KIB: '8192',
     ARGON2_TIME_COST: '1',
+    ...storage.env,
     ...env,
   };
 }
 
-/** Makes a temporary folder removed by the returned function. */
-export function tempDir(): { dir: string; remove: () => void } {
-  const dir = mkdtempSync(path.join(tmpdir(), 'tokengate-test-'));
-  return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
-}
-
 /**
- * Starts the real server (buildApp + listen on port 0) on a fresh SQLite file,
- * or on `options.dir` to reopen an earlier one (restart tests).
+ * Starts the real server (buildApp + listen on port 0) on fresh storage of the
+ * backend under test, or on `options.storage` to reopen earlier storage
+ * (restart tests); storage passed in is not disposed by stop().
  */
 export async function startServer(
   env: Record<string, string> = {},
-  options: { dir?: string; deps?: AppDeps } = {},
+  options: { storage?: Storage; deps?: AppDeps } = {},
 ): Promise<TestServer> {
-  const temp = options.dir === undefined ? tempDir() : null;
-  const dir = options.dir ?? temp!.dir;
-  const config = loadConfig(testEnv(dir, env));
+  const storage = options.storage ?? (await createStorage());
+  const config = loadConfig(testEnv(storage, env));
   const app = buildApp(config, options.deps);
   await app.start();
   const port = await app.listen(0, '127.0.0.1');
@@ -69,7 +61,7 @@ export async function startServer(
     url,
     app,
     config,
-    dir,
+    storage,
     async gql(query, variables, opts = {}) {
       const headers: Record<string, string> = { 'content-type': 'application/json', ...opts.headers };
       if (opts.token !== undefined) headers.authorization = `Bearer ${opts.token}`;
@@ -85,7 +77,7 @@ export async function startServer(
     },
     async stop() {
       await app.stop();
-      temp?.remove();
+      if (options.storage === undefined) await storage.dispose();
     },
   };
 }

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createStorage } from '../helpers/backend.js';
 import { AUTH_FIELDS, errorCode, login, signup, startServer, type AuthPayload, type TestServer } from '../helpers/server.js';
 
 const SIGNUP = `mutation ($u: String!, $p: String!) { signup(username: $u, password: $p) { ${AUTH_FIELDS} } }`;
@@ -121,7 +122,8 @@ describe('signup switched off', () => {
 
 describe('bootstrap admin and password rehash', () => {
   it('creates ADMIN_USERNAME at first start, once, and upgrades an old hash at login', async () => {
-    const first = await startServer({ ADMIN_USERNAME: 'root-admin', ADMIN_PASSWORD: 'bootstrap pass 1', ARGON2_TIME_COST: '1' });
+    const storage = await createStorage();
+    const first = await startServer({ ADMIN_USERNAME: 'root-admin', ADMIN_PASSWORD: 'bootstrap pass 1', ARGON2_TIME_COST: '1' }, { storage });
     const pair = await login(first, 'root-admin', 'bootstrap pass 1');
     expect(pair.user.roles).toEqual(['USER', 'ADMIN']);
     const before = await first.app.db.selectFrom('users').select('password_hash').executeTakeFirstOrThrow();
@@ -129,12 +131,13 @@ describe('bootstrap admin and password rehash', () => {
     await first.app.stop();
 
     // Same database, stronger parameters: the next login rehashes.
-    const second = await startServer({ ADMIN_USERNAME: 'root-admin', ADMIN_PASSWORD: 'bootstrap pass 1', ARGON2_TIME_COST: '2' }, { dir: first.dir });
+    const second = await startServer({ ADMIN_USERNAME: 'root-admin', ADMIN_PASSWORD: 'bootstrap pass 1', ARGON2_TIME_COST: '2' }, { storage });
     await login(second, 'root-admin', 'bootstrap pass 1');
     const after = await second.app.db.selectFrom('users').select('password_hash').execute();
     expect(after).toHaveLength(1);
     expect(after[0]!.password_hash).toContain('t=2');
     await login(second, 'root-admin', 'bootstrap pass 1');
     await second.stop();
+    await storage.dispose();
   });
 });

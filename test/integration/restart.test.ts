@@ -1,11 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { AUTH_FIELDS, signup, startServer, tempDir, type AuthPayload } from '../helpers/server.js';
+import { createStorage } from '../helpers/backend.js';
+import { AUTH_FIELDS, signup, startServer, type AuthPayload } from '../helpers/server.js';
 
 describe('a restart', () => {
   it('keeps users, sessions, ended sessions and refresh-token state', async () => {
-    const temp = tempDir();
+    const storage = await createStorage();
     try {
-      const before = await startServer({}, { dir: temp.dir });
+      const before = await startServer({}, { storage });
       const kept = await signup(before, 'tara');
       const ended = await signup(before, 'uma');
       const used = await before.gql<{ refreshToken: AuthPayload }>(`mutation ($t: String!) { refreshToken(refreshToken: $t) { ${AUTH_FIELDS} } }`, { t: kept.refreshToken });
@@ -13,7 +14,7 @@ describe('a restart', () => {
       await before.gql('mutation { logout }', {}, { token: ended.accessToken });
       await before.app.stop();
 
-      const after = await startServer({}, { dir: temp.dir });
+      const after = await startServer({}, { storage });
       try {
         // The access token of a live session still works (same secret, same session).
         const me = await after.gql('{ me { username } }', {}, { token: current.accessToken });
@@ -30,7 +31,7 @@ describe('a restart', () => {
         await after.app.stop();
       }
     } finally {
-      temp.remove();
+      await storage.dispose();
     }
   });
 });

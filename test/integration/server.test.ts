@@ -2,6 +2,7 @@ import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildSchema } from '../../src/graphql/schema.js';
 import { createLogger } from '../../src/logger.js';
+import { BACKEND } from '../helpers/backend.js';
 import { errorCode, signup, startServer, type TestServer } from '../helpers/server.js';
 
 /** A logger that keeps its lines, to check what reaches the logs. */
@@ -29,7 +30,8 @@ describe('HTTP surface', () => {
     expect(await health.json()).toEqual({ status: 'ok' });
     const ready = await fetch(`${server.url}/readyz`);
     expect(ready.status).toBe(200);
-    expect(await ready.json()).toEqual({ status: 'ok', checks: { database: 'ok' } });
+    const checks = BACKEND === 'postgres' ? { database: 'ok', redis: 'ok' } : { database: 'ok' };
+    expect(await ready.json()).toEqual({ status: 'ok', checks });
     const jwks = await fetch(`${server.url}/.well-known/jwks.json`);
     expect(await jwks.json()).toEqual({ keys: [] });
   });
@@ -152,7 +154,8 @@ describe('unexpected errors', () => {
       await server.app.db.destroy();
       const res = await fetch(`${server.url}/readyz`);
       expect(res.status).toBe(503);
-      expect(await res.json()).toEqual({ status: 'unavailable', checks: { database: 'down' } });
+      const checks = BACKEND === 'postgres' ? { database: 'down', redis: 'ok' } : { database: 'down' };
+      expect(await res.json()).toEqual({ status: 'unavailable', checks });
       const health = await fetch(`${server.url}/healthz`);
       expect(health.status).toBe(200);
     } finally {

@@ -175,7 +175,15 @@ describe('checkSecretStrength', () => {
 
 describe('loadConfig DATABASE_URL', () => {
   it.each(['postgres://u@h/db', 'postgresql://user:pw@db.example:5432/tokengate'])('reads %j as PostgreSQL', (url) => {
-    expect(loadConfig({ DATABASE_URL: url }).database).toEqual({ dialect: 'postgres', url });
+    expect(loadConfig({ DATABASE_URL: url }).database).toEqual({ dialect: 'postgres', url, poolSize: 10 });
+    expect(loadConfig({ DATABASE_URL: url, DATABASE_POOL_SIZE: '25' }).database).toEqual({ dialect: 'postgres', url, poolSize: 25 });
+  });
+
+  it('reads REDIS_URL and REDIS_PREFIX, and refuses a URL of another scheme', () => {
+    expect(loadConfig({}).redis).toBeNull();
+    expect(loadConfig({ REDIS_URL: 'redis://127.0.0.1:6379' }).redis).toEqual({ url: 'redis://127.0.0.1:6379', prefix: 'tokengate:' });
+    expect(loadConfig({ REDIS_URL: 'redis://h:1', REDIS_PREFIX: 'tg-a:' }).redis?.prefix).toBe('tg-a:');
+    expect(problemsOf({ REDIS_URL: 'http://h:1' }).join('\n')).toContain('REDIS_URL');
   });
 
   it.each(['sqlite:./x.db', 'file:./x.db', './x.db', 'x.db', 'sqlite://x.db'])('reads %j as a SQLite file with an absolute path', (url) => {

@@ -1,0 +1,34 @@
+import type { Db } from '../db/database.js';
+import { findSessionState } from './session.repository.js';
+import type { SessionCheck, SessionGuard } from './session-guard.js';
+
+/** Reads session and user state from the database: one indexed query, always current. */
+export async function checkSessionInDatabase(db: Db, sessionId: string, userId: string): Promise<SessionCheck> {
+  const row = await findSessionState(db, sessionId);
+  if (row === null || row.ended || row.userId !== userId) return { active: false };
+  return { active: true, user: row.user };
+}
+
+/**
+ * The session check of several instances sharing PostgreSQL without Redis:
+ * every request reads the database, so a logout on one instance is seen by
+ * all on the very next request (a revocation window of zero), at the cost of
+ * one primary-key query per authenticated request.
+ */
+export class DatabaseSessionGuard implements SessionGuard {
+  constructor(private readonly db: Db) {}
+
+  checkSession(sessionId: string, userId: string): Promise<SessionCheck> {
+    return checkSessionInDatabase(this.db, sessionId, userId);
+  }
+
+  async beforeChange(): Promise<void> {}
+
+  async afterChange(): Promise<void> {}
+
+  async ping(): Promise<boolean> {
+    return true;
+  }
+
+  async close(): Promise<void> {}
+}

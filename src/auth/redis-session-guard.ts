@@ -1,0 +1,110 @@
+import { randomUUID } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
+import type { Db } from '../db/database.js';
+import type { Logger } from '../logger.js';
+import type { Redis } from '../redis.js';
+import { checkSessionInDatabase } from './database-session-guard.js';
+import type { AuthChange, SessionCheck, SessionGuard } from './session-guard.js';
+
+interface CachedCheck {
+  readonly userId: string;
+  readonly epoch: string;
+  readonly check: SessionCheck;
+}
+
+/**
+ * The session check of several instances sharing Redis.
+ *
+ * Each user has an "auth epoch" in Redis, a random value replaced whenever
+ * one of their sessions ends or their roles change. Instances cache each
+ * session's check together with the epoch it was read under; a request costs
+ * one Redis GET, and the database is read again only when the epoch moved.
+ * Random values rather than a counter: an expired or lost key can never make
+ * an old cached epoch match again.
+ *
+ * A write replaces the epoch before it commits (and refuses to run when Redis
+ * cannot be reached: failing closed, so no instance can keep trusting a cache
+ * that missed it) and again after it commits (so a read that raced the write
+ * is discarded). While Redis is unreachable, checks fall back to the
+ * database, which is always current; when it comes back, the local cache is
+ * dropped, since epochs may have moved unseen.
+ */
+export class RedisSessionGuard implements SessionGuard {
+  private readonly cache: LRUCache<string, CachedCheck>;
+  private degraded = false;
+
+  constructor(
+    private readonly db: Db,
+    private readonly redis: Redis,
+    private readonly options: { readonly prefix: string; readonly epochTtlSeconds: number; readonly logger: Logger; readonly maxEntries?: number },
+  ) {
+    this.cache = new LRUCache({ max: options.maxEntries ?? 50_000 });
+    redis.on('close', () => {
+      this.degraded = true;
+    });
+    redis.on('ready', () => {
+      if (this.degraded) this.cache.clear();
+      this.degraded = false;
+    });
+  }
+
+  /** Connects; the server starts even when Redis is down (checks fall back to the database). */
+  async connect(): Promise<void> {
+    try {
+      await this.redis.connect();
+    } catch (error) {
+      this.options.logger.warn({ err: error }, 'Redis is not reachable at start-up: checking sessions in the database until it is');
+    }
+  }
+
+  async checkSession(sessionId: string, userId: string): Promise<SessionCheck> {
+    let epoch: string;
+    try {
+      if (this.degraded || this.redis.status !== 'ready') throw new Error('redis not ready');
+      epoch = (await this.redis.get(this.epochKey(userId))) ?? 'initial';
+    } catch {
+      this.degraded = true;
+      this.cache.clear();
+      return checkSessionInDatabase(this.db, sessionId, userId);
+    }
+    const hit = this.cache.get(sessionId);
+    if (hit !== undefined && hit.epoch === epoch && hit.userId === userId) return hit.check;
+    const check = await checkSessionInDatabase(this.db, sessionId, userId);
+    this.cache.set(sessionId, { userId, epoch, check });
+    return check;
+  }
+
+  async beforeChange(userId: string): Promise<void> {
+    await this.bumpEpoch(userId);
+  }
+
+  async afterChange(userId: string, change: AuthChange): Promise<void> {
+    for (const id of change.endedSessionIds ?? []) this.cache.delete(id);
+    try {
+      await this.bumpEpoch(userId);
+    } catch (error) {
+      // The write is committed; only a Redis loss in the last milliseconds gets here.
+      this.options.logger.error({ err: error, userId }, 'could not publish an auth change to Redis after commit');
+    }
+  }
+
+  async ping(): Promise<boolean> {
+    try {
+      return (await this.redis.ping()) === 'PONG';
+    } catch {
+      return false;
+    }
+  }
+
+  async close(): Promise<void> {
+    this.redis.disconnect();
+  }
+
+  private async bumpEpoch(userId: string): Promise<void> {
+    await this.redis.set(this.epochKey(userId), randomUUID(), 'EX', this.options.epochTtlSeconds);
+  }
+
+  private epochKey(userId: string): string {
+    return `${this.options.prefix}auth-epoch:${userId}`;
+  }
+}

@@ -1,0 +1,31 @@
+import type { User } from '../users/user.js';
+
+/** The outcome of checking an access token's session against current server state. */
+export type SessionCheck = { readonly active: true; readonly user: User } | { readonly active: false };
+
+/** A change to auth state that every instance must see on the very next request. */
+export interface AuthChange {
+  readonly endedSessionIds?: readonly string[];
+  readonly user?: User;
+}
+
+/**
+ * The per-request session check, and how writes that end sessions or change
+ * roles reach it. A valid JWT still needs two live facts: is its session
+ * open (logout works on the very next request) and what are the user's roles
+ * now (setUserRoles does too). Implementations differ in where those facts
+ * come from; see local-session-guard.ts, database-session-guard.ts and
+ * redis-session-guard.ts.
+ */
+export interface SessionGuard {
+  /** Checks that session `sessionId` of user `userId` is open, and returns the user as they are now. */
+  checkSession(sessionId: string, userId: string): Promise<SessionCheck>;
+  /** Runs before a write that ends sessions or changes a user; throws to refuse the write (nothing is written). */
+  beforeChange(userId: string): Promise<void>;
+  /** Runs after that write committed, before the request answers. */
+  afterChange(userId: string, change: AuthChange): Promise<void>;
+  /** Whether the shared store answers (true when there is none). */
+  ping(): Promise<boolean>;
+  /** Releases connections. */
+  close(): Promise<void>;
+}
