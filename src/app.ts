@@ -138,7 +138,13 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
     async stop() {
       await new Promise<void>((resolve) => {
         if (!server.listening) return resolve();
-        server.close(() => resolve());
+        // Stop accepting; requests in flight finish. Keep-alive connections
+        // are closed as soon as they go idle, so clients are not cut off mid-request.
+        const sweep = setInterval(() => server.closeIdleConnections(), 50);
+        server.close(() => {
+          clearInterval(sweep);
+          resolve();
+        });
         server.closeIdleConnections();
       });
       await apollo.stop();

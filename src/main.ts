@@ -1,4 +1,3 @@
-import { buildApp } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
 import { createLogger } from './logger.js';
 import { withDevelopmentSecret } from './secrets.js';
@@ -17,6 +16,9 @@ async function main(): Promise<void> {
   }
   const logger = createLogger(config.logLevel);
   config = withDevelopmentSecret(config, logger);
+  // Loaded only once the configuration is known to be good: a bad setting is
+  // reported at once, without first loading the GraphQL stack.
+  const { buildApp } = await import('./app.js');
   const app = buildApp(config, { logger });
   await app.start();
   const port = await app.listen(config.port, config.host);

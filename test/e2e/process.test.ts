@@ -130,6 +130,29 @@ describe('the compiled server', () => {
     }
   });
 
+  it('on SIGTERM finishes the request in flight, refuses new connections, and exits 0', async () => {
+    const temp = tempDir();
+    try {
+      const port = await freePort();
+      const env = { NODE_ENV: 'development', DATABASE_URL: path.join(temp.dir, 'db.sqlite'), HOST: '127.0.0.1', PORT: String(port) };
+      // Slow hashing makes a login take long enough to be in flight when the signal arrives.
+      const server = run(MAIN, [], { ...env, ARGON2_TIME_COST: '12', ARGON2_MEMORY_KIB: '65536' });
+      children.push(server.child);
+      await waitForHealth(port);
+      const started = Date.now();
+      const inFlight = gql(port, 'mutation { signup(username: "walt", password: "correct horse battery") { user { username } } }');
+      await new Promise((r) => setTimeout(r, 100));
+      server.child.kill('SIGTERM');
+      const answer = await inFlight;
+      expect(Date.now() - started).toBeGreaterThan(100);
+      expect(answer).toEqual({ data: { signup: { user: { username: 'walt' } } } });
+      expect(await server.exited).toBe(0);
+      await expect(fetch(`http://127.0.0.1:${port}/healthz`)).rejects.toThrow();
+    } finally {
+      temp.remove();
+    }
+  });
+
   it('user:create makes an admin from a password on stdin, never a default one', async () => {
     const temp = tempDir();
     try {
