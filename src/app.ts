@@ -2,6 +2,7 @@ import { hkdfSync } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
+import { ApolloArmor } from '@escape.tech/graphql-armor';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
 import type { GraphQLSchema } from 'graphql';
@@ -12,6 +13,7 @@ import { RedisSessionGuard } from './auth/redis-session-guard.js';
 import type { SessionGuard } from './auth/session-guard.js';
 import { AuthService } from './auth/auth.service.js';
 import { PasswordHasher } from './auth/password.js';
+import { AuthRateLimits } from './auth/rate-limits.js';
 import { systemClock, type Clock } from './clock.js';
 import type { Config } from './config.js';
 import { migrateToLatest, openDatabase, pingDatabase, type Db } from './db/database.js';
@@ -20,7 +22,7 @@ import { formatError, isExpectedError } from './graphql/format-error.js';
 import { buildSchema } from './graphql/schema.js';
 import { createRequestHandler } from './http/request-handler.js';
 import { createLogger, type Logger } from './logger.js';
-import { openRedis } from './redis.js';
+import { openRedis, type Redis } from './redis.js';
 import { UserService } from './users/user.service.js';
 
 /** What buildApp may be given instead of its defaults (tests inject a clock, a logger or a schema). */
@@ -66,7 +68,9 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
   });
   // A separate key for the refresh chain, derived so one configured secret suffices.
   const refreshChainKey = Buffer.from(hkdfSync('sha256', secret, 'tokengate', 'refresh-token chain v1', 32));
-  const sessionGuard = createSessionGuard(config, db, logger);
+  const redis = config.redis ? openRedis(config.redis.url) : null;
+  const sessionGuard = createSessionGuard(config, db, redis, logger);
+  const rateLimits = new AuthRateLimits(config.rateLimits, logger, redis && config.redis ? { client: redis, prefix: config.redis.prefix } : null);
   const users = new UserService({ db, clock, hasher, sessionGuard, logger });
   const auth = new AuthService({
     db,
@@ -75,6 +79,7 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
     accessTokens,
     refreshChainKey,
     sessionGuard,
+    rateLimits,
     userService: users,
     logger,
     refreshTokenTtl: config.refreshTokenTtl,
@@ -82,8 +87,24 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
   });
   const services = { auth, users };
 
+  // Query limits, checked once per distinct document (Apollo caches validated
+  // documents): depth, aliases, directives and cost by GraphQL Armor's
+  // validation rules; tokens by graphql-js's own parser limit, so nothing is parsed twice.
+  const { queryLimits } = config;
+  const armor = new ApolloArmor({
+    maxDepth: { n: queryLimits.maxDepth },
+    maxAliases: { n: queryLimits.maxAliases },
+    costLimit: { maxCost: queryLimits.maxCost },
+    maxDirectives: { n: 50 },
+    maxTokens: { enabled: false },
+    // Suggestions follow the introspection setting instead (hideSchemaDetailsFromClientErrors).
+    blockFieldSuggestion: { enabled: false },
+  }).protect(); // with tokens and suggestions handled elsewhere, Armor needs no plugin, only validation rules
+
   const apollo = new ApolloServer<GraphQLContext>({
     schema: deps.schema ?? buildSchema(),
+    validationRules: armor.validationRules,
+    parseOptions: { maxTokens: queryLimits.maxTokens },
     formatError,
     includeStacktraceInErrorResponses: false,
     introspection: config.introspection,
@@ -121,7 +142,10 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
     logger,
     services,
     async start() {
-      if (sessionGuard instanceof RedisSessionGuard) await sessionGuard.connect();
+      if (redis) {
+        // The server starts even when Redis is down: sessions are then checked in the database.
+        await redis.connect().catch((error: unknown) => logger.warn({ err: error }, 'Redis is not reachable at start-up; it is retried in the background'));
+      }
       await migrateToLatest(db, config.database.dialect);
       await apollo.start();
       if (config.bootstrapAdmin) await ensureAdmin(users, config.bootstrapAdmin, logger);
@@ -149,6 +173,7 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
       });
       await apollo.stop();
       await sessionGuard.close();
+      redis?.disconnect();
       await db.destroy();
     },
   };
@@ -160,9 +185,9 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
  * PostgreSQL on every request when not (several instances, no cache), or
  * from an in-process cache on embedded SQLite (one instance sees every write).
  */
-function createSessionGuard(config: Config, db: Db, logger: Logger): SessionGuard {
-  if (config.redis) {
-    return new RedisSessionGuard(db, openRedis(config.redis.url), {
+function createSessionGuard(config: Config, db: Db, redis: Redis | null, logger: Logger): SessionGuard {
+  if (config.redis && redis) {
+    return new RedisSessionGuard(db, redis, {
       prefix: config.redis.prefix,
       epochTtlSeconds: config.refreshTokenTtl + config.jwt.accessTokenTtl,
       logger,

@@ -7,6 +7,24 @@ export type DatabaseConfig =
   | { readonly dialect: 'sqlite'; readonly file: string }
   | { readonly dialect: 'postgres'; readonly url: string; readonly poolSize: number };
 
+/** A budget: `points` attempts per `duration` seconds. */
+export interface Budget {
+  readonly points: number;
+  readonly duration: number;
+}
+
+/** The brute-force limits (../shared/API.md, "Brute-force limits"); every one configurable. */
+export interface RateLimitConfig {
+  /** Consecutive failed logins for one username from one address before that pair is locked. */
+  readonly loginPair: number;
+  /** The first lock of a pair, in seconds; each further lock within a day doubles it, up to an hour. */
+  readonly loginPairLock: number;
+  readonly loginPerUsername: Budget;
+  readonly loginPerAddress: Budget;
+  readonly signupPerAddress: Budget;
+  readonly refreshPerAddress: Budget;
+}
+
 /** Argon2id cost parameters. */
 export interface Argon2Config {
   readonly memoryCost: number;
@@ -40,6 +58,9 @@ export interface Config {
   readonly introspection: boolean;
   readonly bodyLimitBytes: number;
   readonly argon2: Argon2Config;
+  readonly rateLimits: RateLimitConfig;
+  /** Limits on one GraphQL document, checked before it runs. */
+  readonly queryLimits: { readonly maxDepth: number; readonly maxAliases: number; readonly maxTokens: number; readonly maxCost: number };
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   /** Create this admin at start-up when no user of that name exists. */
   readonly bootstrapAdmin: { readonly username: string; readonly password: string } | null;
@@ -84,6 +105,18 @@ const duration = (name: string, max?: number, min = 0) =>
       return z.NEVER;
     }
     return seconds;
+  });
+
+/** A budget written `N/duration`, e.g. `100/1h`. */
+const budget = (name: string) =>
+  z.string().transform((text, ctx) => {
+    const match = /^(\d{1,9})\/(.+)$/.exec(text.trim());
+    const duration = match ? parseDuration(match[2]!) : null;
+    if (!match || duration === null || duration < 1 || Number(match[1]) < 1) {
+      ctx.addIssue({ code: 'custom', message: `${name} must look like 100/1h: attempts per duration (got "${text}")` });
+      return z.NEVER;
+    }
+    return { points: Number(match[1]), duration };
   });
 
 const boolean = (name: string) =>
@@ -132,6 +165,16 @@ const schema = z.object({
   ARGON2_MEMORY_KIB: int('ARGON2_MEMORY_KIB', 8 * 1024, 4 * 1024 * 1024).default(19_456),
   ARGON2_TIME_COST: int('ARGON2_TIME_COST', 1, 20).default(2),
   ARGON2_PARALLELISM: int('ARGON2_PARALLELISM', 1, 16).default(1),
+  RATE_LIMIT_LOGIN_PAIR: int('RATE_LIMIT_LOGIN_PAIR', 1, 1_000_000).default(5),
+  RATE_LIMIT_LOGIN_LOCK: duration('RATE_LIMIT_LOGIN_LOCK', 3_600, 1).default(60),
+  RATE_LIMIT_LOGIN_USERNAME: budget('RATE_LIMIT_LOGIN_USERNAME').default({ points: 50, duration: 3_600 }),
+  RATE_LIMIT_LOGIN_ADDRESS: budget('RATE_LIMIT_LOGIN_ADDRESS').default({ points: 100, duration: 3_600 }),
+  RATE_LIMIT_SIGNUP_ADDRESS: budget('RATE_LIMIT_SIGNUP_ADDRESS').default({ points: 30, duration: 600 }),
+  RATE_LIMIT_REFRESH_ADDRESS: budget('RATE_LIMIT_REFRESH_ADDRESS').default({ points: 120, duration: 60 }),
+  GRAPHQL_MAX_DEPTH: int('GRAPHQL_MAX_DEPTH', 2, 100).default(10),
+  GRAPHQL_MAX_ALIASES: int('GRAPHQL_MAX_ALIASES', 0, 1_000).default(15),
+  GRAPHQL_MAX_TOKENS: int('GRAPHQL_MAX_TOKENS', 50, 100_000).default(1_000),
+  GRAPHQL_MAX_COST: int('GRAPHQL_MAX_COST', 10, 1_000_000).default(5_000),
   LOG_LEVEL: z
     .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { message: 'LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent' })
     .optional(),
@@ -209,6 +252,15 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     corsOrigins: Object.freeze(corsOrigins),
     introspection: e.INTROSPECTION ?? e.NODE_ENV !== 'production',
     bodyLimitBytes: e.BODY_LIMIT,
+    rateLimits: Object.freeze({
+      loginPair: e.RATE_LIMIT_LOGIN_PAIR,
+      loginPairLock: e.RATE_LIMIT_LOGIN_LOCK,
+      loginPerUsername: Object.freeze(e.RATE_LIMIT_LOGIN_USERNAME),
+      loginPerAddress: Object.freeze(e.RATE_LIMIT_LOGIN_ADDRESS),
+      signupPerAddress: Object.freeze(e.RATE_LIMIT_SIGNUP_ADDRESS),
+      refreshPerAddress: Object.freeze(e.RATE_LIMIT_REFRESH_ADDRESS),
+    }),
+    queryLimits: Object.freeze({ maxDepth: e.GRAPHQL_MAX_DEPTH, maxAliases: e.GRAPHQL_MAX_ALIASES, maxTokens: e.GRAPHQL_MAX_TOKENS, maxCost: e.GRAPHQL_MAX_COST }),
     argon2: Object.freeze({ memoryCost: e.ARGON2_MEMORY_KIB, timeCost: e.ARGON2_TIME_COST, parallelism: e.ARGON2_PARALLELISM }),
     logLevel: e.LOG_LEVEL ?? (e.NODE_ENV === 'test' ? 'silent' : 'info'),
     bootstrapAdmin:

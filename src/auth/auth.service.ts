@@ -7,6 +7,7 @@ import * as users from '../users/user.repository.js';
 import type { UserService } from '../users/user.service.js';
 import { isValidUsername, type User } from '../users/user.js';
 import type { AccessTokens } from './access-token.js';
+import type { AuthRateLimits } from './rate-limits.js';
 import type { SessionGuard } from './session-guard.js';
 import { checkNewPassword, isOverlongPassword, type PasswordHasher } from './password.js';
 import { deriveRefreshToken, generateRefreshToken, hashRefreshToken, isWellFormedRefreshToken, sameHash } from './refresh-token.js';
@@ -46,6 +47,7 @@ export interface AuthServiceDeps {
   /** HMAC key for deriving each rotated refresh token from the previous one. */
   readonly refreshChainKey: Buffer;
   readonly sessionGuard: SessionGuard;
+  readonly rateLimits: AuthRateLimits;
   readonly userService: UserService;
   readonly logger: Logger;
   readonly refreshTokenTtl: number;
@@ -61,9 +63,11 @@ export class AuthService {
 
   /** Creates an account and signs it in with a fresh pair. */
   async signup(username: string, password: string, meta: RequestMeta): Promise<AuthResult> {
+    await this.deps.rateLimits.chargeSignup(meta.clientAddress);
     const user = await this.deps.userService.createUser({ username, password, roles: ['USER'] });
-    this.audit('auth.signup', meta, { userId: user.id });
-    return this.startSession(user, meta);
+    const { auth, sessionId } = await this.startSession(user, meta);
+    this.audit('auth.signup', meta, { userId: user.id, sessionId });
+    return auth;
   }
 
   /**
@@ -74,19 +78,23 @@ export class AuthService {
   async login(username: string, password: string, meta: RequestMeta): Promise<AuthResult> {
     // Refused before hashing: an attacker must not make us hash a megabyte.
     if (isOverlongPassword(password)) throw badInput('password', 'Password must be at most 256 characters.');
+    // Charged before hashing; a lock refuses even the right password.
+    const attempt = await this.deps.rateLimits.beginLogin(username, meta.clientAddress);
     const found = isValidUsername(username) ? await users.findUserWithHashByUsername(this.deps.db, username) : null;
     const ok = found ? await this.deps.hasher.verify(found.passwordHash, password) : await this.deps.hasher.verifyDummy(password);
     if (!found || !ok) {
+      await attempt.failed();
       this.audit('auth.login_failed', meta, { userId: found?.user.id ?? null });
       throw new AppError(ErrorCode.INVALID_CREDENTIALS, INVALID_CREDENTIALS_MESSAGE);
     }
+    await attempt.succeeded();
     if (this.deps.hasher.needsRehash(found.passwordHash)) {
       // Cost parameters were raised since this hash was made: upgrade it now that we hold the password.
       await users.updatePasswordHash(this.deps.db, found.user.id, await this.deps.hasher.hash(password), this.deps.clock.now());
     }
-    const result = await this.startSession(found.user, meta);
-    this.audit('auth.login', meta, { userId: found.user.id });
-    return result;
+    const { auth, sessionId } = await this.startSession(found.user, meta);
+    this.audit('auth.login', meta, { userId: found.user.id, sessionId });
+    return auth;
   }
 
   /**
@@ -96,6 +104,8 @@ export class AuthService {
    * session. The theft revocation is committed even though the call fails.
    */
   async refresh(token: string, meta: RequestMeta): Promise<AuthResult> {
+    // Charged before the token is looked at: a refused call does not use it up.
+    await this.deps.rateLimits.chargeRefresh(meta.clientAddress);
     if (!isWellFormedRefreshToken(token)) throw invalidRefresh();
     const now = this.deps.clock.now();
     const hash = hashRefreshToken(token);
@@ -222,7 +232,7 @@ export class AuthService {
     return ended;
   }
 
-  private async startSession(user: User, meta: RequestMeta): Promise<AuthResult> {
+  private async startSession(user: User, meta: RequestMeta): Promise<{ auth: AuthResult; sessionId: string }> {
     const now = this.deps.clock.now();
     const refreshToken = generateRefreshToken();
     const session = await this.deps.db.transaction().execute((trx) =>
@@ -235,7 +245,7 @@ export class AuthService {
         refreshTokenHash: hashRefreshToken(refreshToken),
       }),
     );
-    return this.issue(user, session.id, refreshToken, true, now);
+    return { auth: this.issue(user, session.id, refreshToken, true, now), sessionId: session.id };
   }
 
   private issue(user: User, sessionId: string, refreshToken: string, fresh: boolean, now: number): AuthResult {

@@ -48,15 +48,6 @@ export class RedisSessionGuard implements SessionGuard {
     });
   }
 
-  /** Connects; the server starts even when Redis is down (checks fall back to the database). */
-  async connect(): Promise<void> {
-    try {
-      await this.redis.connect();
-    } catch (error) {
-      this.options.logger.warn({ err: error }, 'Redis is not reachable at start-up: checking sessions in the database until it is');
-    }
-  }
-
   async checkSession(sessionId: string, userId: string): Promise<SessionCheck> {
     let epoch: string;
     try {
@@ -97,7 +88,7 @@ export class RedisSessionGuard implements SessionGuard {
   }
 
   async close(): Promise<void> {
-    this.redis.disconnect();
+    // The Redis connection belongs to the app, which closes it.
   }
 
   private async bumpEpoch(userId: string): Promise<void> {

@@ -1,0 +1,124 @@
+import { createHash } from 'node:crypto';
+import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
+import type { RateLimitConfig } from '../config.js';
+import { AppError, ErrorCode } from '../errors.js';
+import type { Logger } from '../logger.js';
+import type { Redis } from '../redis.js';
+import { usernameKey } from '../users/user.js';
+
+const MAX_LOCK_SECONDS = 3_600;
+const LOCK_MEMORY_SECONDS = 86_400;
+const PAIR_WINDOW_SECONDS = 86_400;
+
+/** What a caller of login must do after the password check. */
+export interface LoginAttempt {
+  succeeded(): Promise<void>;
+  failed(): Promise<void>;
+}
+
+/**
+ * Brute-force protection for login, signup and refreshToken.
+ *
+ * Every attempt is charged before any password is hashed (so 100 aliased
+ * `login` fields, or 100 parallel requests, meet the limit instead of racing
+ * past it), and a successful login gives its charge back. A locked caller
+ * gets RATE_LIMITED even with the right password. Keys are the normalized
+ * username and the client address only: the answer never depends on whether
+ * the username exists. Counters live in memory, or in Redis when configured so
+ * every instance shares them; while Redis is away, each instance falls back
+ * to its own memory counters rather than letting attempts through unlimited.
+ */
+export class AuthRateLimits {
+  private readonly pair: RateLimiterAbstract;
+  private readonly pairLocks: RateLimiterAbstract;
+  private readonly perUsername: RateLimiterAbstract;
+  private readonly perAddress: RateLimiterAbstract;
+  private readonly signup: RateLimiterAbstract;
+  private readonly refresh: RateLimiterAbstract;
+
+  constructor(
+    private readonly config: RateLimitConfig,
+    private readonly logger: Logger,
+    redis: { readonly client: Redis; readonly prefix: string } | null,
+  ) {
+    const make = (name: string, points: number, duration: number): RateLimiterAbstract => {
+      const memory = new RateLimiterMemory({ keyPrefix: name, points, duration });
+      if (!redis) return memory;
+      return new RateLimiterRedis({ storeClient: redis.client, keyPrefix: `${redis.prefix}rl:${name}`, points, duration, insuranceLimiter: memory });
+    };
+    this.pair = make('login-pair', config.loginPair, PAIR_WINDOW_SECONDS);
+    this.pairLocks = make('login-pair-locks', 1_000_000, LOCK_MEMORY_SECONDS);
+    this.perUsername = make('login-username', config.loginPerUsername.points, config.loginPerUsername.duration);
+    this.perAddress = make('login-address', config.loginPerAddress.points, config.loginPerAddress.duration);
+    this.signup = make('signup-address', config.signupPerAddress.points, config.signupPerAddress.duration);
+    this.refresh = make('refresh-address', config.refreshPerAddress.points, config.refreshPerAddress.duration);
+  }
+
+  /** Charges a login attempt; throws RATE_LIMITED when any budget is spent. */
+  async beginLogin(username: string, address: string): Promise<LoginAttempt> {
+    const user = keyOf(username);
+    const pairKey = `${user}|${address}`;
+    const charged: Array<[RateLimiterAbstract, string]> = [];
+    try {
+      for (const [limiter, key] of [
+        [this.pair, pairKey],
+        [this.perUsername, user],
+        [this.perAddress, address],
+      ] as Array<[RateLimiterAbstract, string]>) {
+        await limiter.consume(key);
+        charged.push([limiter, key]);
+      }
+    } catch (rejection) {
+      // A refused attempt is not a failure to count: give back what it was charged.
+      await Promise.all(charged.map(([limiter, key]) => limiter.reward(key)));
+      throw this.limited('login', rejection, { username: user, clientAddress: address });
+    }
+    return {
+      succeeded: async () => {
+        // A successful login clears the pair's count; it was no failure for the others.
+        await Promise.all([this.pair.delete(pairKey), this.pairLocks.delete(pairKey), this.perUsername.reward(user), this.perAddress.reward(address)]);
+      },
+      failed: async () => {
+        const state = await this.pair.get(pairKey);
+        if (state !== null && state.consumedPoints >= this.config.loginPair) {
+          // Locked: growing backoff, doubling with each lock of this pair within a day.
+          const locks = await this.pairLocks.consume(pairKey);
+          const seconds = Math.min(this.config.loginPairLock * 2 ** (locks.consumedPoints - 1), MAX_LOCK_SECONDS);
+          await this.pair.block(pairKey, seconds);
+          this.logger.warn({ event: 'auth.login_locked', username: user, clientAddress: address, lockSeconds: seconds }, 'auth.login_locked');
+        }
+      },
+    };
+  }
+
+  /** Charges a signup attempt. */
+  async chargeSignup(address: string): Promise<void> {
+    await this.charge(this.signup, address, 'signup');
+  }
+
+  /** Charges a refresh; checked before the token is looked at, so a refused call does not use it up. */
+  async chargeRefresh(address: string): Promise<void> {
+    await this.charge(this.refresh, address, 'refreshToken');
+  }
+
+  private async charge(limiter: RateLimiterAbstract, address: string, operation: string): Promise<void> {
+    try {
+      await limiter.consume(address);
+    } catch (rejection) {
+      throw this.limited(operation, rejection, { clientAddress: address });
+    }
+  }
+
+  private limited(operation: string, rejection: unknown, fields: Record<string, string>): Error {
+    if (!(rejection instanceof RateLimiterRes)) return rejection instanceof Error ? rejection : new Error(String(rejection));
+    const retryAfter = Math.max(1, Math.ceil(rejection.msBeforeNext / 1000));
+    this.logger.warn({ event: 'auth.rate_limited', operation, retryAfter, ...fields }, 'auth.rate_limited');
+    return new AppError(ErrorCode.RATE_LIMITED, `Too many attempts; try again in ${retryAfter} s.`, { retryAfter });
+  }
+}
+
+/** The counter key of a username: normalized, and bounded (a 100 KB username must not become a 100 KB key). */
+function keyOf(username: string): string {
+  const key = usernameKey(username);
+  return key.length <= 64 ? key : `sha256:${createHash('sha256').update(key).digest('base64url')}`;
+}
