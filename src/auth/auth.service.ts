@@ -63,7 +63,7 @@ export class AuthService {
 
   /** Creates an account and signs it in with a fresh pair. */
   async signup(username: string, password: string, meta: RequestMeta): Promise<AuthResult> {
-    await this.deps.rateLimits.chargeSignup(meta.clientAddress);
+    await this.deps.rateLimits.chargeSignup(meta);
     const user = await this.deps.userService.createUser({ username, password, roles: ['USER'] });
     const { auth, sessionId } = await this.startSession(user, meta);
     this.audit('auth.signup', meta, { userId: user.id, sessionId });
@@ -79,7 +79,7 @@ export class AuthService {
     // Refused before hashing: an attacker must not make us hash a megabyte.
     if (isOverlongPassword(password)) throw badInput('password', 'Password must be at most 256 characters.');
     // Charged before hashing; a lock refuses even the right password.
-    const attempt = await this.deps.rateLimits.beginLogin(username, meta.clientAddress);
+    const attempt = await this.deps.rateLimits.beginLogin(username, meta);
     const found = isValidUsername(username) ? await users.findUserWithHashByUsername(this.deps.db, username) : null;
     const ok = found ? await this.deps.hasher.verify(found.passwordHash, password) : await this.deps.hasher.verifyDummy(password);
     if (!found || !ok) {
@@ -105,7 +105,7 @@ export class AuthService {
    */
   async refresh(token: string, meta: RequestMeta): Promise<AuthResult> {
     // Charged before the token is looked at: a refused call does not use it up.
-    await this.deps.rateLimits.chargeRefresh(meta.clientAddress);
+    await this.deps.rateLimits.chargeRefresh(meta);
     if (!isWellFormedRefreshToken(token)) throw invalidRefresh();
     const now = this.deps.clock.now();
     const hash = hashRefreshToken(token);

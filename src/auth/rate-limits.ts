@@ -10,6 +10,12 @@ const MAX_LOCK_SECONDS = 3_600;
 const LOCK_MEMORY_SECONDS = 86_400;
 const PAIR_WINDOW_SECONDS = 86_400;
 
+/** The request facts an audit line carries. */
+export interface AuditMeta {
+  readonly clientAddress: string;
+  readonly requestId: string;
+}
+
 /** What a caller of login must do after the password check. */
 export interface LoginAttempt {
   succeeded(): Promise<void>;
@@ -55,7 +61,8 @@ export class AuthRateLimits {
   }
 
   /** Charges a login attempt; throws RATE_LIMITED when any budget is spent. */
-  async beginLogin(username: string, address: string): Promise<LoginAttempt> {
+  async beginLogin(username: string, meta: AuditMeta): Promise<LoginAttempt> {
+    const address = meta.clientAddress;
     const user = keyOf(username);
     const pairKey = `${user}|${address}`;
     const charged: Array<[RateLimiterAbstract, string]> = [];
@@ -71,7 +78,7 @@ export class AuthRateLimits {
     } catch (rejection) {
       // A refused attempt is not a failure to count: give back what it was charged.
       await Promise.all(charged.map(([limiter, key]) => limiter.reward(key)));
-      throw this.limited('login', rejection, { username: user, clientAddress: address });
+      throw this.limited('login', rejection, meta, { username: user });
     }
     return {
       succeeded: async () => {
@@ -85,34 +92,37 @@ export class AuthRateLimits {
           const locks = await this.pairLocks.consume(pairKey);
           const seconds = Math.min(this.config.loginPairLock * 2 ** (locks.consumedPoints - 1), MAX_LOCK_SECONDS);
           await this.pair.block(pairKey, seconds);
-          this.logger.warn({ event: 'auth.login_locked', username: user, clientAddress: address, lockSeconds: seconds }, 'auth.login_locked');
+          this.logger.warn({ event: 'auth.login_locked', username: user, lockSeconds: seconds, clientAddress: address, requestId: meta.requestId }, 'auth.login_locked');
         }
       },
     };
   }
 
   /** Charges a signup attempt. */
-  async chargeSignup(address: string): Promise<void> {
-    await this.charge(this.signup, address, 'signup');
+  async chargeSignup(meta: AuditMeta): Promise<void> {
+    await this.charge(this.signup, meta, 'signup');
   }
 
   /** Charges a refresh; checked before the token is looked at, so a refused call does not use it up. */
-  async chargeRefresh(address: string): Promise<void> {
-    await this.charge(this.refresh, address, 'refreshToken');
+  async chargeRefresh(meta: AuditMeta): Promise<void> {
+    await this.charge(this.refresh, meta, 'refreshToken');
   }
 
-  private async charge(limiter: RateLimiterAbstract, address: string, operation: string): Promise<void> {
+  private async charge(limiter: RateLimiterAbstract, meta: AuditMeta, operation: string): Promise<void> {
     try {
-      await limiter.consume(address);
+      await limiter.consume(meta.clientAddress);
     } catch (rejection) {
-      throw this.limited(operation, rejection, { clientAddress: address });
+      throw this.limited(operation, rejection, meta, {});
     }
   }
 
-  private limited(operation: string, rejection: unknown, fields: Record<string, string>): Error {
+  private limited(operation: string, rejection: unknown, meta: AuditMeta, fields: Record<string, string>): Error {
     if (!(rejection instanceof RateLimiterRes)) return rejection instanceof Error ? rejection : new Error(String(rejection));
     const retryAfter = Math.max(1, Math.ceil(rejection.msBeforeNext / 1000));
-    this.logger.warn({ event: 'auth.rate_limited', operation, retryAfter, ...fields }, 'auth.rate_limited');
+    this.logger.warn(
+      { event: 'auth.rate_limited', operation, retryAfter, ...fields, clientAddress: meta.clientAddress, requestId: meta.requestId },
+      'auth.rate_limited',
+    );
     return new AppError(ErrorCode.RATE_LIMITED, `Too many attempts; try again in ${retryAfter} s.`, { retryAfter });
   }
 }

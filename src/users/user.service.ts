@@ -91,7 +91,7 @@ export class UserService {
    * from their next request. Refuses to remove the last admin, which would
    * leave nobody able to manage roles.
    */
-  async setRoles(actorId: string, userId: string, roles: readonly Role[]): Promise<User> {
+  async setRoles(actor: { userId: string; sessionId: string }, userId: string, roles: readonly Role[], meta: { clientAddress: string; requestId: string }): Promise<User> {
     const wanted = normalizeRoles(roles);
     await this.deps.sessionGuard.beforeChange(userId);
     const updated = await this.deps.db.transaction().execute(async (trx) => {
@@ -104,7 +104,18 @@ export class UserService {
     });
     if (updated === null) throw badInput('userId', 'No user has that id.');
     await this.deps.sessionGuard.afterChange(userId, { user: updated });
-    this.deps.logger.info({ event: 'user.roles_changed', actorId, userId, roles: updated.roles }, 'roles changed');
+    this.deps.logger.info(
+      {
+        event: 'user.roles_changed',
+        userId: actor.userId,
+        sessionId: actor.sessionId,
+        targetUserId: userId,
+        roles: updated.roles,
+        clientAddress: meta.clientAddress,
+        requestId: meta.requestId,
+      },
+      'user.roles_changed',
+    );
     return updated;
   }
 }

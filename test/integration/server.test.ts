@@ -1,21 +1,8 @@
-import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildSchema } from '../../src/graphql/schema.js';
-import { createLogger } from '../../src/logger.js';
+import { capturingLogger } from '../helpers/logs.js';
 import { BACKEND } from '../helpers/backend.js';
 import { errorCode, signup, startServer, type TestServer } from '../helpers/server.js';
-
-/** A logger that keeps its lines, to check what reaches the logs. */
-function capturingLogger() {
-  const lines: string[] = [];
-  const stream = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      lines.push(chunk.toString());
-      done();
-    },
-  });
-  return { logger: createLogger('info', stream), lines };
-}
 
 describe('HTTP surface', () => {
   let server: TestServer;

@@ -9,6 +9,9 @@ export const userResolvers: Resolvers = {
     users: (_parent, { first, after }, ctx) => ctx.services.users.listUsers(first, after ?? null),
   },
   Mutation: {
-    setUserRoles: (_parent, { userId, roles }, ctx) => ctx.services.users.setRoles(viewerOf(ctx).user.id, userId, roles),
+    setUserRoles: (_parent, { userId, roles }, ctx) => {
+      const viewer = viewerOf(ctx);
+      return ctx.services.users.setRoles({ userId: viewer.user.id, sessionId: viewer.sessionId }, userId, roles, ctx.meta);
+    },
   },
 };

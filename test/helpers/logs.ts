@@ -1,0 +1,14 @@
+import { Writable } from 'node:stream';
+import { createLogger, type Logger } from '../../src/logger.js';
+
+/** A logger that keeps its JSON lines, to check what reaches the logs. */
+export function capturingLogger(): { logger: Logger; lines: string[]; entries: () => Array<Record<string, unknown>> } {
+  const lines: string[] = [];
+  const stream = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      lines.push(chunk.toString());
+      done();
+    },
+  });
+  return { logger: createLogger('info', stream), lines, entries: () => lines.map((l) => JSON.parse(l) as Record<string, unknown>) };
+}
