@@ -80,8 +80,15 @@ export class AuthService {
     if (isOverlongPassword(password)) throw badInput('password', 'Password must be at most 256 characters.');
     // Charged before hashing; a lock refuses even the right password.
     const attempt = await this.deps.rateLimits.beginLogin(username, meta);
-    const found = isValidUsername(username) ? await users.findUserWithHashByUsername(this.deps.db, username) : null;
-    const ok = found ? await this.deps.hasher.verify(found.passwordHash, password) : await this.deps.hasher.verifyDummy(password);
+    let found: users.UserWithHash | null;
+    let ok: boolean;
+    try {
+      found = isValidUsername(username) ? await users.findUserWithHashByUsername(this.deps.db, username) : null;
+      ok = found ? await this.deps.hasher.verify(found.passwordHash, password) : await this.deps.hasher.verifyDummy(password);
+    } catch (error) {
+      await attempt.abandoned();
+      throw error;
+    }
     if (!found || !ok) {
       await attempt.failed();
       this.audit('auth.login_failed', meta, { userId: found?.user.id ?? null });

@@ -20,6 +20,8 @@ export interface AuditMeta {
 export interface LoginAttempt {
   succeeded(): Promise<void>;
   failed(): Promise<void>;
+  /** The check could not be made (the database is away): not the caller's failure, so the charge is given back. */
+  abandoned(): Promise<void>;
 }
 
 /**
@@ -80,7 +82,9 @@ export class AuthRateLimits {
       await Promise.all(charged.map(([limiter, key]) => limiter.reward(key)));
       throw this.limited('login', rejection, meta, { username: user });
     }
+    const refund = () => Promise.all(charged.map(([limiter, key]) => limiter.reward(key))).then(() => undefined);
     return {
+      abandoned: refund,
       succeeded: async () => {
         // A successful login clears the pair's count; it was no failure for the others.
         await Promise.all([this.pair.delete(pairKey), this.pairLocks.delete(pairKey), this.perUsername.reward(user), this.perAddress.reward(address)]);
