@@ -1,0 +1,322 @@
+// @ts-check
+/**
+ * Turns the measurements into medians, ratios, target checks and the
+ * Markdown that is printed and written to docs/benchmarks.md.
+ */
+import { median, range } from './util.mjs';
+
+/** @typedef {import('./wrk.mjs').WrkResult} WrkResult */
+
+/** Scenario order in every table, and what each one sends. */
+export const SCENARIOS = /** @type {const} */ ({
+  protected: '`{ protected { loggedInAs } }` with a valid token (Flask, bare: `GET /protected`)',
+  invalid: 'the same request with a forged token (right shape, wrong signature): must be refused',
+  me: '`{ me { id username roles } }` with a valid token',
+  refresh: '`refreshToken` mutation, each request with its own unused refresh token (rotation runs)',
+  login: '`login` mutation with the right password (Flask: `POST /login`, which does not hash)',
+});
+
+/** @typedef {keyof typeof SCENARIOS} ScenarioName */
+
+/**
+ * What the report needs to know of one server.
+ * @typedef {object} ServerInfo
+ * @property {string} id
+ * @property {string} label
+ * @property {'tokengate' | 'bare' | 'flask'} kind
+ */
+
+/**
+ * @typedef {object} Row
+ * @property {string} scenario
+ * @property {ServerInfo} server
+ * @property {number} rps median over rounds
+ * @property {number[]} rounds req/s of each round, in order
+ * @property {number} peakRss the largest peak RSS of any round (NaN when unknown)
+ * @property {number} rpsMin
+ * @property {number} rpsMax
+ * @property {number} p50Ms median over rounds
+ * @property {number} p99Ms median over rounds
+ * @property {number} responses
+ * @property {number} non2xx
+ * @property {number} gqlErrors
+ * @property {number} socketErrors
+ * @property {string[]} problems correctness failures (empty when the check passed)
+ * @property {number | null} vsBare median of the per-round ratios to the bare reference
+ * @property {number | null} vsFlask median of the per-round ratios to the Flask reference
+ */
+
+/**
+ * The ratio of two series measured in the same rounds: the median of the
+ * per-round ratios. Measurements of one round sit minutes apart at most, so
+ * this cancels most of the machine's drift, which medians of each series alone do not.
+ * @param {number[]} a
+ * @param {number[]} b
+ * @returns {number}
+ */
+export function pairedRatio(a, b) {
+  const n = Math.min(a.length, b.length);
+  return median(Array.from({ length: n }, (_, i) => a[i] / b[i]));
+}
+
+/**
+ * The correctness verdict of one wrk run.
+ * @param {'success' | 'reject'} mode
+ * @param {WrkResult} r
+ * @returns {string[]} what is wrong, empty when nothing is
+ */
+export function checkRun(mode, r) {
+  const problems = [];
+  if (r.responses === 0) problems.push('no response at all');
+  if (mode === 'success') {
+    if (r.non2xx > 0) problems.push(`${r.non2xx} non-2xx`);
+    if (r.gqlErrors > 0) problems.push(`${r.gqlErrors} with GraphQL errors`);
+    if (r.unexpected > 0 && r.non2xx === 0 && r.gqlErrors === 0) problems.push(`${r.unexpected} without the expected data`);
+  } else {
+    if (r.accepted > 0) problems.push(`${r.accepted} invalid-token requests ACCEPTED`);
+    if (r.unexpected > 0) problems.push(`${r.unexpected} refused with the wrong answer`);
+  }
+  if (r.invalidRefresh > 0) problems.push(`${r.invalidRefresh} INVALID_REFRESH_TOKEN`);
+  if (r.exhausted > 0) problems.push(`${r.exhausted} requests found the refresh pool empty`);
+  if (r.rateLimited > 0) {
+    problems.push(`${r.rateLimited} RATE_LIMITED (raise tokengate's limits for the bench with --server-env NAME=VALUE)`);
+  }
+  if (problems.length > 0 && r.sample) problems.push(`first unexpected answer: ${r.sample.slice(0, 240)}`);
+  return problems;
+}
+
+/**
+ * @param {ServerInfo[]} servers
+ * @param {Map<string, { mode: 'success' | 'reject', runs: WrkResult[], peaks: number[] }>} measured keyed `${serverId}:${scenario}`
+ * @returns {Row[]}
+ */
+export function summarize(servers, measured) {
+  /** @type {Row[]} */
+  const rows = [];
+  for (const scenario of Object.keys(SCENARIOS)) {
+    for (const server of servers) {
+      const m = measured.get(`${server.id}:${scenario}`);
+      if (!m || m.runs.length === 0) continue;
+      const rps = m.runs.map((r) => r.rps);
+      const { min, max } = range(rps);
+      rows.push({
+        scenario,
+        server,
+        rps: median(rps),
+        rounds: rps,
+        peakRss: maxOf(m.peaks),
+        rpsMin: min,
+        rpsMax: max,
+        p50Ms: median(m.runs.map((r) => r.p50Ms)),
+        p99Ms: median(m.runs.map((r) => r.p99Ms)),
+        responses: sum(m.runs.map((r) => r.responses)),
+        non2xx: sum(m.runs.map((r) => r.non2xx)),
+        gqlErrors: sum(m.runs.map((r) => r.gqlErrors)),
+        socketErrors: sum(m.runs.map((r) => r.socketErrors.connect + r.socketErrors.read + r.socketErrors.write + r.socketErrors.timeout)),
+        problems: m.runs.flatMap((r) => checkRun(m.mode, r)),
+        vsBare: null,
+        vsFlask: null,
+      });
+    }
+  }
+  const find = (/** @type {string} */ kind, /** @type {string} */ scenario) => rows.find((r) => r.server.kind === kind && r.scenario === scenario);
+  for (const row of rows) {
+    const bare = find('bare', BARE_REFERENCE[row.scenario] ?? '');
+    const flask = find('flask', row.scenario);
+    if (bare && row.server.kind !== 'bare') row.vsBare = pairedRatio(row.rounds, bare.rounds);
+    if (flask && row.server.kind !== 'flask') row.vsFlask = pairedRatio(row.rounds, flask.rounds);
+  }
+  return rows;
+}
+
+/** Which bare-baseline scenario each scenario is compared with (the issue's targets compare me and refresh with protected). */
+const BARE_REFERENCE = /** @type {Record<string, string>} */ ({ protected: 'protected', invalid: 'invalid', me: 'protected', refresh: 'protected' });
+
+/** @param {number[]} values @returns {number} the largest finite value, NaN for none */
+export function maxOf(values) {
+  const finite = values.filter((v) => Number.isFinite(v));
+  return finite.length === 0 ? NaN : Math.max(...finite);
+}
+
+/** @param {number[]} values */
+function sum(values) {
+  return values.reduce((a, b) => a + b, 0);
+}
+
+/** @param {number} n */
+export const fmtInt = (n) => (Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : '—');
+/** @param {number} ms */
+export const fmtMs = (ms) => (Number.isFinite(ms) ? `${ms < 10 ? ms.toFixed(2) : ms < 100 ? ms.toFixed(1) : Math.round(ms)} ms` : '—');
+/** @param {number | null} r */
+const fmtPct = (r) => (r === null || !Number.isFinite(r) ? '—' : `${Math.round(r * 100)} %`);
+/** @param {number | null} r */
+const fmtTimes = (r) => (r === null || !Number.isFinite(r) ? '—' : `${r.toFixed(r < 10 ? 2 : 1)}×`);
+/** @param {number} bytes */
+export const fmtMB = (bytes) => (Number.isFinite(bytes) ? `${(bytes / 1_048_576).toFixed(1)} MB` : '—');
+
+/**
+ * @typedef {object} Target
+ * @property {string} server
+ * @property {string} text
+ * @property {boolean | null} met null when not measured in this run
+ * @property {string} detail
+ */
+
+/**
+ * The issue's targets, per tokengate variant. Reported, never asserted.
+ * Ratios are paired per round (see pairedRatio).
+ * @param {Row[]} rows
+ * @param {ServerInfo[]} servers
+ * @param {{ argon2Rates: number[], coldStart: Map<string, number[]> }} extra
+ * @returns {Target[]}
+ */
+export function checkTargets(rows, servers, extra) {
+  /** @type {Target[]} */
+  const targets = [];
+  const get = (/** @type {string} */ id, /** @type {string} */ scenario) => rows.find((r) => r.server.id === id && r.scenario === scenario);
+  const bare = (/** @type {string} */ scenario) => rows.find((r) => r.server.kind === 'bare' && r.scenario === scenario);
+  const flask = (/** @type {string} */ scenario) => rows.find((r) => r.server.kind === 'flask' && r.scenario === scenario);
+  for (const server of servers.filter((s) => s.kind === 'tokengate')) {
+    const add = (/** @type {string} */ text, /** @type {boolean | null} */ met, /** @type {string} */ detail) =>
+      targets.push({ server: server.label, text, met, detail });
+    /**
+     * @param {string} text
+     * @param {Row | undefined} row
+     * @param {{ rounds: number[], rps: number } | undefined} ref
+     * @param {number} factor
+     * @param {string} [unit]
+     */
+    const ratio = (text, row, ref, factor, unit = 'req/s') => {
+      if (!row || !ref || ref.rounds.length === 0) return add(text, null, 'not measured');
+      const r = pairedRatio(row.rounds, ref.rounds);
+      const shown = factor >= 1 ? fmtTimes(r) : fmtPct(r);
+      const fmt = (/** @type {number} */ n) => (n < 100 ? n.toFixed(1) : fmtInt(n));
+      add(text, r >= factor, `${shown} (medians ${fmt(row.rps)} vs ${fmt(ref.rps)} ${unit})`);
+    };
+    const prot = get(server.id, 'protected');
+    ratio('`protected` ≥ 35 % of the bare baseline', prot, bare('protected'), 0.35);
+    ratio('`protected` ≥ 3× the Flask seed', prot, flask('protected'), 3);
+    if (prot) {
+      add('`protected` p50 < 10 ms at 50 connections', prot.p50Ms < 10, fmtMs(prot.p50Ms));
+      add('`protected` p99 < 50 ms at 50 connections', prot.p99Ms < 50, fmtMs(prot.p99Ms));
+    } else {
+      add('`protected` p50 < 10 ms, p99 < 50 ms', null, 'not measured');
+    }
+    ratio('invalid token ≥ 80 % of the valid-token rate', get(server.id, 'invalid'), prot, 0.8);
+    ratio('`me` ≥ 25 % of the bare baseline', get(server.id, 'me'), bare('protected'), 0.25);
+    const argon2 = extra.argon2Rates.length > 0 ? { rounds: extra.argon2Rates, rps: median(extra.argon2Rates) } : undefined;
+    ratio('`login` ≥ 80 % of the raw argon2 verify rate', get(server.id, 'login'), argon2, 0.8, 'per second');
+    ratio('`refreshToken` ≥ 20 % of the bare baseline', get(server.id, 'refresh'), bare('protected'), 0.2);
+    const own = rows.filter((r) => r.server.id === server.id && Number.isFinite(r.peakRss));
+    if (own.length > 0) {
+      const worst = own.reduce((a, b) => (b.peakRss > a.peakRss ? b : a));
+      const each = own.map((r) => `${r.scenario} ${fmtMB(r.peakRss)}`).join(', ');
+      add('peak RSS under load < 150 MB', worst.peakRss < 150 * 1_048_576, `${fmtMB(worst.peakRss)} (during \`${worst.scenario}\`; ${each})`);
+    } else {
+      add('peak RSS under load < 150 MB', null, 'not measured');
+    }
+    const cold = median(extra.coldStart.get(server.id) ?? []);
+    add('cold start to the first served request < 1.5 s', Number.isFinite(cold) ? cold < 1_500 : null, Number.isFinite(cold) ? fmtMs(cold) : 'not measured');
+  }
+  return targets;
+}
+
+/**
+ * @typedef {object} ReportInput
+ * @property {string} date
+ * @property {string} command
+ * @property {Record<string, string>} machine
+ * @property {{ duration: number, rounds: number, warmup: number, connections: number, coldStarts: number, serverCpu: string | null, loadCpu: string | null }} settings
+ * @property {Row[]} rows
+ * @property {{ rate: number, rates: number[], params: unknown } | null} argon2
+ * @property {ServerInfo[]} servers
+ * @property {Map<string, { idle: number, end: number }>} memory RSS after start-up (before any load) and after the last measurement
+ * @property {Map<string, number[]>} coldStart
+ * @property {Target[]} targets
+ * @property {string[]} failures
+ * @property {string[]} notes
+ */
+
+/**
+ * The results as Markdown (printed, and written to docs/benchmarks.md).
+ * @param {ReportInput} input
+ * @returns {string}
+ */
+export function renderResults(input) {
+  const { settings, rows, argon2 } = input;
+  const lines = [];
+  lines.push(`Run on ${input.date} with \`${input.command}\`.`, '');
+  lines.push('| machine | |', '|---|---|');
+  for (const [key, value] of Object.entries(input.machine)) lines.push(`| ${key} | ${value} |`);
+  lines.push('');
+  lines.push(
+    `Settings: ${settings.connections} connections, ${settings.duration} s per measurement, ${settings.rounds} interleaved round(s) after a ` +
+      `${settings.warmup} s warm-up per scenario; servers pinned to CPU ${settings.serverCpu ?? '(not pinned)'}, wrk to CPU ${settings.loadCpu ?? '(not pinned)'}. ` +
+      'req/s, p50 and p99 are medians over the rounds; the range is the slowest and fastest round; ' +
+      '"vs" ratios are the median of the per-round ratios (each round measures the servers minutes apart at most, so this cancels most of the machine\'s drift). ' +
+      'Peak RSS is the largest VmHWM of any round of that scenario (reset before each measurement).',
+    '',
+  );
+  lines.push(
+    '| scenario | server | req/s | range | p50 | p99 | peak RSS | non-2xx / GraphQL errors | check | vs bare | vs Flask |',
+    '|---|---|--:|--:|--:|--:|--:|--:|---|--:|--:|',
+  );
+  for (const row of rows) {
+    const check = row.problems.length === 0 ? 'ok' : '**FAILED**';
+    const expected = row.scenario === 'invalid' ? ' (refusals)' : '';
+    const ref = row.server.kind === 'bare' ? 'itself' : fmtPct(row.vsBare);
+    const refFlask = row.server.kind === 'flask' ? 'itself' : fmtTimes(row.vsFlask);
+    lines.push(
+      `| ${row.scenario} | ${row.server.label} | ${fmtInt(row.rps)} | ${fmtInt(row.rpsMin)}–${fmtInt(row.rpsMax)} | ${fmtMs(row.p50Ms)} | ${fmtMs(row.p99Ms)} | ${fmtMB(row.peakRss)} | ` +
+        `${fmtInt(row.non2xx)} / ${fmtInt(row.gqlErrors)}${expected} of ${fmtInt(row.responses)} | ${check} | ${ref} | ${refFlask} |`,
+    );
+    if (row.scenario === 'login' && row.server.kind === 'tokengate' && argon2 && Number.isFinite(argon2.rate)) {
+      // keep the argon2 row right after the first tokengate login row
+      if (rows.filter((r) => r.scenario === 'login' && r.server.kind === 'tokengate')[0] === row) {
+        const { min, max } = range(argon2.rates);
+        const vs = row.rounds.length > 0 ? ` (tokengate's login: ${fmtPct(pairedRatio(row.rounds, argon2.rates))} of it)` : '';
+        lines.push(`| login | raw argon2 verify, same parameters, 50 callers${vs} | ${argon2.rate.toFixed(1)} | ${min.toFixed(1)}–${max.toFixed(1)} | | | | | | | |`);
+      }
+    }
+  }
+  lines.push('');
+  lines.push('"vs bare": `protected`, `invalid` against the same scenario on the bare server; `me` and `refresh` against its `protected`. ');
+  lines.push('"vs Flask": against the same scenario on the Flask seed. Errors count every measured request of every round.', '');
+  if (argon2) lines.push(`argon2 parameters (from tokengate's \`loadConfig\`): \`${JSON.stringify(argon2.params)}\`.`, '');
+
+  lines.push(
+    '| server | cold start to first 200: median (range) | RSS after start-up | peak RSS under load (scenario) | RSS at the end |',
+    '|---|--:|--:|--:|--:|',
+  );
+  for (const server of input.servers) {
+    const mem = input.memory.get(server.id);
+    const cold = input.coldStart.get(server.id) ?? [];
+    const { min, max } = range(cold);
+    const coldText = cold.length === 0 ? '—' : `${fmtMs(median(cold))} (${fmtMs(min)}–${fmtMs(max)}, ${cold.length} spawns)`;
+    const own = rows.filter((r) => r.server.id === server.id && Number.isFinite(r.peakRss));
+    const worst = own.length > 0 ? own.reduce((a, b) => (b.peakRss > a.peakRss ? b : a)) : null;
+    const peak = worst ? `${fmtMB(worst.peakRss)} (${worst.scenario})` : '—';
+    const both = server.kind === 'flask' ? ' (master + worker)' : '';
+    lines.push(`| ${server.label} | ${coldText} | ${fmtMB(mem?.idle ?? NaN)}${both} | ${peak} | ${fmtMB(mem?.end ?? NaN)} |`);
+  }
+  lines.push('');
+
+  lines.push('### Targets', '', 'Ratios in one run on one machine; reported, never asserted.', '');
+  for (const t of input.targets) {
+    const mark = t.met === null ? '—' : t.met ? 'met' : '**not met**';
+    const who = input.targets.some((x) => x.server !== t.server) ? ` (${t.server})` : '';
+    lines.push(`- ${mark}: ${t.text}${who}: ${t.detail}`);
+  }
+  lines.push('');
+  if (input.failures.length > 0) {
+    lines.push('### Correctness failures', '');
+    for (const f of input.failures) lines.push(`- ${f}`);
+    lines.push('');
+  }
+  if (input.notes.length > 0) {
+    lines.push('### Notes from this run', '');
+    for (const n of input.notes) lines.push(`- ${n}`);
+    lines.push('');
+  }
+  return lines.join('\n');
+}

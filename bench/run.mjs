@@ -1,0 +1,542 @@
+#!/usr/bin/env node
+// @ts-check
+/**
+ * `npm run bench`: tokengate against a bare node:http + jsonwebtoken floor
+ * and the Flask seed it grew from, under wrk, in one run on one machine.
+ * Writes docs/benchmarks.md. See the usage text below, or docs/benchmarks.md.
+ *
+ * Exits 1 when a correctness check fails (a success scenario answered with
+ * errors, or a forged token was accepted), 2 when a prerequisite is missing;
+ * a missed performance target is reported, never an error.
+ */
+import console from 'node:console';
+import { accessSync, constants, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import process from 'node:process';
+import { pathToFileURL } from 'node:url';
+import { checkRun, checkTargets, fmtInt, fmtMB, fmtMs, renderResults, SCENARIOS, summarize } from './lib/report.mjs';
+import { BENCH_RATE_LIMITS, bareServer, flaskServer, forgeToken, randomSecret, ROOT, tokengateServer } from './lib/servers.mjs';
+import { killAll, median, memoryOfAll, request, resetPeakMemory, runToEnd } from './lib/util.mjs';
+import { classify, runWrk } from './lib/wrk.mjs';
+
+const USAGE = `Usage: npm run bench [-- options]     (or: node bench/run.mjs [options] after npm run build)
+
+  --duration=N        seconds per measurement (default 10)
+  --rounds=N          interleaved rounds; medians are over these (default 3)
+  --warmup=N          seconds of warm-up per server and scenario before round 1 (default 3)
+  --connections=N     wrk connections (default 50)
+  --cold-starts=N     spawns timed per server for the cold start (default 5)
+  --only=a,b          scenarios to run, of: ${Object.keys(SCENARIOS).join(', ')}
+  --server-env=K=V    extra environment for tokengate (repeatable), e.g. a rate-limit setting
+  --smoke             a quick check that the bench works: 1 s, 1 round, no warm-up,
+                      1 cold start, and docs/benchmarks.md is left alone
+  --write / --no-write  write docs/benchmarks.md or not (default: write, except with --smoke)
+
+Env: BENCH_DATABASE_URL (postgres://…) and/or BENCH_REDIS_URL (redis://…) add a
+second tokengate variant run with DATABASE_URL / REDIS_URL set to them.`;
+
+const APT_LINE = 'sudo apt-get install wrk python3-flask python3-python-flask-jwt-extended gunicorn';
+const DOC = path.join(ROOT, 'docs', 'benchmarks.md');
+const NOTES_MARKER = '<!-- bench: everything below this line is kept when the bench rewrites this file -->';
+
+/**
+ * @typedef {object} Options
+ * @property {number} duration
+ * @property {number} rounds
+ * @property {number} warmup
+ * @property {number} connections
+ * @property {number} coldStarts
+ * @property {string[]} only
+ * @property {Record<string, string>} serverEnv
+ * @property {boolean} smoke
+ * @property {boolean} write
+ */
+
+/**
+ * @param {string[]} argv
+ * @returns {Options}
+ */
+function parseArgs(argv) {
+  const smoke = argv.includes('--smoke');
+  /** @type {Options} */
+  const o = {
+    duration: smoke ? 1 : 10,
+    rounds: smoke ? 1 : 3,
+    warmup: smoke ? 0 : 3,
+    connections: 50,
+    coldStarts: smoke ? 1 : 5,
+    only: Object.keys(SCENARIOS),
+    serverEnv: {},
+    smoke,
+    write: !smoke,
+  };
+  for (const arg of argv) {
+    const [name, ...rest] = arg.split('=');
+    const value = rest.join('=');
+    const int = (/** @type {number} */ min) => {
+      const n = Number(value);
+      if (!Number.isInteger(n) || n < min) usage(`${name} needs a whole number ≥ ${min}`);
+      return n;
+    };
+    switch (name) {
+      case '--duration': o.duration = int(1); break;
+      case '--rounds': o.rounds = int(1); break;
+      case '--warmup': o.warmup = int(0); break;
+      case '--connections': o.connections = int(1); break;
+      case '--cold-starts': o.coldStarts = int(0); break;
+      case '--only':
+        o.only = value.split(',').map((s) => s.trim()).filter(Boolean);
+        for (const s of o.only) if (!(s in SCENARIOS)) usage(`unknown scenario "${s}"`);
+        break;
+      case '--server-env':
+        if (!/^[A-Z_][A-Z0-9_]*=/.test(value)) usage('--server-env needs NAME=VALUE');
+        o.serverEnv[value.slice(0, value.indexOf('='))] = value.slice(value.indexOf('=') + 1);
+        break;
+      case '--smoke': break;
+      case '--write': o.write = true; break;
+      case '--no-write': o.write = false; break;
+      case '--help': case '-h': console.log(USAGE); process.exit(0); break;
+      default: usage(`unknown option ${arg}`);
+    }
+  }
+  return o;
+}
+
+/** @param {string} message @returns {never} */
+function usage(message) {
+  console.error(`bench: ${message}\n\n${USAGE}`);
+  process.exit(64);
+}
+
+/** @param {string} name @returns {string | null} the command's path on PATH */
+function which(name) {
+  for (const dir of (process.env.PATH ?? '').split(':')) {
+    const file = path.join(dir || '.', name);
+    try {
+      accessSync(file, constants.X_OK);
+      return file;
+    } catch {
+      // not here
+    }
+  }
+  return null;
+}
+
+/**
+ * Checks what the bench needs and says what to install when something is missing.
+ * @returns {Promise<{ gunicorn: string, python: string, cores: number, warnings: string[] }>}
+ */
+async function checkPrerequisites() {
+  const missing = [];
+  const warnings = [];
+  if (!which('wrk')) missing.push('wrk, the load generator (Debian package wrk)');
+  if (!which('taskset')) missing.push('taskset, to pin processes to a core (Debian package util-linux)');
+  const gunicorn = which('gunicorn') ?? which('gunicorn3');
+  let python = '/usr/bin/python3';
+  if (!gunicorn) {
+    missing.push('gunicorn, which serves the Flask seed (Debian package gunicorn)');
+  } else {
+    // gunicorn runs the app with the interpreter of its #! line: Debian's, not a pyenv or venv one.
+    const shebang = /^#!\s*(\S+)/.exec(readFileSync(gunicorn, 'utf8').split('\n')[0] ?? '');
+    if (shebang) python = shebang[1];
+    const probe = await runToEnd(python, ['-c', 'import flask, flask_jwt_extended']);
+    if (probe.code !== 0) {
+      missing.push(`Flask and flask_jwt_extended for ${python}, which gunicorn uses (Debian packages python3-flask, python3-python-flask-jwt-extended)`);
+    }
+  }
+  for (const file of ['dist/main.js', 'dist/config.js']) {
+    if (!existsSync(path.join(ROOT, file))) missing.push(`${file}: run \`npm run build\` (\`npm run bench\` builds first)`);
+  }
+  for (const mod of ['argon2', 'jsonwebtoken']) {
+    if (!existsSync(path.join(ROOT, 'node_modules', mod))) missing.push(`node_modules/${mod}: run \`npm install\``);
+  }
+  if (missing.length > 0) {
+    console.error(`bench: missing prerequisites:\n${missing.map((m) => `  - ${m}`).join('\n')}\n\nInstall the system ones with:\n  ${APT_LINE}\nthen run \`npm run bench\` again.`);
+    process.exit(2);
+  }
+  const nproc = await runToEnd('nproc', []);
+  const cores = Number(nproc.stdout.trim()) || os.availableParallelism();
+  if (cores < 2) warnings.push(`only ${cores} CPU available: server and load generator share it, so the figures understate every server`);
+  return { gunicorn: /** @type {string} */ (gunicorn), python, cores, warnings };
+}
+
+/**
+ * @param {string} python
+ * @returns {Promise<Record<string, string>>}
+ */
+async function describeMachine(python) {
+  const cpuinfo = existsSync('/proc/cpuinfo') ? readFileSync('/proc/cpuinfo', 'utf8') : '';
+  const model = /^model name\s*:\s*(.+)$/m.exec(cpuinfo)?.[1] ?? os.cpus()[0]?.model ?? 'unknown';
+  const nproc = (await runToEnd('nproc', [])).stdout.trim();
+  const wrk = (await runToEnd('wrk', ['-v'])).stdout.split('\n')[0]?.replace(/\s+Copyright.*$/, '').trim() ?? '?';
+  const py = await runToEnd(python, [
+    '-c',
+    'import sys, importlib.metadata as m; print(sys.version.split()[0], m.version("flask"), m.version("flask-jwt-extended"), m.version("gunicorn"))',
+  ]);
+  const [pyVersion, flask, fje, gunicorn] = py.stdout.trim().split(' ');
+  const head = (await runToEnd('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT })).stdout.trim();
+  const dirty = (await runToEnd('git', ['status', '--porcelain', '--', 'src', 'package.json', 'package-lock.json'], { cwd: ROOT })).stdout.trim() !== '';
+  return {
+    nproc,
+    'CPU model': model,
+    memory: `${(os.totalmem() / 1_073_741_824).toFixed(1)} GiB`,
+    kernel: `${os.type()} ${os.release()} ${os.arch()}`,
+    node: process.version,
+    wrk,
+    'Flask seed': `Python ${pyVersion}, Flask ${flask}, flask-jwt-extended ${fje}, gunicorn ${gunicorn}`,
+    tokengate: head ? `commit ${head}${dirty ? ' plus uncommitted changes to src/' : ''}` : 'unknown',
+  };
+}
+
+/** @returns {string} how this run was started, to print in the report */
+function commandLine() {
+  const args = process.argv.slice(2).join(' ');
+  if (process.env.npm_lifecycle_event === 'bench') return `npm run bench${args ? ` -- ${args}` : ''}`;
+  return `node bench/run.mjs${args ? ` ${args}` : ''}`;
+}
+
+/**
+ * The raw argon2 verify rate at tokengate's parameters, pinned like the servers.
+ * @param {{ params: unknown, seconds: number, connections: number, cpu: string | null, env: Record<string, string> }} options
+ * @returns {Promise<number>}
+ */
+async function argon2Rate({ params, seconds, connections, cpu, env }) {
+  const script = path.join(ROOT, 'bench', 'argon2-rate.mjs');
+  const args = [script, JSON.stringify(params), String(seconds), String(connections)];
+  const [command, argv] = cpu === null ? [process.execPath, args] : ['taskset', ['-c', cpu, process.execPath, ...args]];
+  const { code, stdout, stderr } = await runToEnd(command, argv, { env, cwd: ROOT });
+  if (code !== 0) throw new Error(`argon2-rate failed (exit ${code}): ${stderr}`);
+  return JSON.parse(stdout.trim().split('\n').pop() ?? '{}').rate;
+}
+
+/**
+ * Writes docs/benchmarks.md: the how-to and method, this run's results, and
+ * whatever was written below the notes marker (kept across runs).
+ * @param {string} results
+ */
+function writeDoc(results) {
+  const previous = existsSync(DOC) ? readFileSync(DOC, 'utf8') : '';
+  const at = previous.indexOf(NOTES_MARKER);
+  const kept = at === -1 ? '\n## Observations\n\n(Notes written by people; the bench keeps this part.)\n' : previous.slice(at + NOTES_MARKER.length);
+  const doc = `# Benchmarks
+
+tokengate measured against the two programs it should be compared with, in one
+run on one machine:
+
+- **bare**: a bare \`node:http\` server (\`bench/baseline/bare-server.mjs\`) that
+  verifies the same Bearer JWT with \`jsonwebtoken\` (key prepared once as a
+  KeyObject, algorithm pinned to HS256, issuer, audience and \`typ\` checked)
+  and answers \`{"loggedInAs": …}\`. The floor any GraphQL layer is measured against.
+- **Flask seed**: the classic flask_jwt_extended tutorial this project grew from
+  (\`bench/baseline/flask_app.py\`: \`POST /login\`, \`GET /protected\`), from Debian's
+  packages, under \`gunicorn -w 1 -k sync\`.
+
+## How to run
+
+\`\`\`sh
+${APT_LINE}
+npm run bench                # about 8 minutes; rewrites this file
+npm run bench -- --smoke     # under a minute: checks that it works, writes nothing
+\`\`\`
+
+Options: \`--duration=N\` (seconds per measurement, default 10), \`--rounds=N\`
+(default 3), \`--warmup=N\` (default 3), \`--connections=N\` (default 50),
+\`--cold-starts=N\` (default 5), \`--only=protected,me\`, \`--server-env=NAME=VALUE\`
+(extra tokengate settings), \`--write\` / \`--no-write\`. With
+\`BENCH_DATABASE_URL=postgres://…\` and/or \`BENCH_REDIS_URL=redis://…\` a second
+tokengate variant runs with \`DATABASE_URL\` / \`REDIS_URL\` set to them
+(\`eval "$(scripts/services.sh start)"\` starts local ones). The bench is not
+part of \`npm test\`.
+
+Where tokengate's time goes under one scenario: \`npm run build && node
+bench/profile.mjs --scenario=protected\` (or \`invalid\`, \`me\`, \`refresh\`, \`login\`)
+runs it under \`node --cpu-prof\` with the same load and prints self time by
+package; the profile is written under the system's temporary folder.
+
+## Method
+
+- tokengate runs as an operator runs it: \`NODE_ENV=production node dist/main.js\`,
+  a random 48-character \`JWT_SECRET\`, a fresh SQLite file in a temporary folder,
+  \`LOG_LEVEL=warn\`, every other setting at its default except the brute-force
+  limits: they stay on (their counting runs on every \`login\`, \`signup\` and
+  \`refreshToken\`), but with budgets of a million a second, because with the
+  defaults 50 parallel logins of one user from one address are refused by
+  design and \`refreshToken\` allows 120 a minute per address. The bench user is
+  created with \`signup\`; tokens come from \`login\`.
+- Every server is pinned to CPU 0 and wrk (\`-t1\`, a separate process) to CPU 1
+  with \`taskset\`. Each scenario gets a warm-up, then 3 interleaved rounds
+  (each round runs every scenario on every server once, the server order
+  rotating); the tables show medians, because single runs on this kind of
+  machine vary by 30 % and more. A ratio between two servers (or two
+  scenarios) is the median of the per-round ratios: the two were measured
+  minutes apart at most, so the machine's drift mostly cancels out.
+- Scenarios:
+${Object.entries(SCENARIOS).map(([name, text]) => `  - \`${name}\`: ${text}`).join('\n')}
+- What is counted is checked: \`bench/wrk/scenario.lua\` classifies every answer.
+  Non-2xx answers and answers with GraphQL \`errors\` are counted separately; a
+  success scenario must answer every request with the expected data, and the
+  forged-token scenario must refuse every request (tokengate: \`UNAUTHENTICATED\`
+  / \`INVALID_TOKEN\`; bare: 401; Flask: 422). Any other answer fails the bench
+  (exit 1). For \`refreshToken\`, each request takes a refresh token that was
+  never presented and the answer's new token goes back into the pool, so
+  rotation really runs; an \`INVALID_REFRESH_TOKEN\` fails the bench.
+- The raw argon2 verify rate is measured in the same run by a separate Node
+  process on the server's core (\`bench/argon2-rate.mjs\`, 50 concurrent callers),
+  at the parameters tokengate's own \`loadConfig\` yields; \`login\` is compared with it.
+- Peak RSS is the server's \`VmHWM\` (gunicorn: master plus worker), reset
+  before each measurement (\`echo 5 > /proc/PID/clear_refs\`) and read after it,
+  so each scenario has its own peak (the reset only brings it down to the
+  current RSS, so memory the process kept from earlier scenarios counts in
+  later ones). Cold start is
+  spawn to the first 200 from \`/healthz\` (tokengate: on a fresh SQLite file, so
+  it includes creating the schema), median of 5 spawns, before any load.
+- Targets are ratios in one run on one machine; they are reported, never asserted.
+
+## Results
+
+${results}
+${NOTES_MARKER}${kept}`;
+  mkdirSync(path.dirname(DOC), { recursive: true });
+  writeFileSync(DOC, doc);
+}
+
+async function main() {
+  const options = parseArgs(process.argv.slice(2));
+  const prereq = await checkPrerequisites();
+  const serverCpu = prereq.cores >= 2 ? '0' : null;
+  const loadCpu = prereq.cores >= 2 ? '1' : null;
+  const tmp = mkdtempSync(path.join(os.tmpdir(), 'tokengate-bench-'));
+  /** @type {import('./lib/servers.mjs').BenchServer[]} */
+  let servers = [];
+  const cleanup = async () => {
+    await Promise.allSettled(servers.map((s) => s.stop()));
+    rmSync(tmp, { recursive: true, force: true });
+  };
+  for (const signal of /** @type {const} */ (['SIGINT', 'SIGTERM'])) {
+    process.on(signal, () => {
+      killAll();
+      rmSync(tmp, { recursive: true, force: true });
+      process.exit(130);
+    });
+  }
+
+  try {
+    return await runBench(options, prereq, { serverCpu, loadCpu, tmp, setServers: (s) => (servers = s) });
+  } finally {
+    await cleanup();
+  }
+}
+
+/**
+ * @param {Options} options
+ * @param {{ gunicorn: string, python: string, cores: number, warnings: string[] }} prereq
+ * @param {{ serverCpu: string | null, loadCpu: string | null, tmp: string, setServers: (s: import('./lib/servers.mjs').BenchServer[]) => void }} ctx
+ * @returns {Promise<number>} the exit code
+ */
+async function runBench(options, prereq, { serverCpu, loadCpu, tmp, setServers }) {
+  const started = Date.now();
+  const log = (/** @type {string} */ line) => console.log(`[${((Date.now() - started) / 1000).toFixed(0).padStart(4)} s] ${line}`);
+  for (const w of prereq.warnings) console.warn(`bench: warning: ${w}`);
+  const machine = await describeMachine(prereq.python);
+  const user = { username: `bench-${randomSecret().slice(0, 8).replace(/[^A-Za-z0-9]/g, 'x')}`, password: 'correct horse battery staple' };
+  const secret = randomSecret();
+  /** @type {Record<string, string>} */
+  const baseEnv = {
+    PATH: process.env.PATH ?? '/usr/bin:/bin',
+    HOME: process.env.HOME ?? tmp,
+    NODE_ENV: 'production',
+    JWT_SECRET: secret,
+    HOST: '127.0.0.1',
+    LOG_LEVEL: 'warn',
+    ...BENCH_RATE_LIMITS,
+    ...options.serverEnv,
+  };
+  const poolSize = options.only.includes('refresh') ? (options.smoke ? options.connections + 20 : options.connections * 4) : 0;
+
+  const primary = tokengateServer({
+    id: 'tokengate',
+    label: 'tokengate (SQLite)',
+    env: { ...baseEnv, DATABASE_URL: path.join(tmp, 'bench.sqlite') },
+    sqlite: true,
+    tmp,
+    cpu: serverCpu,
+    user,
+    poolSize,
+  });
+  const tokengates = [primary];
+  const pgUrl = process.env.BENCH_DATABASE_URL;
+  const redisUrl = process.env.BENCH_REDIS_URL;
+  if (pgUrl || redisUrl) {
+    const parts = [pgUrl ? 'PostgreSQL' : 'SQLite', ...(redisUrl ? ['Redis'] : [])];
+    tokengates.push(
+      tokengateServer({
+        id: 'tokengate-shared',
+        label: `tokengate (${parts.join(' + ')})`,
+        env: { ...baseEnv, DATABASE_URL: pgUrl || path.join(tmp, 'bench-shared.sqlite'), ...(redisUrl ? { REDIS_URL: redisUrl } : {}) },
+        sqlite: !pgUrl,
+        tmp,
+        cpu: serverCpu,
+        user,
+        poolSize,
+      }),
+    );
+  }
+  const accessToken = async () => (await primary.login()).accessToken;
+  const servers = [
+    ...tokengates,
+    bareServer({ secret, cpu: serverCpu, username: user.username, accessToken }),
+    flaskServer({ gunicorn: prereq.gunicorn, cpu: serverCpu, user, invalidToken: async () => forgeToken(await accessToken()) }),
+  ];
+
+  // argon2 parameters as tokengate itself resolves them from this environment.
+  const { loadConfig } = await import(pathToFileURL(path.join(ROOT, 'dist', 'config.js')).href);
+  const argon2Params = loadConfig({ ...baseEnv, DATABASE_URL: path.join(tmp, 'bench.sqlite') }).argon2;
+
+  log(`machine: ${machine.nproc} CPUs, ${machine['CPU model']}; node ${machine.node}; ${machine.wrk}`);
+  log(`${options.rounds} round(s) of ${options.duration} s at ${options.connections} connections; scenarios: ${options.only.join(', ')}`);
+
+  // Cold starts first, on a quiet machine.
+  /** @type {Map<string, number[]>} */
+  const coldStart = new Map(servers.map((s) => [s.id, []]));
+  for (let i = 0; i < options.coldStarts; i++) {
+    for (const server of servers) coldStart.get(server.id)?.push(await server.coldStart(i));
+  }
+  if (options.coldStarts > 0) {
+    log(`cold start (median of ${options.coldStarts}): ${servers.map((s) => `${s.label} ${fmtMs(median(coldStart.get(s.id) ?? []))}`).join('; ')}`);
+  }
+
+  for (const server of servers) {
+    await server.start();
+    setServers(servers.filter((s) => s.process() !== null));
+  }
+  /** @type {Map<string, { idle: number, end: number }>} */
+  const memory = new Map(servers.map((s) => [s.id, { idle: memoryOfAll(s.pids())?.current ?? NaN, end: NaN }]));
+  log(`servers up: ${servers.map((s) => `${s.label} on :${s.port()}`).join(', ')}`);
+
+  /** @type {Map<string, { mode: 'success' | 'reject', runs: import('./lib/wrk.mjs').WrkResult[], peaks: number[] }>} */
+  const measured = new Map();
+  /** @type {string[]} */
+  const failures = [];
+  /** @type {string[]} */
+  const notes = [];
+
+  // One request per scenario before any load, so a wrong expectation fails fast and clearly.
+  for (const scenario of options.only) {
+    for (const server of servers.filter((s) => s.scenarios.includes(scenario) && scenario !== 'refresh')) {
+      const spec = await server.prepare(scenario);
+      const res = await request(server.port(), { method: spec.method, path: spec.path, headers: spec.headers, body: spec.body });
+      const verdict = classify(spec, res);
+      if (verdict !== 'good') {
+        throw new Error(`${server.label}, ${scenario}: the first request was answered ${res.status} ${res.body.slice(0, 400)} (${verdict})`);
+      }
+    }
+  }
+
+  /**
+   * One wrk run, checked.
+   * @param {import('./lib/servers.mjs').BenchServer} server
+   * @param {string} scenario
+   * @param {number} seconds
+   * @param {string} phase
+   */
+  const measure = async (server, scenario, seconds, phase) => {
+    const spec = await server.prepare(scenario);
+    // The peak RSS of this measurement alone: reset the high-water mark, read it after.
+    const reset = resetPeakMemory(server.pids());
+    const result = await runWrk({ port: server.port(), spec, seconds, connections: options.connections, cpu: loadCpu });
+    const peak = reset ? (memoryOfAll(server.pids())?.peak ?? NaN) : NaN;
+    await server.after(scenario);
+    const problems = checkRun(spec.mode, result);
+    for (const p of problems) failures.push(`${phase}, ${scenario} on ${server.label}: ${p}`);
+    const sock = result.socketErrors;
+    const socketTotal = sock.connect + sock.read + sock.write + sock.timeout;
+    if (socketTotal > 0) notes.push(`${phase}, ${scenario} on ${server.label}: wrk socket errors ${JSON.stringify(sock)}`);
+    log(
+      `${phase.padEnd(9)} ${scenario.padEnd(9)} ${server.label.padEnd(38)} ${fmtInt(result.rps).padStart(7)} req/s  ` +
+        `p50 ${fmtMs(result.p50Ms).padStart(9)}  p99 ${fmtMs(result.p99Ms).padStart(9)}  ` +
+        `peak RSS ${fmtMB(peak).padStart(8)}  non-2xx ${result.non2xx}, errors ${result.gqlErrors}${problems.length ? `  FAILED: ${problems.join('; ')}` : ''}`,
+    );
+    return { spec, result, peak };
+  };
+
+  if (options.warmup > 0) {
+    for (const scenario of options.only) {
+      for (const server of servers.filter((s) => s.scenarios.includes(scenario))) await measure(server, scenario, options.warmup, 'warm-up');
+    }
+  }
+
+  /** @type {number[]} */
+  const argon2Rates = [];
+  for (let round = 0; round < options.rounds; round++) {
+    const phase = `round ${round + 1}/${options.rounds}`;
+    for (const scenario of options.only) {
+      const order = servers.filter((s) => s.scenarios.includes(scenario));
+      // Rotate the server order each round, so no server always runs first after a pause.
+      const rotated = order.map((_, i) => order[(i + round) % order.length]);
+      if (scenario === 'login') {
+        const rate = await argon2Rate({ params: argon2Params, seconds: options.duration, connections: options.connections, cpu: serverCpu, env: baseEnv });
+        argon2Rates.push(rate);
+        log(`${phase.padEnd(9)} argon2    ${'raw argon2 verify'.padEnd(38)} ${rate.toFixed(1).padStart(7)} verifies/s`);
+      }
+      for (const server of rotated) {
+        const { spec, result, peak } = await measure(server, scenario, options.duration, phase);
+        const key = `${server.id}:${scenario}`;
+        const entry = measured.get(key) ?? { mode: spec.mode, runs: [], peaks: [] };
+        entry.runs.push(result);
+        entry.peaks.push(peak);
+        measured.set(key, entry);
+      }
+    }
+  }
+
+  for (const server of servers) {
+    const m = memory.get(server.id);
+    if (m) m.end = memoryOfAll(server.pids())?.current ?? NaN;
+    await server.stop();
+  }
+
+  const infos = servers.map(({ id, label, kind }) => ({ id, label, kind }));
+  const rows = summarize(infos, measured);
+  const argon2 = argon2Rates.length > 0 ? { rate: median(argon2Rates), rates: argon2Rates, params: argon2Params } : null;
+  const targets = checkTargets(rows, infos, { argon2Rates, coldStart });
+  if (prereq.warnings.length > 0) notes.push(...prereq.warnings);
+  notes.push(
+    'gunicorn\'s sync worker closes the connection after every response, so wrk reconnects for each Flask request; that is how the seed is served.',
+    'Flask\'s `/login` compares the password in plain text; tokengate\'s `login` verifies an argon2id hash, so their ratio is not like for like.',
+  );
+  const results = renderResults({
+    date: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+    command: commandLine(),
+    machine,
+    settings: { duration: options.duration, rounds: options.rounds, warmup: options.warmup, connections: options.connections, coldStarts: options.coldStarts, serverCpu, loadCpu },
+    rows,
+    argon2,
+    servers: infos,
+    memory,
+    coldStart,
+    targets,
+    failures: [...new Set(failures)],
+    notes: [...new Set(notes)],
+  });
+  console.log(`\n${results}`);
+  if (options.write) {
+    writeDoc(results);
+    log(`wrote ${path.relative(process.cwd(), DOC) || DOC}`);
+  }
+  if (failures.length > 0) {
+    console.error(`bench: ${failures.length} correctness check(s) failed (see above)`);
+    return 1;
+  }
+  log('done');
+  return 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error) => {
+    console.error(`bench: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    killAll();
+    process.exit(1);
+  },
+);
