@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import { defineConfig, type TestProjectInlineConfiguration } from 'vitest/config';
 
 /*
@@ -47,6 +48,12 @@ const serviceProjects: TestProjectInlineConfiguration[] = [
 ];
 
 export default defineConfig({
+  resolve: {
+    // graphql 16 has no "exports" map: Node loads its CommonJS build (as Apollo
+    // and graphql-tools do), while Vite would pick the ES module build for our
+    // sources. Load one copy in tests, as in production.
+    alias: [{ find: /^graphql$/, replacement: fileURLToPath(new URL('./node_modules/graphql/index.js', import.meta.url)) }],
+  },
   test: {
     testTimeout: 30_000,
     hookTimeout: 60_000,

@@ -36,7 +36,12 @@ export class AppError extends Error {
     message: string,
     readonly extras: ErrorExtras = {},
   ) {
+    // An expected outcome, not a bug: capturing a stack trace would be pure
+    // cost on paths an attacker can drive (every refused token makes one).
+    const stackTraceLimit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
     super(message);
+    Error.stackTraceLimit = stackTraceLimit;
   }
 }
 

@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import SQLite from 'better-sqlite3';
-import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type MigrationProvider } from 'kysely';
+import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type MigrationProvider, type SqliteDatabase } from 'kysely';
 import pg from 'pg';
 import type { DatabaseConfig } from '../config.js';
 import { migrations } from './migrations/index.js';
@@ -23,7 +23,7 @@ export function openDatabase(config: DatabaseConfig): Db {
       sqlite.pragma('synchronous = NORMAL');
       sqlite.pragma('foreign_keys = ON');
       sqlite.pragma('busy_timeout = 5000');
-      return new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+      return new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
     }
     case 'postgres': {
       const pool = new pg.Pool({
@@ -45,6 +45,29 @@ export function openDatabase(config: DatabaseConfig): Db {
       throw new Error(`Unknown database config: ${JSON.stringify(unreachable)}`);
     }
   }
+}
+
+/**
+ * Kysely's SQLite driver prepares every statement anew; preparing is a good
+ * part of a short query's cost (a refresh runs eight). Our queries come from
+ * a fixed set of builders, so their SQL texts are few: keep each prepared
+ * statement and reuse it. Safe because Kysely runs one statement at a time on
+ * the connection and we never stream results.
+ */
+function withStatementCache(sqlite: SQLite.Database, max = 500): SqliteDatabase {
+  const statements = new Map<string, SQLite.Statement>();
+  return {
+    close: () => sqlite.close(),
+    prepare(text) {
+      let statement = statements.get(text);
+      if (statement === undefined) {
+        statement = sqlite.prepare(text);
+        if (statements.size >= max) statements.delete(statements.keys().next().value!);
+        statements.set(text, statement);
+      }
+      return statement;
+    },
+  };
 }
 
 /**

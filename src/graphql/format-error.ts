@@ -1,5 +1,4 @@
 import type { GraphQLFormattedError } from 'graphql';
-import { unwrapResolverError } from '@apollo/server/errors';
 import { AppError, ErrorCode } from '../errors.js';
 
 /** Codes Apollo Server itself assigns to request-level problems; passed through as the contract says. */
@@ -12,6 +11,21 @@ const APOLLO_CODES = new Set([
   'PERSISTED_QUERY_NOT_FOUND',
   'PERSISTED_QUERY_NOT_SUPPORTED',
 ]);
+
+/**
+ * The error at the bottom of graphql-js's and Apollo's wrapping. Follows
+ * `originalError` rather than relying on instanceof GraphQLError, which fails
+ * when two copies of graphql are loaded (its CommonJS and ES module builds).
+ */
+function unwrapResolverError(error: unknown): unknown {
+  let current = error;
+  for (let depth = 0; depth < 5; depth++) {
+    const inner = typeof current === 'object' && current !== null ? (current as { originalError?: unknown }).originalError : undefined;
+    if (inner === undefined || inner === null) return current;
+    current = inner;
+  }
+  return current;
+}
 
 /** Whether an error is one we expected (and so shows to clients as is). */
 export function isExpectedError(error: unknown): boolean {

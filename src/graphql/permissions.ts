@@ -1,5 +1,6 @@
 import { allow, deny, rule, shield } from 'graphql-shield';
 import type { IRules } from 'graphql-shield';
+import { GraphQLError, responsePathAsArray, type GraphQLResolveInfo } from 'graphql';
 import { AppError, ErrorCode, unauthenticated } from '../errors.js';
 import type { GraphQLContext } from './context.js';
 
@@ -9,28 +10,49 @@ import type { GraphQLContext } from './context.js';
  * surfaces as INTERNAL_SERVER_ERROR instead of hiding behind "not authorised".
  */
 
-/** Why the caller is not signed in: the contract's UNAUTHENTICATED, or the internal error that kept us from knowing. */
-function notSignedIn(ctx: GraphQLContext): Error {
-  return ctx.authUnavailable ?? unauthenticated(ctx.authFailure ?? 'MISSING_TOKEN');
+/**
+ * Turns a refusal into the GraphQL error graphql-js would build from it, with
+ * its location and path, but without a stack trace: graphql-js would capture
+ * and format one for every refused field, and refusals are what an attacker
+ * can make us produce at will. Built synchronously, so the limit is restored
+ * before anything else runs.
+ */
+function refuse(error: AppError, info: GraphQLResolveInfo): GraphQLError {
+  const stackTraceLimit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  try {
+    return new GraphQLError(error.message, { nodes: info.fieldNodes, path: responsePathAsArray(info.path), originalError: error });
+  } finally {
+    Error.stackTraceLimit = stackTraceLimit;
+  }
 }
 
-const isSignedIn = rule({ cache: 'contextual' })((_parent, _args, ctx: GraphQLContext) => (ctx.viewer !== null ? true : notSignedIn(ctx)));
+/** Why the caller is not signed in: the contract's UNAUTHENTICATED, or the internal error (kept whole) that kept us from knowing. */
+function notSignedIn(ctx: GraphQLContext, info: GraphQLResolveInfo): Error {
+  return ctx.authUnavailable ?? refuse(unauthenticated(ctx.authFailure ?? 'MISSING_TOKEN'), info);
+}
 
-const isAdmin = rule({ cache: 'contextual' })((_parent, _args, ctx: GraphQLContext) => {
-  if (ctx.viewer === null) return notSignedIn(ctx);
-  return ctx.viewer.user.roles.includes('ADMIN') ? true : new AppError(ErrorCode.FORBIDDEN, 'This needs the ADMIN role.');
+// Rules are cheap and read only the context, so none is cached: a cached
+// refusal would carry the first field's path to the next.
+const isSignedIn = rule({ cache: 'no_cache' })((_parent, _args, ctx: GraphQLContext, info: GraphQLResolveInfo) =>
+  ctx.viewer !== null ? true : notSignedIn(ctx, info),
+);
+
+const isAdmin = rule({ cache: 'no_cache' })((_parent, _args, ctx: GraphQLContext, info: GraphQLResolveInfo) => {
+  if (ctx.viewer === null) return notSignedIn(ctx, info);
+  return ctx.viewer.user.roles.includes('ADMIN') ? true : refuse(new AppError(ErrorCode.FORBIDDEN, 'This needs the ADMIN role.'), info);
 });
 
 /** A fresh token comes straight from a password login: a stolen, refreshed token cannot change the password. */
-const hasFreshToken = rule({ cache: 'contextual' })((_parent, _args, ctx: GraphQLContext) => {
-  if (ctx.viewer === null) return notSignedIn(ctx);
+const hasFreshToken = rule({ cache: 'no_cache' })((_parent, _args, ctx: GraphQLContext, info: GraphQLResolveInfo) => {
+  if (ctx.viewer === null) return notSignedIn(ctx, info);
   return ctx.viewer.fresh
     ? true
-    : new AppError(ErrorCode.FRESH_TOKEN_REQUIRED, 'This needs a fresh token: sign in with your password again.');
+    : refuse(new AppError(ErrorCode.FRESH_TOKEN_REQUIRED, 'This needs a fresh token: sign in with your password again.'), info);
 });
 
-const signupIsOpen = rule({ cache: 'contextual' })((_parent, _args, ctx: GraphQLContext) =>
-  ctx.signupEnabled ? true : new AppError(ErrorCode.FORBIDDEN, 'Signup is disabled on this server.'),
+const signupIsOpen = rule({ cache: 'no_cache' })((_parent, _args, ctx: GraphQLContext, info: GraphQLResolveInfo) =>
+  ctx.signupEnabled ? true : refuse(new AppError(ErrorCode.FORBIDDEN, 'Signup is disabled on this server.'), info),
 );
 
 /**

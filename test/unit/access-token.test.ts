@@ -255,3 +255,31 @@ describe('parseBearer', () => {
     expect(parseBearer(header)).toBe('malformed');
   });
 });
+
+describe('AccessTokens memoization', () => {
+  it('re-checks expiry on every call for a memoized valid token', () => {
+    const memo = new AccessTokens(OPTIONS);
+    const token = memo.sign(SUBJECT, T0);
+    expect(memo.verify(token, T0).ok).toBe(true);
+    expect(memo.verify(token, T0 + 899_000).ok).toBe(true);
+    expect(memo.verify(token, T0 + 900_000)).toEqual({ ok: false, reason: 'TOKEN_EXPIRED' });
+  });
+
+  it('keeps a refused token refused, and a one-character change to a valid token is a miss that fails', () => {
+    const memo = new AccessTokens(OPTIONS);
+    const token = memo.sign(SUBJECT, T0);
+    expect(memo.verify(token, T0).ok).toBe(true);
+    const [h, p, sig] = token.split('.') as [string, string, string];
+    const flipped = `${h}.${p}.${sig[0] === 'A' ? 'B' : 'A'}${sig.slice(1)}`;
+    for (let i = 0; i < 3; i++) expect(memo.verify(flipped, T0)).toEqual({ ok: false, reason: 'INVALID_TOKEN' });
+    expect(memo.verify(token, T0).ok).toBe(true);
+  });
+
+  it('answers the same with memoization off', () => {
+    const plain = new AccessTokens({ ...OPTIONS, cacheSize: 0 });
+    const token = plain.sign(SUBJECT, T0);
+    expect(plain.verify(token, T0).ok).toBe(true);
+    expect(plain.verify(token, T0 + 900_000)).toEqual({ ok: false, reason: 'TOKEN_EXPIRED' });
+    expect(plain.verify(`${token}x`, T0)).toEqual({ ok: false, reason: 'INVALID_TOKEN' });
+  });
+});
