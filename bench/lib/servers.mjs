@@ -114,7 +114,19 @@ function assertAlive(managed, label) {
  */
 
 /**
- * tokengate from dist/, NODE_ENV=production.
+ * How `npm start` runs the server (package.json "config"): the same node
+ * flags and allocator setting, so the bench measures what operators run.
+ */
+const START = (() => {
+  const { config } = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
+  return {
+    nodeFlags: String(config.node_flags).split(/\s+/).filter(Boolean),
+    env: { MALLOC_ARENA_MAX: String(config.malloc_arena_max) },
+  };
+})();
+
+/**
+ * tokengate from dist/, NODE_ENV=production, started as `npm start` starts it.
  * @param {object} options
  * @param {string} options.id
  * @param {string} options.label
@@ -137,8 +149,8 @@ export function tokengateServer({ id, label, env, sqlite, tmp, cpu, user, poolSi
   /** @param {Record<string, string>} extra */
   const launch = (extra) => async () => {
     const p = await freePort();
-    const m = spawnPinned(cpu, process.execPath, [...nodeArgs, path.join(ROOT, 'dist', 'main.js')], {
-      env: { ...env, ...extra, PORT: String(p) },
+    const m = spawnPinned(cpu, process.execPath, [...START.nodeFlags, ...nodeArgs, path.join(ROOT, 'dist', 'main.js')], {
+      env: { ...START.env, ...env, ...extra, PORT: String(p) },
       cwd: tmp,
     });
     return { managed: m, port: p };
