@@ -5,7 +5,8 @@
  * server with `node --cpu-prof` (pinned like in the bench), drives it with wrk,
  * stops it, and prints self time by package and the top functions.
  *
- *   npm run build && node bench/profile.mjs [--scenario=protected] [--duration=15] [--out=/tmp/dir]
+ *   node scripts/build.mjs --packages=external && node bench/profile.mjs [--scenario=protected] [--duration=15] [--out=/tmp/dir]
+ *   (npm run build bundles every package into dist/, which would charge all their time to tokengate)
  *   node bench/profile.mjs --summarize=/tmp/dir/file.cpuprofile [--from=µs --to=µs]
  *
  * The profile is written outside the repository (a folder under the system

@@ -249,7 +249,7 @@ tokengate variant runs with \`DATABASE_URL\` / \`REDIS_URL\` set to them
 (\`eval "$(scripts/services.sh start)"\` starts local ones). The bench is not
 part of \`npm test\`.
 
-Where tokengate's time goes under one scenario: \`npm run build && node
+Where tokengate's time goes under one scenario: \`node scripts/build.mjs --packages=external && node
 bench/profile.mjs --scenario=protected\` (or \`invalid\`, \`me\`, \`refresh\`, \`login\`)
 runs it under \`node --cpu-prof\` with the same load and prints self time by
 package; the profile is written under the system's temporary folder.

@@ -1,4 +1,5 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { makeExecutableSchema, type IExecutableSchemaDefinition } from '@graphql-tools/schema';
 import type { GraphQLSchema } from 'graphql';
@@ -8,8 +9,19 @@ import { resolvers } from './resolvers/index.js';
 
 type Resolvers = Record<string, Record<string, unknown>>;
 
-/** The folder of .graphql files; the same relative path from src/graphql and dist/graphql. */
-const SCHEMA_DIR = fileURLToPath(new URL('../../schema/', import.meta.url));
+/**
+ * The folder of .graphql files: the nearest `schema/` above this module, so it
+ * is found from src/graphql, dist/graphql and a bundled dist/ alike.
+ */
+const SCHEMA_DIR = findSchemaDir(path.dirname(fileURLToPath(import.meta.url)));
+
+function findSchemaDir(from: string): string {
+  for (let dir = from; ; dir = path.dirname(dir)) {
+    const candidate = path.join(dir, 'schema');
+    if (existsSync(path.join(candidate, 'base.graphql'))) return candidate + path.sep;
+    if (path.dirname(dir) === dir) throw new Error(`no schema/base.graphql above ${from}`);
+  }
+}
 
 /** Reads every SDL file of schema/, base first. */
 export function loadTypeDefs(): string[] {
