@@ -160,6 +160,12 @@ export class AuthService {
         return { kind: 'rotated', session, refreshToken: current };
       }
 
+      // Theft: tell the other instances before the revocation commits, as
+      // logout does. If Redis cannot be reached the revocation still commits:
+      // while it is unreachable every instance checks sessions in the database.
+      await this.deps.sessionGuard.beforeChange(session.userId).catch((error: unknown) => {
+        this.deps.logger.error({ err: error, userId: session.userId, sessionId: session.id }, 'could not publish a reuse revocation before commit');
+      });
       await sessions.endSessionById(trx, session.id, 'refresh_reuse', now);
       return { kind: 'reused', session };
     }
@@ -200,10 +206,23 @@ export class AuthService {
   async changePassword(viewer: Viewer, currentPassword: string, newPassword: string, meta: RequestMeta): Promise<AuthResult> {
     if (isOverlongPassword(currentPassword)) throw badInput('currentPassword', 'Password must be at most 256 characters.');
     const found = await users.findUserWithHashById(this.deps.db, viewer.user.id);
-    if (found === null || !(await this.deps.hasher.verify(found.passwordHash, currentPassword))) {
+    if (found === null) throw new AppError(ErrorCode.INVALID_CREDENTIALS, INVALID_CREDENTIALS_MESSAGE);
+    // Guessing the current password with a stolen fresh token is brute force
+    // like any other: it spends the same budget as login for this user and address.
+    const attempt = await this.deps.rateLimits.beginLogin(found.user.username, meta);
+    let ok: boolean;
+    try {
+      ok = await this.deps.hasher.verify(found.passwordHash, currentPassword);
+    } catch (error) {
+      await attempt.abandoned();
+      throw error;
+    }
+    if (!ok) {
+      await attempt.failed();
       this.audit('auth.password_change_failed', meta, { userId: viewer.user.id, sessionId: viewer.sessionId });
       throw new AppError(ErrorCode.INVALID_CREDENTIALS, INVALID_CREDENTIALS_MESSAGE);
     }
+    await attempt.succeeded();
     if (isOverlongPassword(newPassword)) throw badInput('newPassword', 'Password must be at most 256 characters.');
     const weakness = checkNewPassword(newPassword, found.user.username);
     if (weakness) throw badInput('newPassword', weakness);

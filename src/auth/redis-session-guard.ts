@@ -51,12 +51,18 @@ export class RedisSessionGuard implements SessionGuard {
   async checkSession(sessionId: string, userId: string): Promise<SessionCheck> {
     let epoch: string;
     try {
-      if (this.degraded || this.redis.status !== 'ready') throw new Error('redis not ready');
-      epoch = (await this.redis.get(this.epochKey(userId))) ?? 'initial';
+      if (this.redis.status !== 'ready') throw new Error('redis not ready');
+      epoch = await this.readEpoch(userId);
     } catch {
+      // Unreachable: read the database, and forget what was cached under epochs we cannot see.
       this.degraded = true;
       this.cache.clear();
       return checkSessionInDatabase(this.db, sessionId, userId);
+    }
+    if (this.degraded) {
+      // Back after a failure the connection survived: epochs may have moved unseen.
+      this.cache.clear();
+      this.degraded = false;
     }
     const hit = this.cache.get(sessionId);
     if (hit !== undefined && hit.epoch === epoch && hit.userId === userId) return hit.check;
@@ -89,6 +95,21 @@ export class RedisSessionGuard implements SessionGuard {
 
   async close(): Promise<void> {
     // The Redis connection belongs to the app, which closes it.
+  }
+
+  /**
+   * The user's current epoch. A missing key (never set, expired, evicted,
+   * flushed) gets a fresh random value, never a fixed "initial" one: an entry
+   * cached under an epoch that vanished must not match again.
+   */
+  private async readEpoch(userId: string): Promise<string> {
+    const key = this.epochKey(userId);
+    const epoch = await this.redis.get(key);
+    if (epoch !== null) return epoch;
+    const fresh = randomUUID();
+    // SET NX GET (Redis 7): another instance may have set it a moment ago; then use theirs.
+    const existing = (await this.redis.call('SET', key, fresh, 'NX', 'GET', 'EX', String(this.options.epochTtlSeconds))) as string | null;
+    return existing ?? fresh;
   }
 
   private async bumpEpoch(userId: string): Promise<void> {

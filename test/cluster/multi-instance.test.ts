@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDatabase, serviceUrls } from '../helpers/backend.js';
@@ -26,6 +27,7 @@ describe.each([
   let a: Instance;
   let b: Instance;
   let database: Awaited<ReturnType<typeof createDatabase>>;
+  const prefix = `tg-cluster-${randomBytes(4).toString('hex')}:`;
 
   const signup = async (on: Instance, username: string): Promise<AuthPayload> => {
     const res = await on.gql<{ signup: AuthPayload }>(SIGNUP, { u: username, p: PASSWORD });
@@ -42,7 +44,7 @@ describe.each([
   beforeAll(async () => {
     database = await createDatabase();
     const env: Record<string, string> = { DATABASE_URL: database.url, REFRESH_REUSE_GRACE: '2s' };
-    if (redis) Object.assign(env, { REDIS_URL: serviceUrls().redisUrl, REDIS_PREFIX: `tg-cluster-${randomBytes(4).toString('hex')}:` });
+    if (redis) Object.assign(env, { REDIS_URL: serviceUrls().redisUrl, REDIS_PREFIX: prefix });
     // Started together: both run the migrations at once, and the migrator's lock must make that safe.
     [a, b] = await Promise.all([startInstance('A', env), startInstance('B', env)]);
   });
@@ -64,6 +66,21 @@ describe.each([
     }
     // The measured revocation window: the first request after the logout answered is refused.
     expect(accepted).toBe(0);
+  });
+
+  it.runIf(redis)('a lost epoch key never revives a stale cached session (eviction, flush, expiry)', async () => {
+    const pair = await signup(a, 'evicted');
+    expect(await reasonOn(b, pair.accessToken)).toBe('OK'); // B caches the session under the current epoch
+    expect((await a.gql<{ logout: boolean }>('mutation { logout }', {}, pair.accessToken)).body.data?.logout).toBe(true);
+    const client = new Redis(serviceUrls().redisUrl);
+    try {
+      const deleted = await client.del(`${prefix}auth-epoch:${pair.user.id}`);
+      expect(deleted).toBe(1);
+    } finally {
+      client.disconnect();
+    }
+    expect(await reasonOn(b, pair.accessToken)).toBe('TOKEN_REVOKED');
+    expect(await reasonOn(a, pair.accessToken)).toBe('TOKEN_REVOKED');
   });
 
   it('logoutAll on B ends the sessions A knows', async () => {

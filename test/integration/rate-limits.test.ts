@@ -37,6 +37,15 @@ describe('login brute force, on the default limits', () => {
     await login(server, 'neighbour');
   });
 
+  it('limits guesses of the current password in changePassword like logins', async () => {
+    const pair = await signup(server, 'guessed');
+    const change = (current: string) =>
+      server.gql('mutation ($c: String!) { changePassword(currentPassword: $c, newPassword: "a new strong secret") { accessToken } }', { c: current }, { token: pair.accessToken });
+    for (let i = 0; i < 5; i++) expect(errorCode(await change(`guess number ${i}`))).toBe('INVALID_CREDENTIALS');
+    expect(errorCode(await change(PASSWORD))).toBe('RATE_LIMITED');
+    expect(errorCode(await server.gql(LOGIN, { u: 'guessed', p: PASSWORD }))).toBe('RATE_LIMITED');
+  });
+
   it('answers an unknown username exactly like an existing one: no enumeration through the lock', async () => {
     const answers: unknown[] = [];
     for (let i = 0; i < 6; i++) answers.push(errorCode(await server.gql(LOGIN, { u: 'no-such-user', p: 'wrong password!' })));
