@@ -69,11 +69,8 @@ describe('checkNewPassword', () => {
 });
 
 describe('isOverlongPassword', () => {
-  it('is true for a 1 MB string, and fast', () => {
-    const huge = 'a'.repeat(1024 * 1024);
-    const started = performance.now();
-    expect(isOverlongPassword(huge)).toBe(true);
-    expect(performance.now() - started).toBeLessThan(200);
+  it('is true for a 1 MB string', () => {
+    expect(isOverlongPassword('a'.repeat(1024 * 1024))).toBe(true);
   });
 
   it.each([

