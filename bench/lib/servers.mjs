@@ -100,6 +100,18 @@ async function launchAndWait(launch, label) {
   return { managed, port, ms: performance.now() - t0 };
 }
 
+/**
+ * One cold start: a fresh process, timed from spawn to its first 200, then stopped.
+ * @param {() => Promise<{ managed: Managed, port: number }>} launch
+ * @param {string} label
+ * @returns {Promise<number>}
+ */
+async function timeColdStart(launch, label) {
+  const started = await launchAndWait(launch, `${label} (cold start)`);
+  await started.managed.stop();
+  return started.ms;
+}
+
 /** @param {Managed | null} managed @param {string} label */
 function assertAlive(managed, label) {
   if (managed === null || !managed.alive()) {
@@ -237,9 +249,7 @@ export function tokengateServer({ id, label, env, sqlite, tmp, cpu, user, poolSi
     async coldStart(index) {
       /** @type {Record<string, string>} */
       const extra = sqlite ? { DATABASE_URL: path.join(tmp, `${id}-cold-${index}.sqlite`) } : {};
-      const started = await launchAndWait(launch(extra), `${label} (cold start)`);
-      await started.managed.stop();
-      return started.ms;
+      return timeColdStart(launch(extra), label);
     },
     pids: () => (managed ? [managed.pid] : []),
     async stop() {
@@ -292,11 +302,7 @@ export function bareServer({ secret, cpu, username, accessToken }) {
       throw new Error(`${label} has no scenario ${scenario}`);
     },
     async after() {},
-    async coldStart() {
-      const started = await launchAndWait(launch, `${label} (cold start)`);
-      await started.managed.stop();
-      return started.ms;
-    },
+    coldStart: () => timeColdStart(launch, label),
     pids: () => (managed ? [managed.pid] : []),
     async stop() {
       await managed?.stop();
@@ -383,11 +389,7 @@ export function flaskServer({ gunicorn, cpu, user, invalidToken }) {
       }
     },
     async after() {},
-    async coldStart() {
-      const started = await launchAndWait(launch, `${label} (cold start)`);
-      await started.managed.stop();
-      return started.ms;
-    },
+    coldStart: () => timeColdStart(launch, label),
     // The gunicorn master and its worker.
     pids: () => (managed ? [managed.pid, ...childrenOf(managed.pid)] : []),
     async stop() {
