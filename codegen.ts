@@ -24,7 +24,7 @@ const config: CodegenConfig = {
         contextType: '../context.js#GraphQLContext',
         mappers: {
           User: '../../users/user.js#User as UserModel',
-          Session: '../../auth/session.js#Session as SessionModel',
+          Session: '../../sessions/session.js#Session as SessionModel',
           AuthPayload: '../../auth/auth.service.js#AuthResult',
           UserConnection: '../../users/user.service.js#UserPage',
           Protected: '../../users/user.js#User as UserModel',

@@ -145,7 +145,7 @@ async function checkPrerequisites() {
       missing.push(`Flask and flask_jwt_extended for ${python}, which gunicorn uses (Debian packages python3-flask, python3-python-flask-jwt-extended)`);
     }
   }
-  for (const file of ['dist/main.js', 'dist/config.js']) {
+  for (const file of ['dist/main.js', 'dist/config/config.js']) {
     if (!existsSync(path.join(ROOT, file))) missing.push(`${file}: run \`npm run build\` (\`npm run bench\` builds first)`);
   }
   for (const mod of ['argon2', 'jsonwebtoken']) {
@@ -390,7 +390,7 @@ async function runBench(options, prereq, { serverCpu, loadCpu, tmp, setServers }
   ];
 
   // argon2 parameters as tokengate itself resolves them from this environment.
-  const { loadConfig } = await import(pathToFileURL(path.join(ROOT, 'dist', 'config.js')).href);
+  const { loadConfig } = await import(pathToFileURL(path.join(ROOT, 'dist', 'config', 'config.js')).href);
   const argon2Params = loadConfig({ ...baseEnv, DATABASE_URL: path.join(tmp, 'bench.sqlite') }).argon2;
 
   log(`machine: ${machine.nproc} CPUs, ${machine['CPU model']}; node ${machine.node}; ${machine.wrk}`);

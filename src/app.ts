@@ -6,23 +6,24 @@ import { ApolloArmor } from '@escape.tech/graphql-armor';
 import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
 import type { GraphQLSchema } from 'graphql';
-import { AccessTokens } from './auth/access-token.js';
-import { DatabaseSessionGuard } from './auth/database-session-guard.js';
-import { LocalSessionGuard } from './auth/local-session-guard.js';
-import { RedisSessionGuard } from './auth/redis-session-guard.js';
-import type { SessionGuard } from './auth/session-guard.js';
+import { AccessTokens } from './tokens/access-token.js';
+import { DatabaseSessionGuard } from './sessions/guards/database-session-guard.js';
+import { LocalSessionGuard } from './sessions/guards/local-session-guard.js';
+import { RedisSessionGuard } from './sessions/guards/redis-session-guard.js';
+import type { SessionGuard } from './sessions/session-guard.js';
 import { AuthService } from './auth/auth.service.js';
-import { PasswordHasher } from './auth/password.js';
+import { SessionService } from './sessions/session.service.js';
+import { PasswordHasher } from './credentials/password.js';
 import { AuthRateLimits } from './auth/rate-limits.js';
-import { systemClock, type Clock } from './clock.js';
-import type { Config } from './config.js';
+import { systemClock, type Clock } from './platform/clock.js';
+import type { Config } from './config/config.js';
 import { migrateToLatest, openDatabase, pingDatabase, type Db } from './db/database.js';
 import { createContextBuilder, type GraphQLContext } from './graphql/context.js';
 import { formatError, isExpectedError } from './graphql/format-error.js';
 import { buildSchema } from './graphql/schema.js';
 import { createRequestHandler } from './http/request-handler.js';
-import { createLogger, type Logger } from './logger.js';
-import { openRedis, type Redis } from './redis.js';
+import { createLogger, type Logger } from './platform/logger.js';
+import { openRedis, type Redis } from './platform/redis.js';
 import { UserService } from './users/user.service.js';
 
 /** What buildApp may be given instead of its defaults (tests inject a clock, a logger or a schema). */
@@ -37,7 +38,7 @@ export interface App {
   readonly server: Server;
   readonly db: Db;
   readonly logger: Logger;
-  readonly services: { readonly auth: AuthService; readonly users: UserService };
+  readonly services: { readonly auth: AuthService; readonly users: UserService; readonly sessions: SessionService };
   /** Migrates the database, starts Apollo and creates the bootstrap admin. */
   start(): Promise<void>;
   /** Listens on the given port (0 for a free one); resolves to the bound port. */
@@ -71,21 +72,22 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
   const redis = config.redis ? openRedis(config.redis.url) : null;
   const sessionGuard = createSessionGuard(config, db, redis, logger);
   const rateLimits = new AuthRateLimits(config.rateLimits, logger, redis && config.redis ? { client: redis, prefix: config.redis.prefix } : null);
-  const users = new UserService({ db, clock, hasher, sessionGuard, logger });
+  const sessions = new SessionService({ db, clock, guard: sessionGuard, logger });
+  const users = new UserService({ db, clock, hasher, userChanges: sessions, logger });
   const auth = new AuthService({
     db,
     clock,
     hasher,
     accessTokens,
     refreshChainKey,
-    sessionGuard,
+    sessions,
     rateLimits,
     userService: users,
     logger,
     refreshTokenTtl: config.refreshTokenTtl,
     refreshReuseGrace: config.refreshReuseGrace,
   });
-  const services = { auth, users };
+  const services = { auth, users, sessions };
 
   // Query limits, checked once per distinct document (Apollo caches validated
   // documents): depth, aliases, directives and cost by GraphQL Armor's
@@ -125,7 +127,7 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
 
   const handler = createRequestHandler({
     apollo,
-    buildContext: createContextBuilder({ accessTokens, sessionGuard, clock, services, signupEnabled: config.signupEnabled }),
+    buildContext: createContextBuilder({ accessTokens, sessions, clock, services, signupEnabled: config.signupEnabled }),
     readiness: async (): Promise<Record<string, boolean>> => {
       const [database, redis] = await Promise.all([pingDatabase(db), sessionGuard.ping()]);
       return config.redis ? { database, redis } : { database };

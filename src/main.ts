@@ -1,6 +1,6 @@
-import { ConfigError, loadConfig } from './config.js';
-import { createLogger } from './logger.js';
-import { withDevelopmentSecret } from './secrets.js';
+import { ConfigError, loadConfig } from './config/config.js';
+import { createLogger } from './platform/logger.js';
+import { withDevelopmentSecret } from './config/development-secret.js';
 
 /** The only reader of process.env: load config, build, listen, and shut down gracefully on SIGTERM/SIGINT. */
 async function main(): Promise<void> {

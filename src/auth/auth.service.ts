@@ -1,18 +1,20 @@
 import { randomUUID } from 'node:crypto';
-import type { Clock } from '../clock.js';
+import type { Clock } from '../platform/clock.js';
 import type { Db } from '../db/database.js';
 import { AppError, ErrorCode, INVALID_CREDENTIALS_MESSAGE, badInput } from '../errors.js';
-import type { Logger } from '../logger.js';
+import type { Logger } from '../platform/logger.js';
+import type { RequestMeta } from '../platform/request-meta.js';
 import * as users from '../users/user.repository.js';
 import type { UserService } from '../users/user.service.js';
 import { isValidUsername, type User } from '../users/user.js';
-import type { AccessTokens } from './access-token.js';
+import type { AccessTokens } from '../tokens/access-token.js';
 import type { AuthRateLimits } from './rate-limits.js';
-import type { SessionGuard } from './session-guard.js';
-import { checkNewPassword, isOverlongPassword, type PasswordHasher } from './password.js';
-import { deriveRefreshToken, generateRefreshToken, hashRefreshToken, isWellFormedRefreshToken, sameHash } from './refresh-token.js';
-import * as sessions from './session.repository.js';
-import { isSessionActive, type Session, type SessionEndReason } from './session.js';
+import type { Viewer } from './viewer.js';
+import { checkNewPassword, isOverlongPassword, type PasswordHasher } from '../credentials/password.js';
+import { deriveRefreshToken, generateRefreshToken, hashRefreshToken, isWellFormedRefreshToken, sameHash } from '../tokens/refresh-token.js';
+import * as sessions from '../sessions/session.repository.js';
+import type { SessionService } from '../sessions/session.service.js';
+import { isSessionActive, type Session } from '../sessions/session.js';
 
 /** A new token pair, as the `AuthPayload` type answers it. */
 export interface AuthResult {
@@ -23,21 +25,6 @@ export interface AuthResult {
   readonly user: User;
 }
 
-/** The signed-in caller, as established by the context builder for this request. */
-export interface Viewer {
-  readonly user: User;
-  readonly sessionId: string;
-  /** True when the token came straight from a password login, signup or password change. */
-  readonly fresh: boolean;
-}
-
-/** Facts about the request that services record (never trusted for decisions). */
-export interface RequestMeta {
-  readonly userAgent: string | null;
-  readonly clientAddress: string;
-  readonly requestId: string;
-}
-
 /** Dependencies of AuthService. */
 export interface AuthServiceDeps {
   readonly db: Db;
@@ -46,7 +33,8 @@ export interface AuthServiceDeps {
   readonly accessTokens: AccessTokens;
   /** HMAC key for deriving each rotated refresh token from the previous one. */
   readonly refreshChainKey: Buffer;
-  readonly sessionGuard: SessionGuard;
+  /** The door every session-ending write goes through. */
+  readonly sessions: SessionService;
   readonly rateLimits: AuthRateLimits;
   readonly userService: UserService;
   readonly logger: Logger;
@@ -64,10 +52,16 @@ export class AuthService {
   /** Creates an account and signs it in with a fresh pair. */
   async signup(username: string, password: string, meta: RequestMeta): Promise<AuthResult> {
     await this.deps.rateLimits.chargeSignup(meta);
-    const user = await this.deps.userService.createUser({ username, password, roles: ['USER'] });
-    const { auth, sessionId } = await this.startSession(user, meta);
-    this.audit('auth.signup', meta, { userId: user.id, sessionId });
-    return auth;
+    const now = this.deps.clock.now();
+    const refreshToken = generateRefreshToken();
+    // The user and its first session commit together: a crash between the two
+    // writes must not leave an account that a retried signup calls taken.
+    const { user, result: session } = await this.deps.userService.createUserWith({ username, password, roles: ['USER'] }, (trx, created) =>
+      this.insertSession(trx, created, meta, refreshToken, now),
+    );
+    this.deps.sessions.sessionStarted(session);
+    this.audit('auth.signup', meta, { userId: user.id, sessionId: session.id });
+    return this.issue(user, session.id, refreshToken, true, now);
   }
 
   /**
@@ -118,12 +112,23 @@ export class AuthService {
     const hash = hashRefreshToken(token);
     const outcome = await this.deps.db.transaction().execute((trx) => this.rotate(trx, token, hash, now));
     if (outcome.kind === 'reused') {
-      await this.deps.sessionGuard.afterChange(outcome.session.userId, { endedSessionIds: [outcome.session.id] });
+      const { session } = outcome;
+      // Theft: ends the session through the door even when Redis cannot be
+      // told first (while it is unreachable every instance checks sessions
+      // in the database), and commits although this call fails.
+      await this.deps.sessions.change(
+        session.userId,
+        async () => {
+          const ended = await sessions.endSessionById(this.deps.db, session.id, 'refresh_reuse', this.deps.clock.now());
+          return { result: ended, change: { ended: { sessionIds: ended ? [session.id] : [], reason: 'refresh_reuse' } } };
+        },
+        { unannounced: 'proceed' },
+      );
       this.audit('auth.refresh_reuse', meta, { userId: outcome.session.userId, sessionId: outcome.session.id }, 'warn');
       throw invalidRefresh();
     }
     if (outcome.kind === 'invalid') throw invalidRefresh();
-    const user = await this.deps.sessionGuard.checkSession(outcome.session.id, outcome.session.userId);
+    const user = await this.deps.sessions.checkSession(outcome.session.id, outcome.session.userId);
     if (!user.active) throw invalidRefresh();
     return this.issue(user.user, outcome.session.id, outcome.refreshToken, false, now);
   }
@@ -160,13 +165,7 @@ export class AuthService {
         return { kind: 'rotated', session, refreshToken: current };
       }
 
-      // Theft: tell the other instances before the revocation commits, as
-      // logout does. If Redis cannot be reached the revocation still commits:
-      // while it is unreachable every instance checks sessions in the database.
-      await this.deps.sessionGuard.beforeChange(session.userId).catch((error: unknown) => {
-        this.deps.logger.error({ err: error, userId: session.userId, sessionId: session.id }, 'could not publish a reuse revocation before commit');
-      });
-      await sessions.endSessionById(trx, session.id, 'refresh_reuse', now);
+      // Theft. The session is ended by the caller, through the door, once this transaction is over.
       return { kind: 'reused', session };
     }
     return { kind: 'invalid' };
@@ -174,21 +173,21 @@ export class AuthService {
 
   /** Ends the caller's current session. */
   async logout(viewer: Viewer, meta: RequestMeta): Promise<boolean> {
-    const ended = await this.endSessions(viewer.user.id, { sessionId: viewer.sessionId }, 'logout');
+    const ended = await this.deps.sessions.endSessions(viewer.user.id, { sessionId: viewer.sessionId }, 'logout');
     this.audit('auth.logout', meta, { userId: viewer.user.id, sessionId: viewer.sessionId });
     return ended.length > 0;
   }
 
   /** Ends every session of the caller, the current one included; returns how many. */
   async logoutAll(viewer: Viewer, meta: RequestMeta): Promise<number> {
-    const ended = await this.endSessions(viewer.user.id, {}, 'logout_all');
+    const ended = await this.deps.sessions.endSessions(viewer.user.id, {}, 'logout_all');
     this.audit('auth.logout_all', meta, { userId: viewer.user.id, sessionId: viewer.sessionId, count: ended.length });
     return ended.length;
   }
 
   /** Ends one of the caller's sessions; false for an unknown, ended or foreign id alike. */
   async revokeSession(viewer: Viewer, sessionId: string, meta: RequestMeta): Promise<boolean> {
-    const ended = await this.endSessions(viewer.user.id, { sessionId }, 'revoked');
+    const ended = await this.deps.sessions.endSessions(viewer.user.id, { sessionId }, 'revoked');
     if (ended.length > 0) this.audit('auth.session_revoked', meta, { userId: viewer.user.id, sessionId: viewer.sessionId, revokedSessionId: sessionId });
     return ended.length > 0;
   }
@@ -230,8 +229,7 @@ export class AuthService {
 
     const now = this.deps.clock.now();
     const refreshToken = generateRefreshToken();
-    await this.deps.sessionGuard.beforeChange(viewer.user.id);
-    const ended = await this.deps.db.transaction().execute(async (trx) => {
+    const ended = await this.deps.sessions.change(viewer.user.id, () => this.deps.db.transaction().execute(async (trx) => {
       const session = await sessions.findSessionById(trx, viewer.sessionId);
       if (session === null || !isSessionActive(session, now)) throw new AppError(ErrorCode.UNAUTHENTICATED, 'The session has ended; sign in again.', { reason: 'TOKEN_REVOKED' });
       await users.updatePasswordHash(trx, viewer.user.id, newHash, now);
@@ -243,35 +241,30 @@ export class AuthService {
         expiresAt: now + this.deps.refreshTokenTtl * 1000,
       });
       if (!restarted) throw new Error('session changed during password change');
-      return sessions.endSessions(trx, { userId: viewer.user.id, except: viewer.sessionId }, 'password_changed', now);
-    });
-    await this.deps.sessionGuard.afterChange(viewer.user.id, { endedSessionIds: ended });
+      const others = await sessions.endSessions(trx, { userId: viewer.user.id, except: viewer.sessionId }, 'password_changed', now);
+      return { result: others, change: { ended: { sessionIds: others, reason: 'password_changed' as const } } };
+    }));
     this.audit('auth.password_changed', meta, { userId: viewer.user.id, sessionId: viewer.sessionId, endedSessions: ended.length });
     return this.issue(found.user, viewer.sessionId, refreshToken, true, now);
-  }
-
-  /** Ends matching sessions of a user, telling every instance before and after. */
-  private async endSessions(userId: string, filter: { sessionId?: string }, reason: SessionEndReason): Promise<string[]> {
-    await this.deps.sessionGuard.beforeChange(userId);
-    const ended = await sessions.endSessions(this.deps.db, { userId, ...filter }, reason, this.deps.clock.now());
-    await this.deps.sessionGuard.afterChange(userId, { endedSessionIds: ended });
-    return ended;
   }
 
   private async startSession(user: User, meta: RequestMeta): Promise<{ auth: AuthResult; sessionId: string }> {
     const now = this.deps.clock.now();
     const refreshToken = generateRefreshToken();
-    const session = await this.deps.db.transaction().execute((trx) =>
-      sessions.insertSession(trx, {
-        id: randomUUID(),
-        userId: user.id,
-        userAgent: meta.userAgent?.slice(0, USER_AGENT_MAX) ?? null,
-        now,
-        expiresAt: now + this.deps.refreshTokenTtl * 1000,
-        refreshTokenHash: hashRefreshToken(refreshToken),
-      }),
-    );
+    const session = await this.deps.db.transaction().execute((trx) => this.insertSession(trx, user, meta, refreshToken, now));
+    this.deps.sessions.sessionStarted(session);
     return { auth: this.issue(user, session.id, refreshToken, true, now), sessionId: session.id };
+  }
+
+  private insertSession(db: Db, user: User, meta: RequestMeta, refreshToken: string, now: number): Promise<Session> {
+    return sessions.insertSession(db, {
+      id: randomUUID(),
+      userId: user.id,
+      userAgent: meta.userAgent?.slice(0, USER_AGENT_MAX) ?? null,
+      now,
+      expiresAt: now + this.deps.refreshTokenTtl * 1000,
+      refreshTokenHash: hashRefreshToken(refreshToken),
+    });
   }
 
   private issue(user: User, sessionId: string, refreshToken: string, fresh: boolean, now: number): AuthResult {

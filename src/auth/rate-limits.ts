@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
-import type { RateLimitConfig } from '../config.js';
+import type { RateLimitConfig } from '../config/config.js';
 import { AppError, ErrorCode } from '../errors.js';
-import type { Logger } from '../logger.js';
-import type { Redis } from '../redis.js';
+import type { Logger } from '../platform/logger.js';
+import type { Redis } from '../platform/redis.js';
 import { usernameKey } from '../users/user.js';
 
 const MAX_LOCK_SECONDS = 3_600;

@@ -1,12 +1,13 @@
 import { parseArgs } from 'node:util';
 import { createInterface } from 'node:readline';
-import { DatabaseSessionGuard } from '../auth/database-session-guard.js';
-import { PasswordHasher } from '../auth/password.js';
-import { systemClock } from '../clock.js';
-import { ConfigError, loadConfig } from '../config.js';
+import { DatabaseSessionGuard } from '../sessions/guards/database-session-guard.js';
+import { PasswordHasher } from '../credentials/password.js';
+import { SessionService } from '../sessions/session.service.js';
+import { systemClock } from '../platform/clock.js';
+import { ConfigError, loadConfig } from '../config/config.js';
 import { migrateToLatest, openDatabase } from '../db/database.js';
 import { AppError } from '../errors.js';
-import { createLogger } from '../logger.js';
+import { createLogger } from '../platform/logger.js';
 import { ROLES, type Role } from '../users/user.js';
 import { UserService } from '../users/user.service.js';
 
@@ -52,7 +53,7 @@ async function run(): Promise<number> {
   const db = openDatabase(config.database);
   try {
     await migrateToLatest(db, config.database.dialect);
-    const users = new UserService({ db, clock: systemClock, hasher: new PasswordHasher(config.argon2), sessionGuard: new DatabaseSessionGuard(db), logger });
+    const users = new UserService({ db, clock: systemClock, hasher: new PasswordHasher(config.argon2), userChanges: new SessionService({ db, clock: systemClock, guard: new DatabaseSessionGuard(db), logger }), logger });
     const password = await readPassword();
     const allRoles: Role[] = roles.includes('USER') ? (roles as Role[]) : ['USER', ...(roles as Role[])];
     const user = await users.createUser({ username: values.username, password, roles: allRoles });

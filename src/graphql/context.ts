@@ -1,8 +1,9 @@
-import type { AccessTokens } from '../auth/access-token.js';
-import { parseBearer } from '../auth/access-token.js';
-import type { SessionGuard } from '../auth/session-guard.js';
-import type { AuthService, RequestMeta, Viewer } from '../auth/auth.service.js';
-import type { Clock } from '../clock.js';
+import type { AccessTokens } from '../tokens/access-token.js';
+import type { SessionService } from '../sessions/session.service.js';
+import type { AuthService } from '../auth/auth.service.js';
+import type { Viewer } from '../auth/viewer.js';
+import type { RequestMeta } from '../platform/request-meta.js';
+import type { Clock } from '../platform/clock.js';
 import type { AuthFailureReason } from '../errors.js';
 import type { UserService } from '../users/user.service.js';
 
@@ -10,6 +11,7 @@ import type { UserService } from '../users/user.service.js';
 export interface Services {
   readonly auth: AuthService;
   readonly users: UserService;
+  readonly sessions: SessionService;
 }
 
 /** What every resolver and rule receives. */
@@ -32,7 +34,7 @@ export interface GraphQLContext {
 /** Dependencies of the context builder. */
 export interface ContextBuilderDeps {
   readonly accessTokens: AccessTokens;
-  readonly sessionGuard: SessionGuard;
+  readonly sessions: SessionService;
   readonly clock: Clock;
   readonly services: Services;
   readonly signupEnabled: boolean;
@@ -40,7 +42,8 @@ export interface ContextBuilderDeps {
 
 /** What the HTTP layer knows of a request. */
 export interface ContextInput {
-  readonly authorization: string | undefined;
+  /** The bearer credential as the transport parsed it: null when none was sent, 'malformed' when it was not a JWT. */
+  readonly credential: string | null | 'malformed';
   readonly meta: RequestMeta;
 }
 
@@ -50,9 +53,9 @@ export interface ContextInput {
  * records why, and the permission rules turn that into the contract's error.
  */
 export function createContextBuilder(deps: ContextBuilderDeps): (input: ContextInput) => Promise<GraphQLContext> {
-  return async ({ authorization, meta }) => {
+  return async ({ credential, meta }) => {
     try {
-      const { viewer, authFailure } = await authenticate(deps, authorization);
+      const { viewer, authFailure } = await authenticate(deps, credential);
       return { viewer, authFailure, authUnavailable: null, meta, services: deps.services, signupEnabled: deps.signupEnabled };
     } catch (error) {
       const authUnavailable = error instanceof Error ? error : new Error(String(error));
@@ -63,15 +66,14 @@ export function createContextBuilder(deps: ContextBuilderDeps): (input: ContextI
 
 async function authenticate(
   deps: ContextBuilderDeps,
-  authorization: string | undefined,
+  token: string | null | 'malformed',
 ): Promise<{ viewer: Viewer | null; authFailure: AuthFailureReason | null }> {
-  const token = parseBearer(authorization);
   if (token === null) return { viewer: null, authFailure: 'MISSING_TOKEN' };
   if (token === 'malformed') return { viewer: null, authFailure: 'INVALID_TOKEN' };
   const verified = deps.accessTokens.verify(token, deps.clock.now());
   if (!verified.ok) return { viewer: null, authFailure: verified.reason };
   const { claims } = verified;
-  const session = await deps.sessionGuard.checkSession(claims.sid, claims.sub);
+  const session = await deps.sessions.checkSession(claims.sid, claims.sub);
   if (!session.active) return { viewer: null, authFailure: 'TOKEN_REVOKED' };
   // Roles come from the server's current state, not the token: setUserRoles
   // takes effect on the user's very next request.

@@ -2,9 +2,10 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ApolloServer, HTTPGraphQLRequest } from '@apollo/server';
 import { HeaderMap } from '@apollo/server';
-import type { RequestMeta } from '../auth/auth.service.js';
+import type { RequestMeta } from '../platform/request-meta.js';
+import { parseBearer } from './credentials.js';
 import type { ContextInput, GraphQLContext } from '../graphql/context.js';
-import type { Logger } from '../logger.js';
+import type { Logger } from '../platform/logger.js';
 
 /** What the HTTP layer needs from the rest of the app. */
 export interface RequestHandlerDeps {
@@ -108,7 +109,7 @@ async function handleGraphQL(deps: RequestHandlerDeps, req: IncomingMessage, res
   };
   const response = await deps.apollo.executeHTTPGraphQLRequest({
     httpGraphQLRequest,
-    context: () => deps.buildContext({ authorization: req.headers.authorization, meta }),
+    context: () => deps.buildContext({ credential: parseBearer(req.headers.authorization), meta }),
   });
   for (const [name, value] of response.headers) res.setHeader(name, value);
   res.statusCode = response.status ?? 200;

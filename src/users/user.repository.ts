@@ -1,6 +1,6 @@
 import type { Selectable } from 'kysely';
 import type { Db } from '../db/database.js';
-import { toDate, toTimestamp, type UserTable } from '../db/schema.js';
+import { toDate, toTimestamp, type UserTable } from '../db/tables.js';
 import { normalizeRoles, usernameKey, type Role, type User } from './user.js';
 
 type UserRow = Selectable<UserTable>;

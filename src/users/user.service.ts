@@ -1,13 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import type { PasswordHasher } from '../auth/password.js';
-import { checkNewPassword, isOverlongPassword } from '../auth/password.js';
-import type { SessionGuard } from '../auth/session-guard.js';
-import type { Clock } from '../clock.js';
+import { checkNewPassword, isOverlongPassword, type PasswordHasher } from '../credentials/password.js';
+import type { Clock } from '../platform/clock.js';
 import type { Db } from '../db/database.js';
 import { isUniqueViolation } from '../db/errors.js';
 import { AppError, ErrorCode, badInput } from '../errors.js';
-import type { Logger } from '../logger.js';
+import type { Logger } from '../platform/logger.js';
 import * as users from './user.repository.js';
+import type { UserChanges } from './user-changes.js';
 import { isValidUsername, normalizeRoles, type Role, type User } from './user.js';
 
 /** Dependencies of UserService. */
@@ -15,7 +14,8 @@ export interface UserServiceDeps {
   readonly db: Db;
   readonly clock: Clock;
   readonly hasher: PasswordHasher;
-  readonly sessionGuard: SessionGuard;
+  /** The session layer's door for writes that change what a user's tokens may do. */
+  readonly userChanges: UserChanges;
   readonly logger: Logger;
 }
 
@@ -25,6 +25,13 @@ export interface UserPage {
   readonly totalCount: number;
   readonly endCursor: string | null;
   readonly hasNextPage: boolean;
+}
+
+/** What createUser needs. */
+export interface NewUser {
+  readonly username: string;
+  readonly password: string;
+  readonly roles: readonly Role[];
 }
 
 const MAX_PAGE = 100;
@@ -38,7 +45,15 @@ export class UserService {
    * The password is hashed before the username is tried, so a taken name
    * answers no faster than a free one.
    */
-  async createUser(input: { username: string; password: string; roles: readonly Role[] }): Promise<User> {
+  async createUser(input: NewUser): Promise<User> {
+    return (await this.createUserWith(input, async () => undefined)).user;
+  }
+
+  /**
+   * Creates a user and runs `andThen` in the same transaction (signup opens
+   * the first session there), so either both commit or neither does.
+   */
+  async createUserWith<T>(input: NewUser, andThen: (trx: Db, user: User) => Promise<T>): Promise<{ user: User; result: T }> {
     if (!isValidUsername(input.username)) {
       throw badInput('username', 'Username must be 3–64 characters of letters, digits, ".", "_" or "-".');
     }
@@ -47,15 +62,12 @@ export class UserService {
     if (weakness) throw badInput('password', weakness);
     const passwordHash = await this.deps.hasher.hash(input.password);
     try {
-      const user = await users.insertUser(this.deps.db, {
-        id: randomUUID(),
-        username: input.username,
-        passwordHash,
-        roles: input.roles,
-        now: this.deps.clock.now(),
+      const created = await this.deps.db.transaction().execute(async (trx) => {
+        const user = await users.insertUser(trx, { id: randomUUID(), username: input.username, passwordHash, roles: input.roles, now: this.deps.clock.now() });
+        return { user, result: await andThen(trx, user) };
       });
-      this.deps.logger.info({ event: 'user.created', userId: user.id, roles: user.roles }, 'user created');
-      return user;
+      this.deps.logger.info({ event: 'user.created', userId: created.user.id, roles: created.user.roles }, 'user created');
+      return created;
     } catch (error) {
       if (isUniqueViolation(error)) throw new AppError(ErrorCode.USERNAME_TAKEN, 'That username is taken.');
       throw error;
@@ -93,17 +105,18 @@ export class UserService {
    */
   async setRoles(actor: { userId: string; sessionId: string }, userId: string, roles: readonly Role[], meta: { clientAddress: string; requestId: string }): Promise<User> {
     const wanted = normalizeRoles(roles);
-    await this.deps.sessionGuard.beforeChange(userId);
-    const updated = await this.deps.db.transaction().execute(async (trx) => {
-      const current = await users.findUserById(trx, userId);
-      if (current === null) throw badInput('userId', 'No user has that id.');
-      if (current.roles.includes('ADMIN') && !wanted.includes('ADMIN') && (await users.countAdmins(trx)) <= 1) {
-        throw badInput('roles', 'That would remove the last ADMIN.');
-      }
-      return users.updateRoles(trx, userId, wanted, this.deps.clock.now());
-    });
+    const updated = await this.deps.userChanges.changeUser(userId, () =>
+      this.deps.db.transaction().execute(async (trx) => {
+        const current = await users.findUserById(trx, userId);
+        if (current === null) throw badInput('userId', 'No user has that id.');
+        if (current.roles.includes('ADMIN') && !wanted.includes('ADMIN') && (await users.countAdmins(trx)) <= 1) {
+          throw badInput('roles', 'That would remove the last ADMIN.');
+        }
+        const user = await users.updateRoles(trx, userId, wanted, this.deps.clock.now());
+        return { result: user, user };
+      }),
+    );
     if (updated === null) throw badInput('userId', 'No user has that id.');
-    await this.deps.sessionGuard.afterChange(userId, { user: updated });
     this.deps.logger.info(
       {
         event: 'user.roles_changed',

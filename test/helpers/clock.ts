@@ -1,4 +1,4 @@
-import type { Clock } from '../../src/clock.js';
+import type { Clock } from '../../src/platform/clock.js';
 
 /** A clock tests move by hand. */
 export class ManualClock implements Clock {

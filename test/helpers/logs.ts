@@ -1,5 +1,5 @@
 import { Writable } from 'node:stream';
-import { createLogger, type Logger } from '../../src/logger.js';
+import { createLogger, type Logger } from '../../src/platform/logger.js';
 
 /** A logger that keeps its JSON lines, to check what reaches the logs. */
 export function capturingLogger(): { logger: Logger; lines: string[]; entries: () => Array<Record<string, unknown>> } {

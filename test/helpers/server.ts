@@ -1,5 +1,5 @@
 import { buildApp, type App, type AppDeps } from '../../src/app.js';
-import { loadConfig, type Config } from '../../src/config.js';
+import { loadConfig, type Config } from '../../src/config/config.js';
 import { createStorage, type Storage } from './backend.js';
 
 /** A 48-byte test secret; never used outside tests. */

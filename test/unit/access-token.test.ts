@@ -1,9 +1,10 @@
 import { createHmac } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import { describe, it, expect } from 'vitest';
-import { ACCESS_TOKEN_TYPE, AccessTokens, parseBearer } from '../../src/auth/access-token.js';
-import type { AccessTokenOptions, AccessTokenSubject } from '../../src/auth/access-token.js';
-import { generateRefreshToken } from '../../src/auth/refresh-token.js';
+import { parseBearer } from '../../src/http/credentials.js';
+import { ACCESS_TOKEN_TYPE, AccessTokens } from '../../src/tokens/access-token.js';
+import type { AccessTokenOptions, AccessTokenSubject } from '../../src/tokens/access-token.js';
+import { generateRefreshToken } from '../../src/tokens/refresh-token.js';
 
 const SECRET = 'unit-test-secret-4f9c2a7e1b8d3056-ZqXwVuTs';
 const OPTIONS: AccessTokenOptions = { secret: SECRET, issuer: 'tokengate', audience: 'tokengate', ttl: 900, clockTolerance: 0 };

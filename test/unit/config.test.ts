@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { describe, it, expect } from 'vitest';
-import { ConfigError, checkSecretStrength, loadConfig } from '../../src/config.js';
+import { ConfigError, checkSecretStrength, loadConfig } from '../../src/config/config.js';
 
 /** 48 characters, 48 distinct: strong enough for production. */
 const STRONG_SECRET = 'k7Qp2vXz9LmN4rTb8WcY1dHs6FgJ0aEu3iOy5nPqRtSvBxZj';

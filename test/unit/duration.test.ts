@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { parseDuration } from '../../src/duration.js';
+import { parseDuration } from '../../src/platform/duration.js';
 
 describe('parseDuration', () => {
   it.each([

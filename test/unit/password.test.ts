@@ -7,7 +7,7 @@ import {
   codePointLength,
   isOverlongPassword,
   normalizePassword,
-} from '../../src/auth/password.js';
+} from '../../src/credentials/password.js';
 
 /** Cheap Argon2id parameters: the lowest memory the config allows, one pass. */
 const CHEAP = { memoryCost: 8192, timeCost: 1, parallelism: 1 } as const;

@@ -5,7 +5,7 @@ import {
   hashRefreshToken,
   isWellFormedRefreshToken,
   sameHash,
-} from '../../src/auth/refresh-token.js';
+} from '../../src/tokens/refresh-token.js';
 
 const KEY = Buffer.from('0123456789abcdef0123456789abcdef', 'utf8');
 const OTHER_KEY = Buffer.from('fedcba9876543210fedcba9876543210', 'utf8');

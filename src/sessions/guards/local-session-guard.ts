@@ -1,8 +1,8 @@
 import { LRUCache } from 'lru-cache';
-import type { Db } from '../db/database.js';
-import type { User } from '../users/user.js';
-import { findSessionState } from './session.repository.js';
-import type { AuthChange, SessionCheck, SessionGuard } from './session-guard.js';
+import type { Db } from '../../db/database.js';
+import type { User } from '../../users/user.js';
+import { findSessionState } from '../session.repository.js';
+import type { AuthChange, SessionCheck, SessionGuard } from '../session-guard.js';
 
 interface SessionState {
   readonly userId: string;

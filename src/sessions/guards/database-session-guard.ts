@@ -1,13 +1,6 @@
-import type { Db } from '../db/database.js';
-import { findSessionState } from './session.repository.js';
-import type { SessionCheck, SessionGuard } from './session-guard.js';
-
-/** Reads session and user state from the database: one indexed query, always current. */
-export async function checkSessionInDatabase(db: Db, sessionId: string, userId: string): Promise<SessionCheck> {
-  const row = await findSessionState(db, sessionId);
-  if (row === null || row.ended || row.userId !== userId) return { active: false };
-  return { active: true, user: row.user };
-}
+import type { Db } from '../../db/database.js';
+import { readSessionCheck } from '../session.repository.js';
+import type { SessionCheck, SessionGuard } from '../session-guard.js';
 
 /**
  * The session check of several instances sharing PostgreSQL without Redis:
@@ -19,7 +12,7 @@ export class DatabaseSessionGuard implements SessionGuard {
   constructor(private readonly db: Db) {}
 
   checkSession(sessionId: string, userId: string): Promise<SessionCheck> {
-    return checkSessionInDatabase(this.db, sessionId, userId);
+    return readSessionCheck(this.db, sessionId, userId);
   }
 
   async beforeChange(): Promise<void> {}

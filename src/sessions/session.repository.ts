@@ -1,9 +1,9 @@
 import type { Selectable } from 'kysely';
 import type { Db } from '../db/database.js';
-import { toDate, toTimestamp, type RefreshTokenTable, type SessionTable } from '../db/schema.js';
+import { toDate, toTimestamp, type RefreshTokenTable, type SessionTable } from '../db/tables.js';
 import { toUser } from '../users/user.repository.js';
 import type { User } from '../users/user.js';
-import type { Session, SessionEndReason } from './session.js';
+import type { Session, SessionCheck, SessionEndReason } from './session.js';
 
 function toSession(row: Selectable<SessionTable>): Session {
   return {
@@ -59,6 +59,16 @@ export async function findSessionState(db: Db, id: string): Promise<{ userId: st
   return row ? { userId: row.user_id, ended: row.ended_at !== null, user: toUser(row) } : null;
 }
 
+/**
+ * The per-request check read straight from the database: one indexed query,
+ * always current. Shared by every guard that falls back to the database.
+ */
+export async function readSessionCheck(db: Db, sessionId: string, userId: string): Promise<SessionCheck> {
+  const row = await findSessionState(db, sessionId);
+  if (row === null || row.ended || row.userId !== userId) return { active: false };
+  return { active: true, user: row.user };
+}
+
 /** The user's sessions that have not ended or expired, newest first. */
 export async function listActiveSessions(db: Db, userId: string, now: number): Promise<Session[]> {
   const rows = await db
@@ -95,14 +105,15 @@ export async function endSessions(
   return rows.map((r) => r.id);
 }
 
-/** Ends one session whatever its owner (refresh-token theft detection). */
-export async function endSessionById(db: Db, id: string, reason: SessionEndReason, now: number): Promise<void> {
-  await db
+/** Ends one session whatever its owner (refresh-token theft detection); true when it was still open. */
+export async function endSessionById(db: Db, id: string, reason: SessionEndReason, now: number): Promise<boolean> {
+  const result = await db
     .updateTable('sessions')
     .set({ ended_at: toTimestamp(now), end_reason: reason })
     .where('id', '=', id)
     .where('ended_at', 'is', null)
-    .execute();
+    .executeTakeFirst();
+  return result.numUpdatedRows > 0n;
 }
 
 /**

@@ -1,7 +1,7 @@
 import type { User } from '../users/user.js';
+import type { SessionCheck } from './session.js';
 
-/** The outcome of checking an access token's session against current server state. */
-export type SessionCheck = { readonly active: true; readonly user: User } | { readonly active: false };
+export type { SessionCheck };
 
 /** A change to auth state that every instance must see on the very next request. */
 export interface AuthChange {
@@ -14,8 +14,8 @@ export interface AuthChange {
  * roles reach it. A valid JWT still needs two live facts: is its session
  * open (logout works on the very next request) and what are the user's roles
  * now (setUserRoles does too). Implementations differ in where those facts
- * come from; see local-session-guard.ts, database-session-guard.ts and
- * redis-session-guard.ts.
+ * come from; see guards/. Only the door in session.service.ts calls
+ * beforeChange and afterChange.
  */
 export interface SessionGuard {
   /** Checks that session `sessionId` of user `userId` is open, and returns the user as they are now. */

@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
-import type { Db } from '../db/database.js';
-import type { Logger } from '../logger.js';
-import type { Redis } from '../redis.js';
-import { checkSessionInDatabase } from './database-session-guard.js';
-import type { AuthChange, SessionCheck, SessionGuard } from './session-guard.js';
+import type { Db } from '../../db/database.js';
+import type { Logger } from '../../platform/logger.js';
+import type { Redis } from '../../platform/redis.js';
+import { readSessionCheck } from '../session.repository.js';
+import type { AuthChange, SessionCheck, SessionGuard } from '../session-guard.js';
 
 interface CachedCheck {
   readonly userId: string;
@@ -57,7 +57,7 @@ export class RedisSessionGuard implements SessionGuard {
       // Unreachable: read the database, and forget what was cached under epochs we cannot see.
       this.degraded = true;
       this.cache.clear();
-      return checkSessionInDatabase(this.db, sessionId, userId);
+      return readSessionCheck(this.db, sessionId, userId);
     }
     if (this.degraded) {
       // Back after a failure the connection survived: epochs may have moved unseen.
@@ -66,7 +66,7 @@ export class RedisSessionGuard implements SessionGuard {
     }
     const hit = this.cache.get(sessionId);
     if (hit !== undefined && hit.epoch === epoch && hit.userId === userId) return hit.check;
-    const check = await checkSessionInDatabase(this.db, sessionId, userId);
+    const check = await readSessionCheck(this.db, sessionId, userId);
     this.cache.set(sessionId, { userId, epoch, check });
     return check;
   }

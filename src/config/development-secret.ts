@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Config } from './config.js';
-import type { Logger } from './logger.js';
+import type { Logger } from '../platform/logger.js';
 
 const SECRET_FILE = 'jwt-secret';
 

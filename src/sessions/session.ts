@@ -1,3 +1,5 @@
+import type { User } from '../users/user.js';
+
 /** A session as the rest of the code sees it. */
 export interface Session {
   readonly id: string;
@@ -12,6 +14,9 @@ export interface Session {
 
 /** Why a session ended; stored for operators, never shown to other users. */
 export type SessionEndReason = 'logout' | 'logout_all' | 'revoked' | 'password_changed' | 'refresh_reuse';
+
+/** The outcome of checking an access token's session against current server state. */
+export type SessionCheck = { readonly active: true; readonly user: User } | { readonly active: false };
 
 /** Whether a session can still be used at `nowMs`. */
 export function isSessionActive(session: Pick<Session, 'endedAt' | 'expiresAt'>, nowMs: number): boolean {

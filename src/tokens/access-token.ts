@@ -170,13 +170,3 @@ function readClaims(payload: unknown): AccessTokenClaims | null {
     fresh: p.fresh,
   };
 }
-
-/**
- * Extracts the token from an Authorization header value. Returns null when the
- * header is absent, or 'malformed' when it is present but not `Bearer <jwt>`.
- */
-export function parseBearer(header: string | undefined): string | null | 'malformed' {
-  if (header === undefined) return null;
-  const match = /^bearer[ ]+([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*)[ ]*$/i.exec(header);
-  return match?.[1] ?? 'malformed';
-}

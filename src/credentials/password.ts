@@ -1,5 +1,5 @@
 import argon2 from 'argon2';
-import type { Argon2Config } from '../config.js';
+import type { Argon2Config } from '../config/config.js';
 
 /** The contract's bounds, counted in Unicode code points after NFKC normalization. */
 export const PASSWORD_MIN_LENGTH = 8;
