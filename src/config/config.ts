@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { z } from 'zod';
-import { parseDuration } from '../platform/duration.js';
+import { boolean, budget, duration, int } from './fields.js';
 
 /** Where the data lives: an embedded SQLite file, or a PostgreSQL server. */
 export type DatabaseConfig =
@@ -88,55 +88,6 @@ export function checkSecretStrength(secret: string): string | null {
   if (new Set(secret).size < 8) return 'JWT_SECRET has too few distinct characters';
   return null;
 }
-
-const duration = (name: string, max?: number, min = 0) =>
-  z.string().transform((text, ctx) => {
-    const seconds = parseDuration(text);
-    if (seconds === null) {
-      ctx.addIssue({ code: 'custom', message: `${name} must look like 3s, 15m, 12h or 30d (got "${text}")` });
-      return z.NEVER;
-    }
-    if (seconds < min) {
-      ctx.addIssue({ code: 'custom', message: `${name} must be at least ${min}s` });
-      return z.NEVER;
-    }
-    if (max !== undefined && seconds > max) {
-      ctx.addIssue({ code: 'custom', message: `${name} must be at most ${max}s` });
-      return z.NEVER;
-    }
-    return seconds;
-  });
-
-/** A budget written `N/duration`, e.g. `100/1h`. */
-const budget = (name: string) =>
-  z.string().transform((text, ctx) => {
-    const match = /^(\d{1,9})\/(.+)$/.exec(text.trim());
-    const duration = match ? parseDuration(match[2]!) : null;
-    if (!match || duration === null || duration < 1 || Number(match[1]) < 1) {
-      ctx.addIssue({ code: 'custom', message: `${name} must look like 100/1h: attempts per duration (got "${text}")` });
-      return z.NEVER;
-    }
-    return { points: Number(match[1]), duration };
-  });
-
-const boolean = (name: string) =>
-  z.string().transform((text, ctx) => {
-    const value = text.trim().toLowerCase();
-    if (['true', '1', 'yes', 'on'].includes(value)) return true;
-    if (['false', '0', 'no', 'off'].includes(value)) return false;
-    ctx.addIssue({ code: 'custom', message: `${name} must be true or false (got "${text}")` });
-    return z.NEVER;
-  });
-
-const int = (name: string, min: number, max: number) =>
-  z.string().transform((text, ctx) => {
-    const value = Number(text);
-    if (!/^\d+$/.test(text.trim()) || value < min || value > max) {
-      ctx.addIssue({ code: 'custom', message: `${name} must be a whole number from ${min} to ${max} (got "${text}")` });
-      return z.NEVER;
-    }
-    return value;
-  });
 
 const schema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test'], { message: 'NODE_ENV must be development, production or test' }).default('development'),
