@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { capturingLogger } from '../helpers/logs.js';
 import { AUTH_FIELDS, login, signup, startServer, type AuthPayload, type TestServer } from '../helpers/server.js';
 import { ManualClock } from '../helpers/clock.js';
+import { decodeClaims } from '../helpers/jwt.js';
 
 /*
  * Audit events: one structured line per security-relevant event, with who
@@ -25,7 +26,7 @@ describe('audit log', () => {
   it('records logins, failures, lockouts, refresh reuse, logouts and role changes', async () => {
     const pair = await signup(server, 'audited');
     secrets.push(pair.accessToken, pair.refreshToken);
-    const sid = (t: string) => (JSON.parse(Buffer.from(t.split('.')[1]!, 'base64url').toString()) as { sid: string }).sid;
+    const sid = (t: string) => decodeClaims(t).sid;
 
     await server.gql('mutation { login(username: "audited", password: "correct horse battery") { accessToken } }', {}, withRequest('req-login-ok'));
     const ok = events('auth.login').find((e) => e.requestId === 'req-login-ok');

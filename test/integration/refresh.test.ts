@@ -1,14 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../helpers/clock.js';
 import { AUTH_FIELDS, errorCode, signup, startServer, type AuthPayload, type GqlResponse, type TestServer } from '../helpers/server.js';
+import { decodeClaims } from '../helpers/jwt.js';
 
 const REFRESH = `mutation ($t: String!) { refreshToken(refreshToken: $t) { ${AUTH_FIELDS} } }`;
 
 function sidOf(accessToken: string): string {
-  return (JSON.parse(Buffer.from(accessToken.split('.')[1]!, 'base64url').toString()) as { sid: string; fresh: boolean }).sid;
+  return decodeClaims(accessToken).sid;
 }
 function freshOf(accessToken: string): boolean {
-  return (JSON.parse(Buffer.from(accessToken.split('.')[1]!, 'base64url').toString()) as { fresh: boolean }).fresh;
+  return decodeClaims(accessToken).fresh;
 }
 
 describe('refresh token rotation', () => {

@@ -2,6 +2,7 @@ import jwt from 'jsonwebtoken';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../helpers/clock.js';
 import { AUTH_FIELDS, TEST_SECRET, errorCode, signup, startServer, type TestServer } from '../helpers/server.js';
+import { decodeClaims } from '../helpers/jwt.js';
 
 /** The `reason` of a `me` query made with this Authorization header (or none). */
 async function meReason(server: TestServer, authorization?: string): Promise<unknown> {
@@ -49,7 +50,7 @@ describe('the Authorization header, as the contract decides', () => {
   });
 
   it('a token signed with another secret, or alg none, is INVALID_TOKEN', async () => {
-    const claims = JSON.parse(Buffer.from(pair.accessToken.split('.')[1]!, 'base64url').toString()) as Record<string, unknown>;
+    const claims = decodeClaims(pair.accessToken);
     const forged = jwt.sign(claims, 'my_secret_key', { algorithm: 'HS256', header: { alg: 'HS256', typ: 'at+jwt' } });
     expect(await meReason(server, `Bearer ${forged}`)).toBe('INVALID_TOKEN');
     const none = `${Buffer.from('{"alg":"none","typ":"at+jwt"}').toString('base64url')}.${pair.accessToken.split('.')[1]}.`;
@@ -60,7 +61,7 @@ describe('the Authorization header, as the contract decides', () => {
   });
 
   it('a token without typ at+jwt is INVALID_TOKEN even when well signed', async () => {
-    const claims = JSON.parse(Buffer.from(pair.accessToken.split('.')[1]!, 'base64url').toString()) as Record<string, unknown>;
+    const claims = decodeClaims(pair.accessToken);
     const plain = jwt.sign(claims, TEST_SECRET, { algorithm: 'HS256' });
     expect(await meReason(server, `Bearer ${plain}`)).toBe('INVALID_TOKEN');
   });

@@ -36,15 +36,7 @@ export const SIGNUP = 'mutation ($u: String!, $p: String!) { signup(username: $u
 export const LOGIN = 'mutation ($u: String!, $p: String!) { login(username: $u, password: $p) { accessToken user { id username } } }';
 export const REFRESH = 'mutation ($t: String!) { refreshToken(refreshToken: $t) { accessToken refreshToken } }';
 
-/** The decoded payload of a JWT (no verification). */
-export function decodeClaims(token: string): Record<string, unknown> {
-  return JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString('utf8')) as Record<string, unknown>;
-}
-
-/** base64url of a JSON value (or of a string as is). */
-export function b64(value: unknown): string {
-  return Buffer.from(typeof value === 'string' ? value : JSON.stringify(value), 'utf8').toString('base64url');
-}
+export { b64, decodeClaims } from '../../helpers/jwt.js';
 
 /** The first error's extensions, for terse assertions. */
 export function firstExtensions(res: GqlResponse): Record<string, unknown> | undefined {
