@@ -22,6 +22,7 @@ import { createContextBuilder, type GraphQLContext } from './graphql/context.js'
 import { formatError, isExpectedError } from './graphql/format-error.js';
 import { buildSchema } from './graphql/schema.js';
 import { createRequestHandler } from './http/request-handler.js';
+import { defaultExplorerDir, ExplorerAssets } from './http/explorer.js';
 import { createLogger, type Logger } from './platform/logger.js';
 import { openRedis, type Redis } from './platform/redis.js';
 import { UserService } from './users/user.service.js';
@@ -31,6 +32,8 @@ export interface AppDeps {
   readonly clock?: Clock;
   readonly logger?: Logger;
   readonly schema?: GraphQLSchema;
+  /** Where the built explorer is (default: dist/explorer). */
+  readonly explorerDir?: string;
 }
 
 /** A built, not yet listening, tokengate. */
@@ -116,15 +119,17 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
     allowBatchedHttpRequests: false,
     stopOnTerminationSignals: false,
     plugins: [
-      config.env === 'production'
-        ? ApolloServerPluginLandingPageDisabled()
-        : ApolloServerPluginLandingPageLocalDefault({ embed: true, includeCookies: false }),
+      // EXPLORER=graphiql serves our own page before Apollo sees the request; Apollo's landing page is Sandbox only.
+      config.explorer.mode === 'sandbox'
+        ? ApolloServerPluginLandingPageLocalDefault({ embed: true, includeCookies: false })
+        : ApolloServerPluginLandingPageDisabled(),
       // No field sets cache hints, so computing them per request is waste.
       ApolloServerPluginCacheControlDisabled(),
       logUnexpectedErrors(logger),
     ],
   });
 
+  const explorer = config.explorer.mode === 'graphiql' ? new ExplorerAssets(deps.explorerDir ?? defaultExplorerDir()) : null;
   const handler = createRequestHandler({
     apollo,
     buildContext: createContextBuilder({ accessTokens, sessions, clock, services, signupEnabled: config.signupEnabled }),
@@ -136,6 +141,7 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
     bodyLimitBytes: config.bodyLimitBytes,
     trustProxy: config.trustProxy,
     corsOrigins: config.corsOrigins.length > 0 ? config.corsOrigins : config.env === 'production' ? [] : '*',
+    explorer,
   });
   const server = createServer({ requestTimeout: 30_000 }, handler);
   server.keepAliveTimeout = 65_000;
@@ -152,6 +158,7 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
       }
       await migrateToLatest(db, config.database.dialect);
       await apollo.start();
+      if (explorer && !explorer.built) logger.warn({ dir: explorer.dir }, 'EXPLORER=graphiql but the explorer is not built: run `npm run build`');
       if (config.bootstrapAdmin) await ensureAdmin(users, config.bootstrapAdmin, logger);
     },
     listen(port, host) {

@@ -6,6 +6,7 @@ import type { RequestMeta } from '../platform/request-meta.js';
 import { parseBearer } from './credentials.js';
 import type { ContextInput, GraphQLContext } from '../graphql/context.js';
 import type { Logger } from '../platform/logger.js';
+import { EXPLORER_ASSET_PREFIX, prefersHtml, type ExplorerAssets } from './explorer.js';
 
 /** What the HTTP layer needs from the rest of the app. */
 export interface RequestHandlerDeps {
@@ -18,6 +19,8 @@ export interface RequestHandlerDeps {
   readonly trustProxy: boolean;
   /** Allowed CORS origins; `'*'` reflects any origin (development default). */
   readonly corsOrigins: readonly string[] | '*';
+  /** The self-hosted explorer (EXPLORER=graphiql), or null when GET /graphql shows no page of ours. */
+  readonly explorer?: ExplorerAssets | null;
 }
 
 /** A request that failed before reaching GraphQL, with the status to answer. */
@@ -61,6 +64,7 @@ async function handle(deps: RequestHandlerDeps, req: IncomingMessage, res: Serve
 
   switch (pathname) {
     case '/graphql':
+      if (deps.explorer && prefersHtml(req.method, req.headers.accept)) return deps.explorer.servePage(req, res);
       return handleGraphQL(deps, req, res, search, requestId);
     case '/healthz':
       return sendJson(res, 200, { status: 'ok' });
@@ -75,6 +79,7 @@ async function handle(deps: RequestHandlerDeps, req: IncomingMessage, res: Serve
       res.setHeader('cache-control', 'public, max-age=300');
       return sendJson(res, 200, { keys: [] });
     default:
+      if (deps.explorer && pathname.startsWith(EXPLORER_ASSET_PREFIX) && deps.explorer.serveAsset(pathname, req, res)) return;
       return sendJson(res, 404, { error: 'Not found', paths: ['/graphql', '/healthz', '/readyz', '/.well-known/jwks.json'] });
   }
 }
