@@ -19,7 +19,7 @@ export interface Endpoints {
 }
 
 /** The endpoints for a page served at `location`. */
-export function endpointsFor(location: Location): Endpoints {
+export function endpointsFor(location: { readonly href: string; readonly protocol: string }): Endpoints {
   const ws = new URL('/graphql', location.href);
   ws.protocol = location.protocol === 'https:' ? 'wss:' : 'ws:';
   return { http: new URL('/graphql', location.href).href, ws: ws.href };
