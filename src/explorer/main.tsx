@@ -23,11 +23,13 @@ const plugin = signInPlugin(session);
 // After GraphiQL's docs: the sign-in panel, then the history.
 const PLUGINS = [plugin, HISTORY_PLUGIN];
 
-const DEFAULT_QUERY = `# Welcome to tokengate's explorer.
+const DEFAULT_QUERY = `# tokengate explorer
 #
-# Sign in with the panel on the left (person icon): from then on every
-# query carries Authorization: Bearer <access token>, refreshed when it
-# expires. Each field's docs say what it requires.
+# 1. Sign in with the panel on the left.
+# 2. Run this (Ctrl-Enter): it carries
+#    your access token, refreshed when
+#    it expires.
+# Each field's docs say what it needs.
 
 query Me {
   me {

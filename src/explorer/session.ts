@@ -174,7 +174,7 @@ export class AuthSession {
     const error = result.errors?.[0];
     if (error?.extensions?.code === 'INVALID_MFA_CODE') {
       // After too many wrong codes the mfaToken is dead and every code is refused: say how to get out.
-      this.update({ status: 'mfa', username, busy: false, notice: { kind: 'error', text: `${error.message} (after 5 wrong codes, start again with Cancel).` } });
+      this.update({ status: 'mfa', username, busy: false, notice: { kind: 'error', text: `${error.message} (INVALID_MFA_CODE). After 5 wrong codes the step expires: Cancel and log in again.` } });
       return;
     }
     this.update({ status: 'mfa', username, busy: false, notice: describe(error) });
