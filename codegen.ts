@@ -15,7 +15,7 @@ const config: CodegenConfig = {
   // codegen loads plugins with require(), which cannot read TypeScript; this
   // file is loaded as TypeScript, so it hands over the local plugin itself.
   // The names it tries first (@graphql-codegen/…) fall through to import().
-  pluginLoader: (name: string) => (name in LOCAL_PLUGINS ? LOCAL_PLUGINS[name] : import(name)) as never,
+  pluginLoader: (name: string) => (Object.hasOwn(LOCAL_PLUGINS, name) ? LOCAL_PLUGINS[name] : import(name)) as never,
   generates: {
     'src/graphql/generated/resolvers-types.ts': {
       plugins: [
