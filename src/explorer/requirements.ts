@@ -1,27 +1,20 @@
-import { interimRequirements } from './requirements.interim.js';
+import { requirements, type Requirements } from '../graphql/generated/requirements.js';
 
 /*
  * Each root field's requirement (signed in / role / fresh token), shown in
- * the explorer's docs and hovers. The adapter keeps one shape for the page,
- * whatever module supplies the data (see requirements.interim.ts).
+ * the explorer's docs and hovers. The data is generated from the schema's
+ * directives (src/graphql/generated/requirements.ts, plain data), so the
+ * page says exactly what the server enforces.
  */
 
-/** What a field needs of its caller; absent flags are false. */
-export interface FieldRequirement {
-  readonly public?: boolean;
-  readonly signedIn?: boolean;
-  /** A token straight from a password login (or signup, or verifyMfa). */
-  readonly fresh?: boolean;
-  readonly role?: string;
-  /** Only on the caller's own record. */
-  readonly self?: boolean;
-}
+/** What a field needs of its caller; `{}` is public. */
+export type FieldRequirement = Requirements;
 
 /** Root type name (`Query`, `Mutation`, `Subscription`) → field name → requirement. */
 export type RequirementMap = Readonly<Record<string, Readonly<Record<string, FieldRequirement>>>>;
 
 /** The map the explorer shows. */
-export const fieldRequirements: RequirementMap = interimRequirements;
+export const fieldRequirements: RequirementMap = requirements;
 
 /** A short line for people, e.g. "signed in · role ADMIN · fresh token"; null for a field the map does not know. */
 export function describeRequirement(requirement: FieldRequirement | undefined): string | null {
@@ -30,8 +23,9 @@ export function describeRequirement(requirement: FieldRequirement | undefined): 
   if (requirement.signedIn || requirement.role || requirement.fresh || requirement.self) parts.push('signed in');
   if (requirement.role) parts.push(`role ${requirement.role}`);
   if (requirement.fresh) parts.push('fresh token (straight from a password login)');
-  if (requirement.self) parts.push('own record only');
-  return parts.length === 0 ? 'public: no sign-in needed' : parts.join(' · ');
+  if (requirement.self) parts.push('own record or ADMIN');
+  if (parts.length > 0) return parts.join(' · ');
+  return requirement.signupOpen ? 'public, while sign-ups are open (SIGNUP_ENABLED)' : 'public: no sign-in needed';
 }
 
 interface IntrospectionField {

@@ -56,7 +56,8 @@ describe('field requirements', () => {
     }
   });
   it('read as short phrases', () => {
-    expect(describeRequirement({ public: true })).toBe('public: no sign-in needed');
+    expect(describeRequirement({})).toBe('public: no sign-in needed');
+    expect(describeRequirement({ signupOpen: true })).toBe('public, while sign-ups are open (SIGNUP_ENABLED)');
     expect(describeRequirement({ signedIn: true })).toBe('signed in');
     expect(describeRequirement({ signedIn: true, role: 'ADMIN' })).toBe('signed in · role ADMIN');
     expect(describeRequirement({ signedIn: true, fresh: true })).toBe('signed in · fresh token (straight from a password login)');
