@@ -17,37 +17,47 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 /** Builds dist/explorer and returns its size: { files, bytes, gzipBytes }. */
 export async function buildExplorer({ outDir = path.join(root, 'dist/explorer'), quiet = false } = {}) {
   const { build } = await import('vite');
-  await build({
-    root: path.join(root, 'src/explorer'),
-    base: '/explorer/',
-    configFile: false,
-    envDir: false,
-    publicDir: false,
-    logLevel: 'warn',
-    mode: 'production',
-    define: { 'process.env.NODE_ENV': JSON.stringify('production') },
-    worker: { format: 'es' },
-    build: {
-      outDir,
-      emptyOutDir: true,
-      assetsDir: 'assets',
-      target: 'es2022',
-      sourcemap: false,
-      reportCompressedSize: false,
-      // Monaco is big by nature; the size is reported below instead.
-      chunkSizeWarningLimit: 10_000,
-      // Inlined assets would become data: URLs; files keep the CSP simple.
-      assetsInlineLimit: 0,
-      modulePreload: { polyfill: false },
-      rolldownOptions: {
-        // React libraries mark their modules "use client" (for server components); meaningless in a plain bundle.
-        onLog(level, log, handler) {
-          if (log.code === 'MODULE_LEVEL_DIRECTIVE') return;
-          handler(level, log);
+  // Vite follows NODE_ENV over `mode`: under NODE_ENV=test (vitest's globalSetup
+  // rebuilding dist/) it would compile JSX for React's development runtime,
+  // which the production bundle lacks. The explorer is always a production build.
+  const nodeEnv = process.env.NODE_ENV;
+  process.env.NODE_ENV = 'production';
+  try {
+    await build({
+      root: path.join(root, 'src/explorer'),
+      base: '/explorer/',
+      configFile: false,
+      envDir: false,
+      publicDir: false,
+      logLevel: 'warn',
+      mode: 'production',
+      define: { 'process.env.NODE_ENV': JSON.stringify('production') },
+      worker: { format: 'es' },
+      build: {
+        outDir,
+        emptyOutDir: true,
+        assetsDir: 'assets',
+        target: 'es2022',
+        sourcemap: false,
+        reportCompressedSize: false,
+        // Monaco is big by nature; the size is reported below instead.
+        chunkSizeWarningLimit: 10_000,
+        // Inlined assets would become data: URLs; files keep the CSP simple.
+        assetsInlineLimit: 0,
+        modulePreload: { polyfill: false },
+        rolldownOptions: {
+          // React libraries mark their modules "use client" (for server components); meaningless in a plain bundle.
+          onLog(level, log, handler) {
+            if (log.code === 'MODULE_LEVEL_DIRECTIVE') return;
+            handler(level, log);
+          },
         },
       },
-    },
-  });
+    });
+  } finally {
+    if (nodeEnv === undefined) delete process.env.NODE_ENV;
+    else process.env.NODE_ENV = nodeEnv;
+  }
   let bytes = 0;
   let gzipBytes = 0;
   let files = 0;

@@ -25,11 +25,11 @@ const PLUGINS = [plugin, HISTORY_PLUGIN];
 
 const DEFAULT_QUERY = `# tokengate explorer
 #
-# 1. Sign in with the panel on the left.
-# 2. Run this (Ctrl-Enter): it carries
-#    your access token, refreshed when
-#    it expires.
-# Each field's docs say what it needs.
+# 1. Sign in: the panel at left.
+# 2. Run (Ctrl-Enter). Requests
+#    carry your access token,
+#    refreshed when it expires.
+# Docs: who may call each field.
 
 query Me {
   me {

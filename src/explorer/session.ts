@@ -277,8 +277,10 @@ export class AuthSession {
       : await this.post<{ refreshToken: AuthPayload }>(REFRESH, { refreshToken: this.refreshToken });
     const payload = result.data?.refreshToken;
     if (payload) {
+      const signedIn = this.state.status === 'signed-in';
       const refreshes = this.state.status === 'signed-in' ? this.state.refreshes + 1 : 0;
-      this.adopt(payload, this.state.status === 'signed-in' ? { kind: 'info', text: 'The access token expired and was refreshed.' } : null, refreshes);
+      const notice: Notice = signedIn ? { kind: 'info', text: 'The access token expired and was refreshed.' } : { kind: 'info', text: 'Session restored from the HttpOnly cookie.' };
+      this.adopt(payload, notice, refreshes);
       return payload.accessToken;
     }
     const error = result.errors?.[0];

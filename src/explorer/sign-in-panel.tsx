@@ -156,7 +156,7 @@ function SignedIn({ session, state }: { session: AuthSession; state: Extract<Ses
         <dt>Session</dt>
         <dd className="tg-mono">{state.claims.sessionId ?? '—'}</dd>
         <dt>Refreshed</dt>
-        <dd data-testid="refresh-count">{state.refreshes === 1 ? 'once' : `${state.refreshes} times`}</dd>
+        <dd data-testid="refresh-count">{state.refreshes === 0 ? 'not yet' : state.refreshes === 1 ? 'once' : `${state.refreshes} times`}</dd>
       </dl>
       <p className="tg-hint">Every query from this page carries Authorization: Bearer &lt;access token&gt;.</p>
       <div className="tg-row">

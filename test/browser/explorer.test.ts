@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import type { Page } from 'playwright-core';
+import type { Page, Request } from 'playwright-core';
 import { CHROMIUM_PATH, describeBrowser, launchBrowser, startBuiltServer, type BrowserTab, type BuiltServer, type TestBrowser } from '../helpers/browser.js';
 
 /*
@@ -96,6 +96,8 @@ describeBrowser('the explorer in Chromium (EXPLORER=graphiql, production build)'
   it('loads from its own origin only, under a strict CSP, with no console errors', async () => {
     const tab = await browser.open(server.url, 'explorer');
     try {
+      const finished: Request[] = [];
+      tab.page.on('requestfinished', (request) => finished.push(request));
       const schema = tab.page.waitForResponse((r) => (r.request().postData() ?? '').includes('IntrospectionQuery'));
       const response = await tab.page.goto(`${server.url}/graphql`);
       const csp = response?.headers()['content-security-policy'] ?? '';
@@ -110,6 +112,11 @@ describeBrowser('the explorer in Chromium (EXPLORER=graphiql, production build)'
       await expect.poll(() => tab.page.workers().map((w) => new URL(w.url()).pathname).join(' ')).toMatch(/\/explorer\/assets\/graphql\.worker-[\w-]+\.js/);
       for (const worker of tab.page.workers()) expect(new URL(worker.url()).origin).toBe(server.url);
       await tab.screenshot('01-loaded');
+      // What a first visit costs (gzip on the wire), for the README; not an assertion.
+      const assets = finished.filter((r) => new URL(r.url()).pathname.startsWith('/explorer/'));
+      const sizes = await Promise.all(assets.map((r) => r.sizes()));
+      const wire = sizes.reduce((sum, size) => sum + size.responseBodySize, 0);
+      console.log(`explorer first load: ${assets.length} asset requests, ${(wire / 1024).toFixed(0)} KiB on the wire`);
       expect(tab.graphqlRequests.some((r) => r.operationName === 'IntrospectionQuery')).toBe(true);
       expect(tab.foreignRequests).toEqual([]);
       expect(tab.consoleErrors).toEqual([]);
