@@ -112,7 +112,13 @@ export function readClaims(token: string): TokenClaims | null {
 export function readCookie(cookies: string, name: string): string | null {
   for (const part of cookies.split(';')) {
     const at = part.indexOf('=');
-    if (at !== -1 && part.slice(0, at).trim() === name) return decodeURIComponent(part.slice(at + 1).trim());
+    if (at === -1 || part.slice(0, at).trim() !== name) continue;
+    const value = part.slice(at + 1).trim();
+    try {
+      return decodeURIComponent(value);
+    } catch {
+      return value; // not percent-encoded after all: use it as it is
+    }
   }
   return null;
 }

@@ -114,6 +114,7 @@ describe('AuthSession', () => {
     expect(readClaims('garbage')).toBeNull();
     expect(readCookie('a=1; tg_csrf=abc%3D; b=2', 'tg_csrf')).toBe('abc=');
     expect(readCookie('a=1', 'tg_csrf')).toBeNull();
+    expect(readCookie('tg_csrf=50%', 'tg_csrf')).toBe('50%');
   });
 
   it('refreshes once for all requests in flight that met TOKEN_EXPIRED, and retries each with the new token', async () => {
