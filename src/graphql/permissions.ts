@@ -77,6 +77,10 @@ export const ruleMap = {
     changePassword: hasFreshToken,
     setUserRoles: isAdmin,
   },
+  Subscription: {
+    sessionEvents: isSignedIn,
+  },
+  SessionEvent: { kind: allow, session: allow },
   AuthPayload: { accessToken: allow, refreshToken: allow, tokenType: allow, expiresIn: allow, user: allow },
   User: { id: allow, username: allow, roles: allow, createdAt: allow },
   UserConnection: { nodes: allow, totalCount: allow, endCursor: allow, hasNextPage: allow },

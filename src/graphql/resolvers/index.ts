@@ -2,6 +2,7 @@ import type { Resolvers } from '../generated/resolvers-types.js';
 import { authResolvers } from './auth.resolvers.js';
 import { DateTimeScalar } from './scalars.js';
 import { sessionResolvers } from './session.resolvers.js';
+import { subscriptionResolvers } from './subscription.resolvers.js';
 import { userResolvers } from './user.resolvers.js';
 
 /** Every resolver, merged by type. */
@@ -11,4 +12,5 @@ export const resolvers: Resolvers = {
   Mutation: { ...authResolvers.Mutation, ...sessionResolvers.Mutation, ...userResolvers.Mutation },
   Protected: authResolvers.Protected,
   Session: sessionResolvers.Session,
+  Subscription: subscriptionResolvers.Subscription,
 };
