@@ -151,7 +151,8 @@ export class RedisEventBus extends BaseEventBus {
     this.channel = `${options.prefix}auth-events`;
     this.subscriber = new Redis(options.url, {
       lazyConnect: true,
-      connectionName: 'tokengate-auth-events',
+      // Named so an operator (and the fail-safe test) can find it in CLIENT LIST.
+      connectionName: `tokengate-auth-events:${options.prefix}`,
       // We subscribe ourselves on every (re)connect, to know when the subscription is live again.
       autoResubscribe: false,
       maxRetriesPerRequest: 0,
