@@ -90,6 +90,8 @@ interface Connection {
   expiry: NodeJS.Timeout | null;
   /** Ids of the queries and mutations running on this socket (graceful shutdown waits for them). */
   readonly running: Set<string>;
+  /** A close decided while operations were running, applied when they end. */
+  pendingClose: { readonly code: number; readonly reason: string; readonly timer: NodeJS.Timeout } | null;
 }
 
 /** What graphql-ws's context carries for each socket. */
@@ -104,6 +106,7 @@ const RECHECK_CONCURRENCY = 32;
 const SHUTDOWN_DRAIN_MS = 5_000;
 const SHUTDOWN_CLOSE_GRACE_MS = 1_000;
 const KEEP_ALIVE_MS = 12_000;
+const PENDING_CLOSE_MAX_MS = 1_000;
 
 /**
  * graphql-ws (`graphql-transport-ws`) on /graphql of the HTTP server: the same
@@ -130,8 +133,25 @@ export function attachWebSocketTransport(deps: WebSocketDeps): WebSocketTranspor
 
   const closeConnection = (conn: Connection, code: number, reason: string) => {
     if (conn.socket.readyState !== conn.socket.OPEN && conn.socket.readyState !== conn.socket.CONNECTING) return;
+    if (conn.running.size > 0 && conn.pendingClose === null) {
+      // A query or mutation on this socket is running (a `logout` sent over the socket
+      // itself): its answer goes out first, then the socket closes; at most a second later.
+      const timer = setTimeout(() => flushClose(conn), PENDING_CLOSE_MAX_MS);
+      timer.unref();
+      conn.pendingClose = { code, reason, timer };
+      return;
+    }
+    if (conn.pendingClose !== null) return;
     if (conn.auth) logger.info({ event: 'ws.closed', code, reason, userId: conn.auth.userId, sessionId: conn.auth.sessionId, clientAddress: conn.meta.clientAddress }, 'ws.closed');
     conn.socket.close(code, reason);
+  };
+  const flushClose = (conn: Connection) => {
+    const pending = conn.pendingClose;
+    if (pending === null) return;
+    clearTimeout(pending.timer);
+    conn.running.clear();
+    conn.pendingClose = null;
+    closeConnection(conn, pending.code, pending.reason);
   };
 
   const register = (conn: Connection) => {
@@ -140,6 +160,7 @@ export function attachWebSocketTransport(deps: WebSocketDeps): WebSocketTranspor
     addTo(byUser, userId, conn);
   };
   const unregister = (conn: Connection) => {
+    if (conn.pendingClose) clearTimeout(conn.pendingClose.timer);
     if (conn.expiry) clearTimeout(conn.expiry);
     conn.expiry = null;
     if (conn.auth) {
@@ -307,7 +328,11 @@ export function attachWebSocketTransport(deps: WebSocketDeps): WebSocketTranspor
       },
       subscribe: (args) => sourceStreams.get(args) ?? subscribe(args),
       onComplete: (ctx, id) => {
-        connections.get(ctx.extra.socket)?.running.delete(id);
+        const conn = connections.get(ctx.extra.socket);
+        if (conn === undefined) return;
+        conn.running.delete(id);
+        // graphql-ws sends `complete` right after this returns: close after it.
+        if (conn.pendingClose !== null && conn.running.size === 0) setImmediate(() => flushClose(conn));
       },
       onNext: (_ctx, _id, _payload, _args, result) => (result.errors ? { ...result, errors: result.errors.map(format) } : undefined),
       onError: (_ctx, _id, _payload, errors) => errors.map(format),
@@ -324,6 +349,7 @@ export function attachWebSocketTransport(deps: WebSocketDeps): WebSocketTranspor
       auth: null,
       expiry: null,
       running: new Set(),
+      pendingClose: null,
     };
     connections.set(socket, conn);
     countChanged();

@@ -95,6 +95,14 @@ describe('subscriptions', () => {
     expect(await closedWithin(ws, ROUND_TRIP_BOUND_MS)).toMatchObject({ code: 4403, reason: 'TOKEN_REVOKED' });
   });
 
+  it('a logout sent over the socket itself answers true first, then closes it with 4403 TOKEN_REVOKED', async () => {
+    const pair = await signup(server, 'dora');
+    const ws = track(connectWs(server.url, { token: pair.accessToken }));
+    await ws.connected;
+    expect((await execute(ws.client, 'mutation { logout }')).data).toEqual({ logout: true });
+    expect(await closedWithin(ws, ROUND_TRIP_BOUND_MS)).toMatchObject({ code: 4403, reason: 'TOKEN_REVOKED' });
+  });
+
   it('changePassword closes the caller’s other sessions’ sockets, and keeps its own', async () => {
     const mine = await signup(server, 'erin');
     const other = await login(server, 'erin');
@@ -277,6 +285,26 @@ describe('subscriptions: upgrade checks', () => {
   });
 });
 
+describe('subscriptions: the default per-user limit', () => {
+  it('refuses the 11th connection of one user (4429), across sessions', async () => {
+    const server = await startServer();
+    const sockets: WsConnection[] = [];
+    try {
+      const first = await signup(server, 'lena');
+      const tokens = [first.accessToken, ...(await Promise.all([1, 2].map(() => login(server, 'lena')))).map((p) => p.accessToken)];
+      for (let i = 0; i < 10; i++) sockets.push(connectWs(server.url, { token: tokens[i % tokens.length] }));
+      await Promise.all(sockets.map((c) => c.connected));
+      const eleventh = connectWs(server.url, { token: tokens[0] });
+      sockets.push(eleventh);
+      expect(await eleventh.closed).toMatchObject({ code: 4429, reason: 'TOO_MANY_CONNECTIONS' });
+      expect(sockets.slice(0, 10).every((c) => c.closes.length === 0)).toBe(true);
+    } finally {
+      await Promise.all(sockets.map((c) => c.dispose()));
+      await server.stop();
+    }
+  });
+});
+
 describe('subscriptions: graceful shutdown', () => {
   it('stop() closes open sockets with 1001', async () => {
     const server = await startServer();
@@ -285,6 +313,20 @@ describe('subscriptions: graceful shutdown', () => {
     await ws.connected;
     subscribe(ws.client, SESSION_EVENTS);
     await server.stop();
+    expect((await ws.closed).code).toBe(1001);
+  });
+
+  it('stop() lets a mutation in flight on a socket answer before closing it with 1001', async () => {
+    // A costly hash keeps the login running while stop() begins.
+    const server = await startServer({ ARGON2_MEMORY_KIB: '65536', ARGON2_TIME_COST: '4' });
+    await signup(server, 'liam');
+    const ws = connectWs(server.url);
+    await ws.connected;
+    const answer = execute<{ login: { accessToken: string } }>(ws.client, 'mutation { login(username: "liam", password: "correct horse battery") { accessToken } }');
+    await new Promise((r) => setTimeout(r, 100)); // the mutation reached the server and is hashing
+    const stopped = server.stop();
+    expect((await answer).data?.login.accessToken).toMatch(/^ey/);
+    await stopped;
     expect((await ws.closed).code).toBe(1001);
   });
 });
