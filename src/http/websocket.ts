@@ -143,6 +143,8 @@ export function attachWebSocketTransport(deps: WebSocketDeps): WebSocketTranspor
     }
     if (conn.pendingClose !== null) return;
     if (conn.auth) logger.info({ event: 'ws.closed', code, reason, userId: conn.auth.userId, sessionId: conn.auth.sessionId, clientAddress: conn.meta.clientAddress }, 'ws.closed');
+    // Out of the indexes at once: a socket waiting for the peer's close frame no longer counts against its user.
+    detach(conn);
     conn.socket.close(code, reason);
   };
   const flushClose = (conn: Connection) => {
@@ -159,14 +161,17 @@ export function attachWebSocketTransport(deps: WebSocketDeps): WebSocketTranspor
     addTo(bySession, sessionId, conn);
     addTo(byUser, userId, conn);
   };
-  const unregister = (conn: Connection) => {
-    if (conn.pendingClose) clearTimeout(conn.pendingClose.timer);
+  const detach = (conn: Connection) => {
     if (conn.expiry) clearTimeout(conn.expiry);
     conn.expiry = null;
     if (conn.auth) {
       removeFrom(bySession, conn.auth.sessionId, conn);
       removeFrom(byUser, conn.auth.userId, conn);
     }
+  };
+  const unregister = (conn: Connection) => {
+    if (conn.pendingClose) clearTimeout(conn.pendingClose.timer);
+    detach(conn);
     if (connections.delete(conn.socket)) countChanged();
   };
 
@@ -197,18 +202,31 @@ export function attachWebSocketTransport(deps: WebSocketDeps): WebSocketTranspor
     }
   };
 
-  /** Checks every authenticated socket against the session guard; closes the revoked and the changed. */
+  /**
+   * Checks every authenticated socket against the session guard; closes the
+   * revoked and the changed. A request made while a pass runs gets a pass of
+   * its own afterwards: the pass that follows the bus's return must start
+   * after it, or it could miss a write announced while the bus was down.
+   */
   let rechecking: Promise<void> | null = null;
-  const recheckAll = (): Promise<void> => {
-    rechecking ??= (async () => {
+  let recheckAgain = false;
+  const recheckAll = (): void => {
+    if (rechecking) {
+      recheckAgain = true;
+      return;
+    }
+    rechecking = (async () => {
       const all = [...connections.values()].filter((conn) => conn.auth !== null);
       for (let i = 0; i < all.length; i += RECHECK_CONCURRENCY) {
         await Promise.all(all.slice(i, i + RECHECK_CONCURRENCY).map(recheck));
       }
     })().finally(() => {
       rechecking = null;
+      if (recheckAgain) {
+        recheckAgain = false;
+        recheckAll();
+      }
     });
-    return rechecking;
   };
   const recheck = async (conn: Connection) => {
     const auth = conn.auth;
@@ -229,19 +247,19 @@ export function attachWebSocketTransport(deps: WebSocketDeps): WebSocketTranspor
   let degradedTimer: NodeJS.Timeout | null = null;
   const onBusStatus = (status: BusStatus) => {
     if (status === 'down') {
-      degradedTimer ??= setInterval(() => void recheckAll(), config.degradedRecheckIntervalMs);
+      degradedTimer ??= setInterval(recheckAll, config.degradedRecheckIntervalMs);
       degradedTimer.unref();
       return;
     }
     if (degradedTimer) clearInterval(degradedTimer);
     degradedTimer = null;
     // Events published while the bus was down are lost: check everything once more.
-    void recheckAll();
+    recheckAll();
   };
   const unsubscribeEvents = deps.bus.subscribe(onAuthEvent);
   const unsubscribeStatus = deps.bus.onStatus(onBusStatus);
   if (deps.bus.status === 'down') onBusStatus('down');
-  const periodic = setInterval(() => void recheckAll(), config.recheckIntervalMs);
+  const periodic = setInterval(recheckAll, config.recheckIntervalMs);
   periodic.unref();
 
   const format = (error: GraphQLError): GraphQLFormattedError => {
