@@ -43,12 +43,27 @@ const isAdmin = rule({ cache: 'no_cache' })((_parent, _args, ctx: GraphQLContext
   return ctx.viewer.user.roles.includes('ADMIN') ? true : refuse(new AppError(ErrorCode.FORBIDDEN, 'This needs the ADMIN role.'), info);
 });
 
-/** A fresh token comes straight from a password login: a stolen, refreshed token cannot change the password. */
+/**
+ * A fresh token comes straight from a password login (or, for a user with
+ * TOTP on, from verifyMfa): a stolen, refreshed token cannot change the password.
+ */
 const hasFreshToken = rule({ cache: 'no_cache' })((_parent, _args, ctx: GraphQLContext, info: GraphQLResolveInfo) => {
   if (ctx.viewer === null) return notSignedIn(ctx, info);
   return ctx.viewer.fresh
     ? true
-    : refuse(new AppError(ErrorCode.FRESH_TOKEN_REQUIRED, 'This needs a fresh token: sign in with your password again.'), info);
+    : refuse(new AppError(ErrorCode.FRESH_TOKEN_REQUIRED, 'This needs a fresh token: sign in again (with your second factor, when it is on).'), info);
+});
+
+/**
+ * Fields of User about the account's security (mfaEnabled): readable on the
+ * caller's own user, on the `user` of a token pair (only ever answered to the
+ * person it signs in), or by an ADMIN.
+ */
+const isSelfOrAdmin = rule({ cache: 'no_cache' })((parent: { id?: unknown }, _args, ctx: GraphQLContext, info: GraphQLResolveInfo) => {
+  if (info.path.prev?.typename === 'AuthPayload') return true;
+  if (ctx.viewer === null) return notSignedIn(ctx, info);
+  if (ctx.viewer.user.id === parent.id || ctx.viewer.user.roles.includes('ADMIN')) return true;
+  return refuse(new AppError(ErrorCode.FORBIDDEN, 'Only the user themself or an ADMIN may read this.'), info);
 });
 
 const signupIsOpen = rule({ cache: 'no_cache' })((_parent, _args, ctx: GraphQLContext, info: GraphQLResolveInfo) =>
@@ -76,9 +91,15 @@ export const ruleMap = {
     revokeSession: isSignedIn,
     changePassword: hasFreshToken,
     setUserRoles: isAdmin,
+    enrollTotp: hasFreshToken,
+    confirmTotp: hasFreshToken,
+    disableTotp: hasFreshToken,
+    verifyMfa: allow,
+    resetUserMfa: isAdmin,
   },
   AuthPayload: { accessToken: allow, refreshToken: allow, tokenType: allow, expiresIn: allow, user: allow },
-  User: { id: allow, username: allow, roles: allow, createdAt: allow },
+  User: { id: allow, username: allow, roles: allow, createdAt: allow, mfaEnabled: isSelfOrAdmin },
+  TotpEnrollment: { secret: allow, otpauthUrl: allow },
   UserConnection: { nodes: allow, totalCount: allow, endCursor: allow, hasNextPage: allow },
   Session: { id: allow, createdAt: allow, lastUsedAt: allow, expiresAt: allow, userAgent: allow, current: allow },
   Protected: { loggedInAs: allow },
