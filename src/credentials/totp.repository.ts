@@ -31,13 +31,6 @@ export async function isTotpEnabled(db: Db, userId: string): Promise<boolean> {
   return row !== undefined && row.totp_enabled_at !== null;
 }
 
-/** Which of `userIds` have TOTP on (one query for a page of users). */
-export async function usersWithTotp(db: Db, userIds: readonly string[]): Promise<Set<string>> {
-  if (userIds.length === 0) return new Set();
-  const rows = await db.selectFrom('users').select('id').where('id', 'in', userIds).where('totp_enabled_at', 'is not', null).execute();
-  return new Set(rows.map((r) => r.id));
-}
-
 /** Stores a new pending secret, replacing any earlier pending one; false when there is no such user. */
 export async function setPendingSecret(db: Db, userId: string, sealed: string, now: number): Promise<boolean> {
   const result = await db
