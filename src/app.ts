@@ -11,6 +11,8 @@ import { LocalSessionGuard } from './sessions/guards/local-session-guard.js';
 import { RedisSessionGuard } from './sessions/guards/redis-session-guard.js';
 import type { SessionGuard } from './sessions/session-guard.js';
 import { AuthService } from './auth/auth.service.js';
+import { TotpService } from './auth/totp.service.js';
+import { deriveSecretBoxKey } from './credentials/secret-box.js';
 import { SessionService } from './sessions/session.service.js';
 import { PasswordHasher } from './credentials/password.js';
 import { AuthRateLimits } from './auth/rate-limits.js';
@@ -43,7 +45,13 @@ export interface App {
   readonly server: Server;
   readonly db: Db;
   readonly logger: Logger;
-  readonly services: { readonly auth: AuthService; readonly users: UserService; readonly sessions: SessionService; readonly sessionEvents: SessionEventFeed };
+  readonly services: {
+    readonly auth: AuthService;
+    readonly users: UserService;
+    readonly sessions: SessionService;
+    readonly totp: TotpService;
+    readonly sessionEvents: SessionEventFeed;
+  };
   /** Subscriptions: open sockets, and a hook for the `tokengate_ws_connections` gauge. */
   readonly subscriptions: {
     connectionCount(): number;
@@ -91,6 +99,8 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
   );
   const sessions = new SessionService({ db, clock, guard: sessionGuard, logger });
   const users = new UserService({ db, clock, hasher, userChanges: sessions, logger });
+  // TOTP secrets at rest: AES-256-GCM under their own HKDF-derived key (credentials/secret-box.ts).
+  const totp = new TotpService({ db, clock, secretKey: deriveSecretBoxKey(secret), issuer: config.totp.issuer, sessions, rateLimits, logger });
   const auth = new AuthService({
     db,
     clock,
@@ -100,6 +110,7 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
     sessions,
     rateLimits,
     userService: users,
+    totp,
     logger,
     refreshTokenTtl: config.refreshTokenTtl,
     refreshReuseGrace: config.refreshReuseGrace,
@@ -108,7 +119,7 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
   // The door's events reach every instance through the bus: sockets close, sessionEvents stream.
   sessions.onEvent((event) => bus.publish(event));
   const sessionEvents = new SessionEventFeed(bus, { db, logger });
-  const services = { auth, users, sessions, sessionEvents };
+  const services = { auth, users, sessions, totp, sessionEvents };
 
   const queryLimits = createQueryLimits(config);
 

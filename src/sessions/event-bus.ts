@@ -315,6 +315,7 @@ function parseWireMessage(text: string): WireMessage | null {
         endedAt: s.endedAt === null || s.endedAt === undefined ? null : new Date(String(s.endedAt)),
         userAgent: typeof s.userAgent === 'string' ? s.userAgent : null,
         refreshGeneration: typeof s.refreshGeneration === 'number' ? s.refreshGeneration : 0,
+        amr: Array.isArray(s.amr) && s.amr.every((m) => typeof m === 'string') ? (s.amr as string[]) : null,
       };
       return { origin: value.origin, event: { type: 'session_started', userId: e.userId, session } };
     }
