@@ -135,6 +135,16 @@ describe('subscriptions', () => {
     }
   });
 
+  it('an admin’s resetUserMfa closes every socket of that user with 4403 TOKEN_REVOKED', async () => {
+    const user = await signup(server, 'mira');
+    const second = await login(server, 'mira');
+    const sockets = [user, second].map((p) => track(connectWs(server.url, { token: p.accessToken })));
+    await Promise.all(sockets.map((c) => c.connected));
+    const res = await server.gql('mutation ($id: ID!) { resetUserMfa(userId: $id) { id } }', { id: user.user.id }, { token: admin.accessToken });
+    expect(res.body.errors).toBeUndefined();
+    for (const ws of sockets) expect(await closedWithin(ws, ROUND_TRIP_BOUND_MS)).toMatchObject({ code: 4403, reason: 'TOKEN_REVOKED' });
+  });
+
   it('setUserRoles closes the user’s sockets with 4403 ROLES_CHANGED; the same token then reconnects with the new roles', async () => {
     const gina = await signup(server, 'gina');
     const ws = track(connectWs(server.url, { token: gina.accessToken }));
