@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Page, Request } from 'playwright-core';
+import { generateTotpCode } from '../../src/credentials/totp.js';
 import { CHROMIUM_PATH, describeBrowser, launchBrowser, startBuiltServer, type BrowserTab, type BuiltServer, type TestBrowser } from '../helpers/browser.js';
 
 /*
@@ -222,46 +223,33 @@ describeBrowser('the explorer in Chromium (EXPLORER=graphiql, production build)'
   });
 
   it('asks for the TOTP code when login answers MFA_REQUIRED, then signs in with verifyMfa', async () => {
-    // The server half of TOTP is another branch's: until it lands, Chromium's
-    // router plays the two contract answers (MFA_REQUIRED with an mfaToken;
-    // verifyMfa answering an AuthPayload, here a real one from a real login),
-    // and everything after runs against the real server.
+    // erin turns TOTP on (enrollTotp + confirmTotp with a fresh token), as in the README.
+    const signup = await gql(server, 'mutation ($u: String!, $p: String!) { signup(username: $u, password: $p) { accessToken } }', { u: 'erin', p: PASSWORD });
+    const fresh = (signup.data?.signup as { accessToken: string }).accessToken;
+    const enrollment = await gql(server, 'mutation { enrollTotp { secret } }', {}, fresh);
+    const secret = (enrollment.data?.enrollTotp as { secret: string }).secret;
+    const confirmed = await gql(server, 'mutation ($c: String!) { confirmTotp(code: $c) }', { c: generateTotpCode(secret, Date.now()) }, fresh);
+    expect(confirmed.errors).toBeUndefined();
+
     const tab = await browser.open(server.url, 'explorer');
     const { page } = tab;
-    const verifyCalls: Array<Record<string, unknown>> = [];
-    await tab.context.route(`${server.url}/graphql`, async (route) => {
-      const body = JSON.parse(route.request().postData() ?? '{}') as { operationName?: string; variables?: Record<string, unknown> };
-      if (body.operationName === 'ExplorerLogin') {
-        return route.fulfill({ json: { data: null, errors: [{ message: 'Enter the code from your authenticator app.', extensions: { code: 'MFA_REQUIRED', mfaToken: 'mfa-token-1' } }] } });
-      }
-      if (body.operationName === 'ExplorerVerifyMfa') {
-        verifyCalls.push(body.variables ?? {});
-        if (body.variables?.code !== '123456') return route.fulfill({ json: { data: null, errors: [{ message: 'That code is not valid.', extensions: { code: 'INVALID_MFA_CODE' } }] } });
-        const real = await route.fetch({
-          postData: JSON.stringify({ query: 'mutation ($u: String!, $p: String!) { login(username: $u, password: $p) { accessToken refreshToken expiresIn user { id username roles } } }', variables: { u: 'alice', p: PASSWORD } }),
-        });
-        const login = ((await real.json()) as { data: { login: unknown } }).data.login;
-        return route.fulfill({ json: { data: { verifyMfa: login } } });
-      }
-      return route.continue();
-    });
     try {
       await openExplorer(tab, server, '{ me { username } }');
-      await page.getByLabel('Username').fill('alice');
+      await page.getByLabel('Username').fill('erin');
       await page.getByLabel('Password').fill(PASSWORD);
       await page.getByRole('button', { name: 'Log in', exact: true }).click();
       await page.getByRole('textbox', { name: 'Code' }).fill('000000');
       await page.getByRole('button', { name: 'Verify' }).click();
       await expect.poll(() => page.locator('.tg-notice').textContent()).toContain('INVALID_MFA_CODE');
       await tab.screenshot('08-totp-step');
-      await page.getByRole('textbox', { name: 'Code' }).fill('123456');
+      // The next step's code: the current one was spent by confirmTotp (no replay), one step of skew is allowed.
+      await page.getByRole('textbox', { name: 'Code' }).fill(generateTotpCode(secret, Date.now() + 30_000));
       await page.getByRole('button', { name: 'Verify' }).click();
-      await expect.poll(() => page.getByTestId('signed-in-user').textContent()).toBe('alice');
-      expect(verifyCalls).toEqual([
-        { mfaToken: 'mfa-token-1', code: '000000' },
-        { mfaToken: 'mfa-token-1', code: '123456' },
-      ]);
-      expect(await run(tab)).toContain('"username": "alice"');
+      await expect.poll(() => page.getByTestId('signed-in-user').textContent()).toBe('erin');
+      expect(tab.graphqlRequests.filter((r) => r.operationName === 'ExplorerVerifyMfa')).toHaveLength(2);
+      expect(await run(tab)).toContain('"username": "erin"');
+      expect(await page.getByTestId('token-expiry').locator('xpath=following-sibling::dd[1]').textContent()).toContain('yes');
+      expect(tab.foreignRequests).toEqual([]);
       expect(tab.consoleErrors).toEqual([]);
     } finally {
       await tab.close();
