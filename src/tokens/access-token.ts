@@ -165,13 +165,14 @@ export class AccessTokens {
    * not memoized (it may become valid); once `nbf` has passed it stays passed.
    */
   private verifyTimeless(token: string, now: number): TimelessVerdict | 'not-yet-valid' {
-    const selected = this.selectKey(token);
-    if (selected === null) return 'invalid';
     let decoded: jwt.Jwt;
+    let selected: SelectedKey | null;
     // Refused tokens are expected, not bugs: no stack trace is worth capturing for them.
     const stackTraceLimit = Error.stackTraceLimit;
     Error.stackTraceLimit = 0;
     try {
+      selected = this.selectKey(token);
+      if (selected === null) return 'invalid';
       decoded = jwt.verify(token, selected.key, {
         algorithms: [selected.algorithm],
         issuer: this.options.issuer,

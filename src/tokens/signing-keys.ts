@@ -88,9 +88,16 @@ function expectAlgorithm(key: KeyObject, algorithm: AsymmetricAlgorithm): void {
   checkStrength(key, algorithm);
 }
 
-/** Names what kind of PEM block a text holds, for messages; null when it holds none. */
+/**
+ * Names the key block a PEM text holds, for messages and the public/private
+ * check; null when it holds none. An "EC PARAMETERS" block before the key (as
+ * `openssl ecparam -genkey` writes) is skipped.
+ */
 function pemLabel(pem: string): string | null {
-  return /-----BEGIN ([A-Z0-9 ]+)-----/.exec(pem)?.[1] ?? null;
+  for (const match of pem.matchAll(/-----BEGIN ([A-Z0-9 ]+)-----/g)) {
+    if (match[1] !== 'EC PARAMETERS') return match[1]!;
+  }
+  return null;
 }
 
 /**

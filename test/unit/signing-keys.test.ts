@@ -70,6 +70,14 @@ describe('RFC 7638 thumbprints (the kid)', () => {
     expect(parseSigningKey(pkcs8(rsa.privateKey), 'RS256').kid).toBe(await calculateJwkThumbprint(jwk as Parameters<typeof calculateJwkThumbprint>[0], 'sha256'));
   });
 
+  it('reads the EC PARAMETERS + EC PRIVATE KEY file that `openssl ecparam -genkey` writes', () => {
+    // The DER of OID 1.2.840.10045.3.1.7 (P-256), as openssl puts it before the key.
+    const params = '-----BEGIN EC PARAMETERS-----\nBggqhkjOPQMBBw==\n-----END EC PARAMETERS-----\n';
+    const sec1 = ec.privateKey.export({ type: 'sec1', format: 'pem' }).toString();
+    expect(parseSigningKey(params + sec1, 'ES256').kid).toBe(parseSigningKey(pkcs8(ec.privateKey), 'ES256').kid);
+    expect(refusal(() => parseSigningKey(params + spki(ec.publicKey), 'ES256'))).toMatch(/holds a public key/);
+  });
+
   it('gives a public key, its private key and every PEM encoding of them one kid', () => {
     const kid = parseSigningKey(pkcs8(ec.privateKey), 'ES256').kid;
     expect(parseSigningKey(ec.privateKey.export({ type: 'sec1', format: 'pem' }).toString(), 'ES256').kid).toBe(kid);
