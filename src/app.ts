@@ -7,6 +7,7 @@ import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDi
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
 import type { GraphQLSchema } from 'graphql';
 import { AccessTokens } from './tokens/access-token.js';
+import { csrfTokenFor } from './tokens/csrf-token.js';
 import { DatabaseSessionGuard } from './sessions/guards/database-session-guard.js';
 import { LocalSessionGuard } from './sessions/guards/local-session-guard.js';
 import { RedisSessionGuard } from './sessions/guards/redis-session-guard.js';
@@ -69,6 +70,8 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
   });
   // A separate key for the refresh chain, derived so one configured secret suffices.
   const refreshChainKey = Buffer.from(hkdfSync('sha256', secret, 'tokengate', 'refresh-token chain v1', 32));
+  // The cookie mode's CSRF tokens get their own key (own label): one secret, no key reused for two purposes.
+  const csrfKey = Buffer.from(hkdfSync('sha256', secret, 'tokengate', 'csrf token v1', 32));
   const redis = config.redis ? openRedis(config.redis.url) : null;
   const sessionGuard = createSessionGuard(config, db, redis, logger);
   const rateLimits = new AuthRateLimits(config.rateLimits, logger, redis && config.redis ? { client: redis, prefix: config.redis.prefix } : null);
@@ -80,6 +83,7 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
     hasher,
     accessTokens,
     refreshChainKey,
+    csrfKey,
     sessions,
     rateLimits,
     userService: users,
@@ -135,7 +139,11 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
     logger,
     bodyLimitBytes: config.bodyLimitBytes,
     trustProxy: config.trustProxy,
-    corsOrigins: config.corsOrigins.length > 0 ? config.corsOrigins : config.env === 'production' ? [] : '*',
+    // With cookies on, no origin is reflected by default: a credentialed answer goes only to origins listed by name.
+    corsOrigins: config.corsOrigins.length > 0 ? config.corsOrigins : config.env === 'production' || config.cookies.refreshTokenCookie ? [] : '*',
+    cookies: config.cookies.refreshTokenCookie
+      ? { secure: config.cookies.secure, csrfFor: (sessionId: string) => csrfTokenFor(csrfKey, sessionId), now: () => clock.now() }
+      : null,
   });
   const server = createServer({ requestTimeout: 30_000 }, handler);
   server.keepAliveTimeout = 65_000;

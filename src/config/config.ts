@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { boolean, budget, duration, int } from './fields.js';
+import { checkCookies, cookiesFields, cookiesSection, type CookiesConfig } from './cookies.config.js';
 
 /** Where the data lives: an embedded SQLite file, or a PostgreSQL server. */
 export type DatabaseConfig =
@@ -55,6 +56,7 @@ export interface Config {
   readonly signupEnabled: boolean;
   readonly trustProxy: boolean;
   readonly corsOrigins: readonly string[];
+  readonly cookies: CookiesConfig;
   readonly introspection: boolean;
   readonly bodyLimitBytes: number;
   readonly argon2: Argon2Config;
@@ -131,6 +133,7 @@ const schema = z.object({
     .optional(),
   ADMIN_USERNAME: z.string().optional(),
   ADMIN_PASSWORD: z.string().optional(),
+  ...cookiesFields,
 });
 
 function parseDatabaseUrl(url: string | undefined): DatabaseConfig | string {
@@ -171,6 +174,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
   if ((present.ADMIN_USERNAME === undefined) !== (present.ADMIN_PASSWORD === undefined)) {
     problems.push('ADMIN_USERNAME and ADMIN_PASSWORD go together: set both or neither');
   }
+  problems.push(...checkCookies(present));
   if (parsed.success && parsed.data.REFRESH_TOKEN_TTL <= parsed.data.ACCESS_TOKEN_TTL) {
     // The per-request check relies on an access token never outliving its session's refresh lifetime.
     problems.push('REFRESH_TOKEN_TTL must be longer than ACCESS_TOKEN_TTL');
@@ -201,6 +205,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     signupEnabled: e.SIGNUP_ENABLED,
     trustProxy: e.TRUST_PROXY,
     corsOrigins: Object.freeze(corsOrigins),
+    cookies: cookiesSection(e),
     introspection: e.INTROSPECTION ?? e.NODE_ENV !== 'production',
     bodyLimitBytes: e.BODY_LIMIT,
     rateLimits: Object.freeze({

@@ -4,6 +4,7 @@ import type { ApolloServer, HTTPGraphQLRequest } from '@apollo/server';
 import { HeaderMap } from '@apollo/server';
 import type { RequestMeta } from '../platform/request-meta.js';
 import { parseBearer } from './credentials.js';
+import { CSRF_HEADER, createCookieTransport, type CookieTransportOptions } from './cookies.js';
 import type { ContextInput, GraphQLContext } from '../graphql/context.js';
 import type { Logger } from '../platform/logger.js';
 
@@ -18,6 +19,8 @@ export interface RequestHandlerDeps {
   readonly trustProxy: boolean;
   /** Allowed CORS origins; `'*'` reflects any origin (development default). */
   readonly corsOrigins: readonly string[] | '*';
+  /** The cookie transport (REFRESH_TOKEN_COOKIE=true), or null. */
+  readonly cookies: CookieTransportOptions | null;
 }
 
 /** A request that failed before reaching GraphQL, with the status to answer. */
@@ -33,6 +36,7 @@ class HttpError extends Error {
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
 const CORS_ALLOW_HEADERS = 'authorization, content-type, apollo-require-preflight, x-apollo-operation-name, x-request-id';
+const CORS_ALLOW_HEADERS_WITH_CSRF = `${CORS_ALLOW_HEADERS}, ${CSRF_HEADER}`;
 
 /**
  * The HTTP surface of ../shared/API.md on Node's own http server: routing, the
@@ -107,11 +111,17 @@ async function handleGraphQL(deps: RequestHandlerDeps, req: IncomingMessage, res
     clientAddress: clientAddress(req, deps.trustProxy),
     requestId,
   };
+  const cookies = deps.cookies ? createCookieTransport(deps.cookies, req.headers.cookie, req.headers[CSRF_HEADER]) : null;
   const response = await deps.apollo.executeHTTPGraphQLRequest({
     httpGraphQLRequest,
-    context: () => deps.buildContext({ credential: parseBearer(req.headers.authorization), meta }),
+    context: () => deps.buildContext({ credential: parseBearer(req.headers.authorization), meta, cookies }),
   });
   for (const [name, value] of response.headers) res.setHeader(name, value);
+  if (cookies && cookies.setCookies.length > 0) {
+    res.setHeader('set-cookie', [...cookies.setCookies]);
+    // An answer that sets a session cookie must never be stored by a shared cache.
+    res.setHeader('cache-control', 'no-store');
+  }
   res.statusCode = response.status ?? 200;
   if (response.body.kind === 'complete') {
     res.end(response.body.string);
@@ -174,9 +184,11 @@ function applyCors(deps: RequestHandlerDeps, req: IncomingMessage, res: ServerRe
   if (deps.corsOrigins !== '*' && !deps.corsOrigins.includes(origin)) return;
   res.setHeader('access-control-allow-origin', origin);
   res.setHeader('vary', 'origin');
+  // Cookie mode: the allowed (exact) origins may send the cookies; config refuses "*" in this mode.
+  if (deps.cookies) res.setHeader('access-control-allow-credentials', 'true');
   if (req.method === 'OPTIONS') {
     res.setHeader('access-control-allow-methods', 'GET, POST, OPTIONS');
-    res.setHeader('access-control-allow-headers', CORS_ALLOW_HEADERS);
+    res.setHeader('access-control-allow-headers', deps.cookies ? CORS_ALLOW_HEADERS_WITH_CSRF : CORS_ALLOW_HEADERS);
     res.setHeader('access-control-max-age', '600');
   }
 }
