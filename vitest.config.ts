@@ -65,7 +65,7 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'sqlite',
-          include: ['test/unit/**/*.test.ts', 'test/integration/**/*.test.ts', 'test/e2e/**/*.test.ts'],
+          include: ['test/unit/**/*.test.ts', 'test/integration/**/*.test.ts', 'test/e2e/**/*.test.ts', 'packages/*/test/**/*.test.ts'],
           env: { TOKENGATE_TEST_BACKEND: 'sqlite' },
         },
       },
