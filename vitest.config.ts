@@ -69,6 +69,16 @@ export default defineConfig({
           env: { TOKENGATE_TEST_BACKEND: 'sqlite' },
         },
       },
+      {
+        extends: true,
+        test: {
+          // Real Chromium (Debian's) against the production build; see test/helpers/browser-kit-launch.ts.
+          name: 'browser',
+          include: ['test/browser/**/*.test.ts'],
+          testTimeout: 120_000,
+          hookTimeout: 180_000,
+        },
+      },
       ...(runServiceSuites ? serviceProjects : []),
     ],
   },
