@@ -23,7 +23,7 @@ export function applyCookieTransport(schema: GraphQLSchema): GraphQLSchema {
     if (getNamedType(field.type).name === 'AuthPayload') {
       field.resolve = async (parent, args, ctx, info) => {
         const result = (await resolve(parent, args, ctx, info)) as AuthResult;
-        if (ctx.cookies === null) return result;
+        if (!ctx.cookies) return result;
         ctx.cookies.issue({ refreshToken: result.refreshToken, sessionId: result.sessionId, expiresAt: result.sessionExpiresAt });
         // The token exists only in the HttpOnly cookie: script never sees it.
         return { ...result, refreshToken: '' };

@@ -13,7 +13,7 @@
  * step go to test-results/example-app/.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -46,8 +46,7 @@ describe.skipIf(!haveChromium)('the example app in Chromium', () => {
 
   beforeAll(async () => {
     rmSync(SCREENSHOTS, { recursive: true, force: true });
-    // What the tests need, built here: the server (npm test builds it first), the kit, and the example app.
-    if (!existsSync(path.join(ROOT, 'dist/main.js'))) execFileSync('node', ['scripts/build.mjs'], { cwd: ROOT, stdio: 'inherit' });
+    // What the tests need: the server's dist/ (fresh-build.ts, the global setup, sees to it), the kit and the example app, built here.
     execFileSync('npm', ['run', '--silent', 'build:web'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
     app = await serveStatic(APP_DIST);
     // Another origin on the same host: the strongest forger, since SameSite=Strict cookies still go to a same-site request.
