@@ -13,6 +13,8 @@ import { LocalSessionGuard } from './sessions/guards/local-session-guard.js';
 import { RedisSessionGuard } from './sessions/guards/redis-session-guard.js';
 import type { SessionGuard } from './sessions/session-guard.js';
 import { AuthService } from './auth/auth.service.js';
+import { TotpService } from './auth/totp.service.js';
+import { deriveSecretBoxKey } from './credentials/secret-box.js';
 import { SessionService } from './sessions/session.service.js';
 import { PasswordHasher } from './credentials/password.js';
 import { AuthRateLimits } from './auth/rate-limits.js';
@@ -41,7 +43,7 @@ export interface App {
   readonly server: Server;
   readonly db: Db;
   readonly logger: Logger;
-  readonly services: { readonly auth: AuthService; readonly users: UserService; readonly sessions: SessionService };
+  readonly services: { readonly auth: AuthService; readonly users: UserService; readonly sessions: SessionService; readonly totp: TotpService };
   /** Migrates the database, starts Apollo and creates the bootstrap admin. */
   start(): Promise<void>;
   /** Listens on the given port (0 for a free one); resolves to the bound port. */
@@ -80,6 +82,8 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
   const rateLimits = new AuthRateLimits(config.rateLimits, logger, redis && config.redis ? { client: redis, prefix: config.redis.prefix } : null);
   const sessions = new SessionService({ db, clock, guard: sessionGuard, logger });
   const users = new UserService({ db, clock, hasher, userChanges: sessions, logger });
+  // TOTP secrets at rest: AES-256-GCM under their own HKDF-derived key (credentials/secret-box.ts).
+  const totp = new TotpService({ db, clock, secretKey: deriveSecretBoxKey(secret), issuer: config.totp.issuer, sessions, rateLimits, logger });
   const auth = new AuthService({
     db,
     clock,
@@ -90,11 +94,12 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
     sessions,
     rateLimits,
     userService: users,
+    totp,
     logger,
     refreshTokenTtl: config.refreshTokenTtl,
     refreshReuseGrace: config.refreshReuseGrace,
   });
-  const services = { auth, users, sessions };
+  const services = { auth, users, sessions, totp };
 
   // Query limits, checked once per distinct document (Apollo caches validated
   // documents): depth, aliases, directives and cost by GraphQL Armor's

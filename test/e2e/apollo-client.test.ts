@@ -13,6 +13,7 @@ import { ApolloClient, ApolloLink, CombinedGraphQLErrors, HttpLink, InMemoryCach
 import type { TypedDocumentNode } from '@apollo/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAuth, createAuthLink, memoryStore, type SignOutReason } from '../../packages/apollo-auth/src/index.js';
+import { generateTotpCode } from '../../src/credentials/totp.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 
 // ---------------------------------------------------------------------------
@@ -213,5 +214,33 @@ describe('Apollo Client 4 against the real server (2 s access tokens, so a loade
     expect(sent.at(-1)).toMatchObject({ operationName: 'Logout' });
     expect(signedOut).toEqual(['logout']);
     expect(await auth.refresh()).toBe(false);
+  });
+
+  it('logIn of a user with TOTP on answers mfaRequired; verify(code) signs in (a wrong code throws INVALID_MFA_CODE)', async () => {
+    const { client, auth } = createClient(`${server.url}/graphql`, fetch);
+    const username = `apollo_mfa_${Date.now().toString(36)}`;
+    const password = 'correct horse battery staple';
+    await auth.signUp(username, password);
+    const post = async (query: string, variables: Record<string, unknown> = {}) => {
+      const res = await fetch(`${server.url}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${auth.getAccessToken()}` },
+        body: JSON.stringify({ query, variables }),
+      });
+      return (await res.json()) as { data: Record<string, { secret: string }> | null; errors?: unknown[] };
+    };
+    const { secret } = (await post('mutation { enrollTotp { secret } }')).data!.enrollTotp!;
+    expect((await post('mutation ($c: String!) { confirmTotp(code: $c) }', { c: generateTotpCode(secret, Date.now()) })).errors).toBeUndefined();
+    await auth.logOut();
+
+    const step = await auth.logIn(username, password);
+    expect(step.status).toBe('mfaRequired');
+    if (step.status !== 'mfaRequired') return;
+    await expect(step.verify('000000')).rejects.toMatchObject({ code: 'INVALID_MFA_CODE' });
+    // The confirming code is spent; the next step's is accepted (one step of skew).
+    const done = await step.verify(generateTotpCode(secret, Date.now() + 30_000));
+    expect(done).toMatchObject({ status: 'signedIn', user: { username } });
+    const me = await client.query({ query: ME, fetchPolicy: 'network-only' });
+    expect(me.data?.me.username).toBe(username);
   });
 });

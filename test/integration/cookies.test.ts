@@ -5,6 +5,7 @@
 import { parseSetCookie, type SetCookie } from 'cookie';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig, ConfigError } from '../../src/config/config.js';
+import { generateTotpCode } from '../../src/credentials/totp.js';
 import { ManualClock } from '../helpers/clock.js';
 import { decodeClaims } from '../helpers/jwt.js';
 import { AUTH_FIELDS, errorCode, startServer, testEnv, type AuthPayload, type GqlResponse, type TestServer } from '../helpers/server.js';
@@ -97,6 +98,34 @@ describe('cookie transport (REFRESH_TOKEN_COOKIE=true)', () => {
     expect(second.refresh).toMatch(/^[A-Za-z0-9_-]{43}$/);
     expect(second.refresh).not.toBe(first.refresh);
     expect(second.csrf).not.toBe(first.csrf);
+  });
+
+  it('verifyMfa (the TOTP second step) sets the cookies like login; the MFA_REQUIRED answer sets none', async () => {
+    const { res: start } = await signupWithCookies('cookie_mfa');
+    const token = start.body.data!.signup.accessToken;
+    const enrolled = await server.gql<{ enrollTotp: { secret: string } }>('mutation { enrollTotp { secret } }', {}, { token });
+    const { secret } = enrolled.body.data!.enrollTotp;
+    const confirmed = await server.gql('mutation ($c: String!) { confirmTotp(code: $c) }', { c: generateTotpCode(secret, clock.now()) }, { token });
+    expect(confirmed.body.errors).toBeUndefined();
+    clock.advance(30);
+    const first = await server.gql(LOGIN, { u: 'cookie_mfa', p: PASSWORD });
+    expect(errorCode(first)).toBe('MFA_REQUIRED');
+    expect(first.headers.getSetCookie()).toEqual([]);
+    const mfaToken = first.body.errors![0]!.extensions!.mfaToken as string;
+    const res = await server.gql<{ verifyMfa: AuthPayload }>(
+      `mutation ($t: String!, $c: String!) { verifyMfa(mfaToken: $t, code: $c) { ${AUTH_FIELDS} } }`,
+      { t: mfaToken, c: generateTotpCode(secret, clock.now()) },
+    );
+    expect(res.body.errors).toBeUndefined();
+    expect(res.body.data!.verifyMfa.refreshToken).toBe('');
+    const jar = remember({}, res);
+    expect(setCookies(res).tg_refresh).toMatchObject({ httpOnly: true, path: '/graphql', maxAge: REFRESH_TTL_SECONDS });
+    expect(jar.csrf).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    clock.advance(1);
+    // A refresh keeps amr, through the cookie as through the argument.
+    const refreshed = await refreshFromCookie(jar);
+    expect(refreshed.body.errors).toBeUndefined();
+    expect(decodeClaims(refreshed.body.data!.refreshToken.accessToken)).toMatchObject({ amr: ['pwd', 'otp'] });
   });
 
   it('refreshToken without argument uses the cookie and X-CSRF-Token: a new tg_refresh, the same tg_csrf, Max-Age to the session end', async () => {
