@@ -6,6 +6,7 @@ import type { RequestMeta } from '../platform/request-meta.js';
 import type { Clock } from '../platform/clock.js';
 import type { AuthFailureReason } from '../errors.js';
 import type { UserService } from '../users/user.service.js';
+import type { SessionEventFeed } from '../sessions/session-events.js';
 import type { TotpService } from '../auth/totp.service.js';
 
 /** The services resolvers call. */
@@ -13,6 +14,7 @@ export interface Services {
   readonly auth: AuthService;
   readonly users: UserService;
   readonly sessions: SessionService;
+  readonly sessionEvents: SessionEventFeed;
   readonly totp: TotpService;
 }
 
@@ -62,12 +64,13 @@ export interface ContextBuilderDeps {
   readonly signupEnabled: boolean;
 }
 
-/** What the HTTP layer knows of a request. */
+/** What the transport (HTTP request or WebSocket connection) knows of a request. */
 export interface ContextInput {
   /** The bearer credential as the transport parsed it: null when none was sent, 'malformed' when it was not a JWT. */
   readonly credential: string | null | 'malformed';
   readonly meta: RequestMeta;
-  readonly cookies: CookieTransport | null;
+  /** The HTTP request's cookie transport; absent or null where cookies do not apply (cookie mode off, WebSocket). */
+  readonly cookies?: CookieTransport | null;
 }
 
 /**
@@ -77,7 +80,7 @@ export interface ContextInput {
  */
 export function createContextBuilder(deps: ContextBuilderDeps): (input: ContextInput) => Promise<GraphQLContext> {
   return async ({ credential, meta, cookies }) => {
-    const rest = { meta, cookies, services: deps.services, signupEnabled: deps.signupEnabled };
+    const rest = { meta, cookies: cookies ?? null, services: deps.services, signupEnabled: deps.signupEnabled };
     try {
       const { viewer, authFailure } = await authenticate(deps, credential);
       return { viewer, authFailure, authUnavailable: null, ...rest };
@@ -101,5 +104,5 @@ async function authenticate(
   if (!session.active) return { viewer: null, authFailure: 'TOKEN_REVOKED' };
   // Roles come from the server's current state, not the token: setUserRoles
   // takes effect on the user's very next request.
-  return { viewer: { user: session.user, sessionId: claims.sid, fresh: claims.fresh }, authFailure: null };
+  return { viewer: { user: session.user, sessionId: claims.sid, fresh: claims.fresh, tokenExpiresAt: claims.exp * 1000 }, authFailure: null };
 }

@@ -84,5 +84,9 @@ export const requirements = {
     },
     "verifyMfa": {}
   },
-  "Subscription": {}
+  "Subscription": {
+    "sessionEvents": {
+      "signedIn": true
+    }
+  }
 } as const satisfies OperationRequirements;

@@ -2,6 +2,7 @@ import type { Resolvers } from '../generated/resolvers-types.js';
 import { authResolvers } from './auth.resolvers.js';
 import { DateTimeScalar } from './scalars.js';
 import { sessionResolvers } from './session.resolvers.js';
+import { subscriptionResolvers } from './subscription.resolvers.js';
 import { totpResolvers } from './totp.resolvers.js';
 import { userResolvers } from './user.resolvers.js';
 
@@ -12,5 +13,6 @@ export const resolvers: Resolvers = {
   Mutation: { ...authResolvers.Mutation, ...sessionResolvers.Mutation, ...userResolvers.Mutation, ...totpResolvers.Mutation },
   Protected: authResolvers.Protected,
   Session: sessionResolvers.Session,
+  Subscription: subscriptionResolvers.Subscription,
   User: totpResolvers.User,
 };
