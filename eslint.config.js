@@ -3,7 +3,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', 'coverage/', 'data/', 'src/graphql/generated/'] },
+  { ignores: ['dist/', '**/dist/', 'node_modules/', 'coverage/', 'data/', 'test-results/', 'src/graphql/generated/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -67,7 +67,7 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'sqlite',
-          include: ['test/unit/**/*.test.ts', 'test/service/**/*.test.ts', 'test/integration/**/*.test.ts', 'test/e2e/**/*.test.ts'],
+          include: ['test/unit/**/*.test.ts', 'test/service/**/*.test.ts', 'test/integration/**/*.test.ts', 'test/e2e/**/*.test.ts', 'packages/*/test/**/*.test.ts'],
           env: { TOKENGATE_TEST_BACKEND: 'sqlite' },
         },
       },
@@ -79,7 +79,8 @@ export default defineConfig({
           include: ['test/browser/**/*.test.ts'],
           // One browser at a time: Chromium and the server share two cores with everything else.
           fileParallelism: false,
-          testTimeout: 60_000,
+          testTimeout: 120_000,
+          hookTimeout: 180_000,
         },
       },
       ...(runServiceSuites ? serviceProjects : []),

@@ -6,6 +6,7 @@ import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDi
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
 import type { GraphQLSchema } from 'graphql';
 import { AccessTokens } from './tokens/access-token.js';
+import { csrfTokenFor } from './tokens/csrf-token.js';
 import { publicJwks, type SigningKeySet } from './tokens/signing-keys.js';
 import { loadSigningKeys } from './config/signing-key-files.js';
 import { DatabaseSessionGuard } from './sessions/guards/database-session-guard.js';
@@ -100,6 +101,8 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
   // A separate key for the refresh chain, derived so one configured secret suffices.
   // Always from JWT_SECRET, never from a signing key: a public key is public.
   const refreshChainKey = Buffer.from(hkdfSync('sha256', secret, 'tokengate', 'refresh-token chain v1', 32));
+  // The cookie mode's CSRF tokens get their own key (own label): one secret, no key reused for two purposes.
+  const csrfKey = Buffer.from(hkdfSync('sha256', secret, 'tokengate', 'csrf token v1', 32));
   const redis = config.redis ? openRedis(config.redis.url) : null;
   const sessionGuard = createSessionGuard(config, db, redis, logger);
   const rateLimits = new AuthRateLimits(
@@ -118,6 +121,7 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
     hasher,
     accessTokens,
     refreshChainKey,
+    csrfKey,
     sessions,
     rateLimits,
     userService: users,
@@ -172,8 +176,12 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
     jwks: JSON.stringify(publicJwks(signingKeys)),
     bodyLimitBytes: config.bodyLimitBytes,
     trustProxy: config.trustProxy,
-    corsOrigins: config.corsOrigins.length > 0 ? config.corsOrigins : config.env === 'production' ? [] : '*',
+    // With cookies on, no origin is reflected by default: a credentialed answer goes only to origins listed by name.
+    corsOrigins: config.corsOrigins.length > 0 ? config.corsOrigins : config.env === 'production' || config.cookies.refreshTokenCookie ? [] : '*',
     explorer,
+    cookies: config.cookies.refreshTokenCookie
+      ? { secure: config.cookies.secure, csrfFor: (sessionId: string) => csrfTokenFor(csrfKey, sessionId), now: () => clock.now() }
+      : null,
   });
   const server = createServer({ requestTimeout: 30_000 }, handler);
   server.keepAliveTimeout = 65_000;

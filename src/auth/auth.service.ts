@@ -11,6 +11,7 @@ import type { AccessTokens } from '../tokens/access-token.js';
 import type { AuthRateLimits } from './rate-limits.js';
 import type { Viewer } from './viewer.js';
 import { checkNewPassword, isOverlongPassword, type PasswordHasher } from '../credentials/password.js';
+import { csrfTokenFor, sameCsrfToken } from '../tokens/csrf-token.js';
 import { deriveRefreshToken, generateRefreshToken, hashRefreshToken, isWellFormedRefreshToken, sameHash } from '../tokens/refresh-token.js';
 import * as sessions from '../sessions/session.repository.js';
 import type { SessionService } from '../sessions/session.service.js';
@@ -26,6 +27,18 @@ export interface AuthResult {
   readonly tokenType: 'Bearer';
   readonly expiresIn: number;
   readonly user: User;
+  /** The session the pair belongs to, and when it ends (ms): what the cookie transport needs. */
+  readonly sessionId: string;
+  readonly sessionExpiresAt: number;
+}
+
+/** What a cookie refresh presents (../shared/API.md, "Cookie transport for browsers"). */
+export interface CookieCredential {
+  /** The tg_refresh cookie. */
+  readonly refreshToken: string | undefined;
+  /** The tg_csrf cookie and the X-CSRF-Token header: both must be present and equal. */
+  readonly csrfCookie: string | undefined;
+  readonly csrfHeader: string | undefined;
 }
 
 /** Dependencies of AuthService. */
@@ -36,6 +49,8 @@ export interface AuthServiceDeps {
   readonly accessTokens: AccessTokens;
   /** HMAC key for deriving each rotated refresh token from the previous one. */
   readonly refreshChainKey: Buffer;
+  /** HMAC key of the cookie mode's CSRF tokens (tokens/csrf-token.ts). */
+  readonly csrfKey: Buffer;
   /** The door every session-ending write goes through. */
   readonly sessions: SessionService;
   readonly rateLimits: AuthRateLimits;
@@ -182,10 +197,32 @@ export class AuthService {
   async refresh(token: string, meta: RequestMeta): Promise<AuthResult> {
     // Charged before the token is looked at: a refused call does not use it up.
     await this.deps.rateLimits.chargeRefresh(meta);
+    return this.refreshCharged(token, null, meta);
+  }
+
+  /**
+   * A refresh with the tg_refresh cookie (`refreshToken` without argument).
+   * The X-CSRF-Token header must equal the tg_csrf cookie, and that value
+   * must be the CSRF token of the refresh token's session; else FORBIDDEN
+   * (reason CSRF), decided before anything is written, so nothing is used up.
+   * A cross-site page can make the browser send the cookie, but cannot read
+   * tg_csrf to echo it. `null`: cookie mode is off.
+   */
+  async refreshWithCookie(credential: CookieCredential | null, meta: RequestMeta): Promise<AuthResult> {
+    if (credential === null) throw badInput('refreshToken', 'refreshToken is required: this server does not keep refresh tokens in cookies.');
+    await this.deps.rateLimits.chargeRefresh(meta);
+    const { csrfCookie, csrfHeader, refreshToken } = credential;
+    if (csrfCookie === undefined || csrfHeader === undefined || !sameCsrfToken(csrfCookie, csrfHeader)) throw csrfRefused();
+    if (refreshToken === undefined) throw invalidRefresh();
+    return this.refreshCharged(refreshToken, csrfHeader, meta);
+  }
+
+  private async refreshCharged(token: string, csrf: string | null, meta: RequestMeta): Promise<AuthResult> {
     if (!isWellFormedRefreshToken(token)) throw invalidRefresh();
     const now = this.deps.clock.now();
     const hash = hashRefreshToken(token);
-    const outcome = await this.deps.db.transaction().execute((trx) => this.rotate(trx, token, hash, now));
+    const outcome = await this.deps.db.transaction().execute((trx) => this.rotate(trx, token, hash, now, csrf));
+    if (outcome.kind === 'csrf') throw csrfRefused();
     if (outcome.kind === 'reused') {
       const { session } = outcome;
       // Theft: ends the session through the door even when Redis cannot be
@@ -206,15 +243,17 @@ export class AuthService {
     const user = await this.deps.sessions.checkSession(outcome.session.id, outcome.session.userId);
     if (!user.active) throw invalidRefresh();
     // The session's methods travel on: a refresh keeps `amr`, and is never fresh.
-    return this.issue(user.user, outcome.session.id, outcome.refreshToken, false, now, outcome.session.amr);
+    return this.issue(user.user, outcome.session.id, outcome.refreshToken, false, now, outcome.session.amr, outcome.expiresAt);
   }
 
-  private async rotate(trx: Db, token: string, hash: string, now: number): Promise<RotateOutcome> {
+  private async rotate(trx: Db, token: string, hash: string, now: number, csrf: string | null): Promise<RotateOutcome> {
     for (let attempt = 0; attempt < 2; attempt++) {
       const stored = await sessions.findRefreshToken(trx, hash);
       if (stored === null) return { kind: 'invalid' };
       const session = await sessions.findSessionById(trx, stored.sessionId);
       if (session === null || !isSessionActive(session, now)) return { kind: 'invalid' };
+      // Before any write (and before theft detection): a refused CSRF check uses nothing up and ends nothing.
+      if (csrf !== null && !sameCsrfToken(csrf, csrfTokenFor(this.deps.csrfKey, session.id))) return { kind: 'csrf' };
 
       if (stored.usedAt === null && stored.generation === session.refreshGeneration) {
         const next = deriveRefreshToken(this.deps.refreshChainKey, token);
@@ -227,7 +266,7 @@ export class AuthService {
         if (!advanced) continue; // a parallel refresh won; read again and take the grace path
         await sessions.markRefreshTokenUsed(trx, hash, now);
         await sessions.insertRefreshToken(trx, { hash: hashRefreshToken(next), sessionId: session.id, generation: session.refreshGeneration + 1, now });
-        return { kind: 'rotated', session, refreshToken: next };
+        return { kind: 'rotated', session, refreshToken: next, expiresAt: now + this.deps.refreshTokenTtl * 1000 };
       }
 
       const usedAt = stored.usedAt?.getTime() ?? now;
@@ -238,7 +277,7 @@ export class AuthService {
         const current = deriveRefreshToken(this.deps.refreshChainKey, token, session.refreshGeneration - stored.generation);
         const live = await sessions.findRefreshTokenByGeneration(trx, session.id, session.refreshGeneration);
         if (live === null || live.usedAt !== null || !sameHash(live.hash, hashRefreshToken(current))) return { kind: 'invalid' };
-        return { kind: 'rotated', session, refreshToken: current };
+        return { kind: 'rotated', session, refreshToken: current, expiresAt: session.expiresAt.getTime() };
       }
 
       // Theft. The session is ended by the caller, through the door, once this transaction is over.
@@ -349,9 +388,18 @@ export class AuthService {
     });
   }
 
-  private issue(user: User, sessionId: string, refreshToken: string, fresh: boolean, now: number, amr: readonly string[] | null): AuthResult {
+  /** Signs a pair for a session; `sessionExpiresAt` defaults to a session (re)started now. */
+  private issue(
+    user: User,
+    sessionId: string,
+    refreshToken: string,
+    fresh: boolean,
+    now: number,
+    amr: readonly string[] | null,
+    sessionExpiresAt = now + this.deps.refreshTokenTtl * 1000,
+  ): AuthResult {
     const accessToken = this.deps.accessTokens.sign({ userId: user.id, username: user.username, roles: user.roles, sessionId, fresh, ...(amr ? { amr } : {}) }, now);
-    return { accessToken, refreshToken, tokenType: 'Bearer', expiresIn: this.deps.accessTokens.ttl, user };
+    return { accessToken, refreshToken, tokenType: 'Bearer', expiresIn: this.deps.accessTokens.ttl, user, sessionId, sessionExpiresAt };
   }
 
   private audit(event: string, meta: RequestMeta, fields: Record<string, unknown>, level: 'info' | 'warn' = 'info'): void {
@@ -360,9 +408,14 @@ export class AuthService {
 }
 
 type RotateOutcome =
-  | { readonly kind: 'rotated'; readonly session: Session; readonly refreshToken: string }
+  | { readonly kind: 'rotated'; readonly session: Session; readonly refreshToken: string; readonly expiresAt: number }
   | { readonly kind: 'reused'; readonly session: Session }
+  | { readonly kind: 'csrf' }
   | { readonly kind: 'invalid' };
+
+function csrfRefused(): AppError {
+  return new AppError(ErrorCode.FORBIDDEN, 'A cookie refresh needs the X-CSRF-Token header, equal to the tg_csrf cookie.', { reason: 'CSRF' });
+}
 
 function invalidMfaCode(): AppError {
   return new AppError(ErrorCode.INVALID_MFA_CODE, INVALID_MFA_MESSAGE);

@@ -2,6 +2,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { boolean, budget, duration, int } from './fields.js';
 import { explorerConfig, explorerSettings, type ExplorerConfig } from './explorer.config.js';
+import { checkCookies, cookiesFields, cookiesSection, type CookiesConfig } from './cookies.config.js';
 import { subscriptionsFields, subscriptionsSection, type SubscriptionsConfig } from './subscriptions.config.js';
 import { checkJwtKeys, jwtKeysConfig, jwtKeysSettings, type JwtKeysConfig } from './jwt-keys.config.js';
 import { totpConfig, totpSettings, type TotpConfig } from './totp.config.js';
@@ -61,6 +62,7 @@ export interface Config {
   readonly signupEnabled: boolean;
   readonly trustProxy: boolean;
   readonly corsOrigins: readonly string[];
+  readonly cookies: CookiesConfig;
   readonly introspection: boolean;
   readonly bodyLimitBytes: number;
   readonly argon2: Argon2Config;
@@ -141,6 +143,7 @@ const schema = z.object({
   ADMIN_USERNAME: z.string().optional(),
   ADMIN_PASSWORD: z.string().optional(),
   ...explorerSettings,
+  ...cookiesFields,
   ...subscriptionsFields,
   ...jwtKeysSettings,
   ...totpSettings,
@@ -185,6 +188,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
   if ((present.ADMIN_USERNAME === undefined) !== (present.ADMIN_PASSWORD === undefined)) {
     problems.push('ADMIN_USERNAME and ADMIN_PASSWORD go together: set both or neither');
   }
+  problems.push(...checkCookies(present));
   if (parsed.success && parsed.data.REFRESH_TOKEN_TTL <= parsed.data.ACCESS_TOKEN_TTL) {
     // The per-request check relies on an access token never outliving its session's refresh lifetime.
     problems.push('REFRESH_TOKEN_TTL must be longer than ACCESS_TOKEN_TTL');
@@ -216,6 +220,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     signupEnabled: e.SIGNUP_ENABLED,
     trustProxy: e.TRUST_PROXY,
     corsOrigins: Object.freeze(corsOrigins),
+    cookies: cookiesSection(e),
     introspection: e.INTROSPECTION ?? e.NODE_ENV !== 'production',
     bodyLimitBytes: e.BODY_LIMIT,
     rateLimits: Object.freeze({

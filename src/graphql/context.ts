@@ -1,6 +1,6 @@
 import type { AccessTokens } from '../tokens/access-token.js';
 import type { SessionService } from '../sessions/session.service.js';
-import type { AuthService } from '../auth/auth.service.js';
+import type { AuthService, CookieCredential } from '../auth/auth.service.js';
 import type { Viewer } from '../auth/viewer.js';
 import type { RequestMeta } from '../platform/request-meta.js';
 import type { Clock } from '../platform/clock.js';
@@ -33,6 +33,26 @@ export interface GraphQLContext {
   readonly meta: RequestMeta;
   readonly services: Services;
   readonly signupEnabled: boolean;
+  /** The cookie transport of this request; null unless REFRESH_TOKEN_COOKIE=true. */
+  readonly cookies: CookieTransport | null;
+}
+
+/** A session's cookies to set: its refresh token, and until when the session lives. */
+export interface SessionCookies {
+  readonly refreshToken: string;
+  readonly sessionId: string;
+  /** Session.expiresAt, in milliseconds. */
+  readonly expiresAt: number;
+}
+
+/** The cookies of one request and its answer, as the transport (http/cookies.ts) offers them. */
+export interface CookieTransport {
+  /** What the request brought for a cookie refresh. */
+  readonly credential: CookieCredential;
+  /** Sets tg_refresh and tg_csrf on the answer. */
+  issue(cookies: SessionCookies): void;
+  /** Clears both cookies on the answer (Max-Age=0). */
+  clear(): void;
 }
 
 /** Dependencies of the context builder. */
@@ -49,6 +69,8 @@ export interface ContextInput {
   /** The bearer credential as the transport parsed it: null when none was sent, 'malformed' when it was not a JWT. */
   readonly credential: string | null | 'malformed';
   readonly meta: RequestMeta;
+  /** The HTTP request's cookie transport; absent or null where cookies do not apply (cookie mode off, WebSocket). */
+  readonly cookies?: CookieTransport | null;
 }
 
 /**
@@ -57,13 +79,14 @@ export interface ContextInput {
  * records why, and the permission rules turn that into the contract's error.
  */
 export function createContextBuilder(deps: ContextBuilderDeps): (input: ContextInput) => Promise<GraphQLContext> {
-  return async ({ credential, meta }) => {
+  return async ({ credential, meta, cookies }) => {
+    const rest = { meta, cookies: cookies ?? null, services: deps.services, signupEnabled: deps.signupEnabled };
     try {
       const { viewer, authFailure } = await authenticate(deps, credential);
-      return { viewer, authFailure, authUnavailable: null, meta, services: deps.services, signupEnabled: deps.signupEnabled };
+      return { viewer, authFailure, authUnavailable: null, ...rest };
     } catch (error) {
       const authUnavailable = error instanceof Error ? error : new Error(String(error));
-      return { viewer: null, authFailure: null, authUnavailable, meta, services: deps.services, signupEnabled: deps.signupEnabled };
+      return { viewer: null, authFailure: null, authUnavailable, ...rest };
     }
   };
 }

@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { makeExecutableSchema, type IExecutableSchemaDefinition } from '@graphql-tools/schema';
 import type { GraphQLSchema } from 'graphql';
 import { applyMiddleware } from 'graphql-middleware';
+import { applyCookieTransport } from './cookie-fields.js';
 import { createPermissions } from './permissions.js';
 import { resolvers } from './resolvers/index.js';
 
@@ -41,5 +42,5 @@ export function buildSchema(extra?: { typeDefs: string; resolvers: Resolvers }):
     typeDefs: [...loadTypeDefs(), ...(extra ? [extra.typeDefs] : [])],
     resolvers: [resolvers, ...(extra ? [extra.resolvers] : [])] as IExecutableSchemaDefinition['resolvers'],
   });
-  return applyMiddleware(schema, createPermissions(schema));
+  return applyMiddleware(applyCookieTransport(schema), createPermissions(schema));
 }

@@ -4,6 +4,7 @@ import type { ApolloServer, HTTPGraphQLRequest } from '@apollo/server';
 import { HeaderMap } from '@apollo/server';
 import type { RequestMeta } from '../platform/request-meta.js';
 import { parseBearer } from './credentials.js';
+import { CSRF_HEADER, createCookieTransport, type CookieTransportOptions } from './cookies.js';
 import type { ContextInput, GraphQLContext } from '../graphql/context.js';
 import type { Logger } from '../platform/logger.js';
 import { EXPLORER_ASSET_PREFIX, prefersHtml, type ExplorerAssets } from './explorer.js';
@@ -23,6 +24,8 @@ export interface RequestHandlerDeps {
   readonly corsOrigins: readonly string[] | '*';
   /** The self-hosted explorer (EXPLORER=graphiql), or null when GET /graphql shows no page of ours. */
   readonly explorer?: ExplorerAssets | null;
+  /** The cookie transport (REFRESH_TOKEN_COOKIE=true), or null. */
+  readonly cookies: CookieTransportOptions | null;
 }
 
 /** A request that failed before reaching GraphQL, with the status to answer. */
@@ -44,6 +47,7 @@ const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
  */
 export const JWKS_MAX_AGE_SECONDS = 300;
 const CORS_ALLOW_HEADERS = 'authorization, content-type, apollo-require-preflight, x-apollo-operation-name, x-request-id';
+const CORS_ALLOW_HEADERS_WITH_CSRF = `${CORS_ALLOW_HEADERS}, ${CSRF_HEADER}`;
 
 /**
  * The HTTP surface of ../shared/API.md on Node's own http server: routing, the
@@ -120,11 +124,17 @@ async function handleGraphQL(deps: RequestHandlerDeps, req: IncomingMessage, res
     clientAddress: clientAddress(req, deps.trustProxy),
     requestId,
   };
+  const cookies = deps.cookies ? createCookieTransport(deps.cookies, req.headers.cookie, req.headers[CSRF_HEADER]) : null;
   const response = await deps.apollo.executeHTTPGraphQLRequest({
     httpGraphQLRequest,
-    context: () => deps.buildContext({ credential: parseBearer(req.headers.authorization), meta }),
+    context: () => deps.buildContext({ credential: parseBearer(req.headers.authorization), meta, cookies }),
   });
   for (const [name, value] of response.headers) res.setHeader(name, value);
+  if (cookies && cookies.setCookies.length > 0) {
+    res.setHeader('set-cookie', [...cookies.setCookies]);
+    // An answer that sets a session cookie must never be stored by a shared cache.
+    res.setHeader('cache-control', 'no-store');
+  }
   res.statusCode = response.status ?? 200;
   if (response.body.kind === 'complete') {
     res.end(response.body.string);
@@ -187,9 +197,11 @@ function applyCors(deps: RequestHandlerDeps, req: IncomingMessage, res: ServerRe
   if (deps.corsOrigins !== '*' && !deps.corsOrigins.includes(origin)) return;
   res.setHeader('access-control-allow-origin', origin);
   res.setHeader('vary', 'origin');
+  // Cookie mode: the allowed (exact) origins may send the cookies; config refuses "*" in this mode.
+  if (deps.cookies) res.setHeader('access-control-allow-credentials', 'true');
   if (req.method === 'OPTIONS') {
     res.setHeader('access-control-allow-methods', 'GET, POST, OPTIONS');
-    res.setHeader('access-control-allow-headers', CORS_ALLOW_HEADERS);
+    res.setHeader('access-control-allow-headers', deps.cookies ? CORS_ALLOW_HEADERS_WITH_CSRF : CORS_ALLOW_HEADERS);
     res.setHeader('access-control-max-age', '600');
   }
 }

@@ -20,7 +20,11 @@ export type Scalars = {
   DateTime: { input: string; output: Date | string; }
 };
 
-/** A fresh token pair. Store the refresh token safely; it is shown once. */
+/**
+ * A fresh token pair. Store the refresh token safely; it is shown once.
+ * With REFRESH_TOKEN_COOKIE=true, `refreshToken` is "" and the token travels
+ * only in the HttpOnly tg_refresh cookie.
+ */
 export type AuthPayload = {
   readonly __typename?: 'AuthPayload';
   readonly accessToken: Scalars['String']['output'];
@@ -55,7 +59,11 @@ export type Mutation = {
   readonly logout: Scalars['Boolean']['output'];
   /** Ends every session of the caller, the current one included; returns how many. */
   readonly logoutAll: Scalars['Int']['output'];
-  /** Trades a refresh token for a new pair; the one presented is used up. */
+  /**
+   * Trades a refresh token for a new pair; the one presented is used up.
+   * Without the argument (REFRESH_TOKEN_COOKIE=true), the tg_refresh cookie is
+   * used and the X-CSRF-Token header must equal the tg_csrf cookie.
+   */
   readonly refreshToken: AuthPayload;
   /** ADMIN only. Turns a user's TOTP off and ends every session of that user. */
   readonly resetUserMfa: User;
@@ -96,7 +104,7 @@ export type MutationLoginArgs = {
 
 
 export type MutationRefreshTokenArgs = {
-  refreshToken: Scalars['String']['input'];
+  refreshToken?: InputMaybe<Scalars['String']['input']>;
 };
 
 
@@ -387,7 +395,7 @@ export type MutationResolvers<ContextType = GraphQLContext, ParentType extends R
   login?: Resolver<ResolversTypes['AuthPayload'], ParentType, ContextType, RequireFields<MutationLoginArgs, 'password' | 'username'>>;
   logout?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   logoutAll?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
-  refreshToken?: Resolver<ResolversTypes['AuthPayload'], ParentType, ContextType, RequireFields<MutationRefreshTokenArgs, 'refreshToken'>>;
+  refreshToken?: Resolver<ResolversTypes['AuthPayload'], ParentType, ContextType, Partial<MutationRefreshTokenArgs>>;
   resetUserMfa?: Resolver<ResolversTypes['User'], ParentType, ContextType, RequireFields<MutationResetUserMfaArgs, 'userId'>>;
   revokeSession?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationRevokeSessionArgs, 'id'>>;
   setUserRoles?: Resolver<ResolversTypes['User'], ParentType, ContextType, RequireFields<MutationSetUserRolesArgs, 'roles' | 'userId'>>;

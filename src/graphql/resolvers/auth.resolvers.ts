@@ -9,7 +9,11 @@ export const authResolvers: Resolvers = {
   Mutation: {
     signup: (_parent, { username, password }, ctx) => ctx.services.auth.signup(username, password, ctx.meta),
     login: (_parent, { username, password }, ctx) => ctx.services.auth.login(username, password, ctx.meta),
-    refreshToken: (_parent, { refreshToken }, ctx) => ctx.services.auth.refresh(refreshToken, ctx.meta),
+    // Without the argument, the tg_refresh cookie (cookie mode; see http/cookies.ts).
+    refreshToken: (_parent, { refreshToken }, ctx) =>
+      refreshToken != null
+        ? ctx.services.auth.refresh(refreshToken, ctx.meta)
+        : ctx.services.auth.refreshWithCookie(ctx.cookies?.credential ?? null, ctx.meta),
     changePassword: (_parent, { currentPassword, newPassword }, ctx) =>
       ctx.services.auth.changePassword(viewerOf(ctx), currentPassword, newPassword, ctx.meta),
   },

@@ -1,0 +1,17 @@
+import { ApolloProvider } from '@apollo/client/react';
+import { StrictMode } from 'react';
+import { createRoot } from 'react-dom/client';
+import { App } from './App.js';
+import { auth, client } from './client.js';
+import './styles.css';
+
+// On page load: take another tab's tokens, or refresh (the stored refresh token, or the cookie).
+void auth.restore();
+
+createRoot(document.getElementById('root')!).render(
+  <StrictMode>
+    <ApolloProvider client={client}>
+      <App />
+    </ApolloProvider>
+  </StrictMode>,
+);
