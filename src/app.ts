@@ -23,6 +23,10 @@ import { formatError, isExpectedError } from './graphql/format-error.js';
 import { buildSchema } from './graphql/schema.js';
 import { createRequestHandler } from './http/request-handler.js';
 import { createLogger, type Logger } from './platform/logger.js';
+import { createMetrics, type Metrics } from './platform/metrics.js';
+import { Pruner } from './platform/pruner.js';
+import { metricsPlugin } from './graphql/metrics-plugin.js';
+import { sessionPruneTasks } from './sessions/session-prune-tasks.js';
 import { openRedis, type Redis } from './platform/redis.js';
 import { UserService } from './users/user.service.js';
 
@@ -39,6 +43,10 @@ export interface App {
   readonly db: Db;
   readonly logger: Logger;
   readonly services: { readonly auth: AuthService; readonly users: UserService; readonly sessions: SessionService };
+  /** This app's Prometheus registry and series (other transports set wsConnections and the mail queue source). */
+  readonly metrics: Metrics;
+  /** The background pruner; features register their PruneTasks before start(). */
+  readonly pruner: Pruner;
   /** Migrates the database, starts Apollo and creates the bootstrap admin. */
   start(): Promise<void>;
   /** Listens on the given port (0 for a free one); resolves to the bound port. */
@@ -59,7 +67,8 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
   const logger = deps.logger ?? createLogger(config.logLevel);
   const db = openDatabase(config.database);
 
-  const hasher = new PasswordHasher(config.argon2);
+  const metrics = createMetrics();
+  const hasher = new PasswordHasher(config.argon2, config.operations.hashConcurrency);
   const accessTokens = new AccessTokens({
     secret,
     issuer: config.jwt.issuer,
@@ -73,6 +82,10 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
   const sessionGuard = createSessionGuard(config, db, redis, logger);
   const rateLimits = new AuthRateLimits(config.rateLimits, logger, redis && config.redis ? { client: redis, prefix: config.redis.prefix } : null);
   const sessions = new SessionService({ db, clock, guard: sessionGuard, logger });
+  // Counted where the door announces it, whichever service ended the sessions.
+  sessions.onEvent((event) => {
+    if (event.type === 'sessions_ended') metrics.sessionsEnded.inc({ reason: event.reason }, event.sessionIds.length);
+  });
   const users = new UserService({ db, clock, hasher, userChanges: sessions, logger });
   const auth = new AuthService({
     db,
@@ -86,6 +99,7 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
     logger,
     refreshTokenTtl: config.refreshTokenTtl,
     refreshReuseGrace: config.refreshReuseGrace,
+    metrics: metrics.auth,
   });
   const services = { auth, users, sessions };
 
@@ -122,6 +136,7 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
       // No field sets cache hints, so computing them per request is waste.
       ApolloServerPluginCacheControlDisabled(),
       logUnexpectedErrors(logger),
+      metricsPlugin(metrics.graphqlDuration),
     ],
   });
 
@@ -136,7 +151,24 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
     bodyLimitBytes: config.bodyLimitBytes,
     trustProxy: config.trustProxy,
     corsOrigins: config.corsOrigins.length > 0 ? config.corsOrigins : config.env === 'production' ? [] : '*',
+    // Open outside production for a local Prometheus; in production only with METRICS_TOKEN (else 404).
+    metrics:
+      config.operations.metricsToken !== null || config.env !== 'production'
+        ? {
+            token: config.operations.metricsToken,
+            scrape: async () => ({ contentType: metrics.registry.contentType, body: await metrics.registry.metrics() }),
+          }
+        : null,
   });
+  const pruner = new Pruner({
+    clock,
+    logger,
+    batchSize: config.operations.pruneBatchSize,
+    interval: config.operations.pruneInterval,
+    onPruned: (task, rows) => metrics.pruned.inc({ task }, rows),
+  });
+  for (const task of sessionPruneTasks(db, config.operations)) pruner.register(task);
+
   const server = createServer({ requestTimeout: 30_000 }, handler);
   server.keepAliveTimeout = 65_000;
 
@@ -145,6 +177,8 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
     db,
     logger,
     services,
+    metrics,
+    pruner,
     async start() {
       if (redis) {
         // The server starts even when Redis is down: sessions are then checked in the database.
@@ -153,6 +187,7 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
       await migrateToLatest(db, config.database.dialect);
       await apollo.start();
       if (config.bootstrapAdmin) await ensureAdmin(users, config.bootstrapAdmin, logger);
+      pruner.start();
     },
     listen(port, host) {
       return new Promise((resolve, reject) => {
@@ -164,6 +199,8 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
       });
     },
     async stop() {
+      // No new pruning batch from now on; the one in progress finishes before the database closes.
+      const pruning = pruner.stop();
       await new Promise<void>((resolve) => {
         if (!server.listening) return resolve();
         // Stop accepting; requests in flight finish. Keep-alive connections
@@ -175,6 +212,7 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
         });
         server.closeIdleConnections();
       });
+      await pruning;
       await apollo.stop();
       await sessionGuard.close();
       redis?.disconnect();

@@ -3,6 +3,7 @@ import type { Clock } from '../platform/clock.js';
 import type { Db } from '../db/database.js';
 import { AppError, ErrorCode, INVALID_CREDENTIALS_MESSAGE, badInput } from '../errors.js';
 import type { Logger } from '../platform/logger.js';
+import { noAuthMetrics, type AuthMetrics } from '../platform/metrics.js';
 import type { RequestMeta } from '../platform/request-meta.js';
 import * as users from '../users/user.repository.js';
 import type { UserService } from '../users/user.service.js';
@@ -40,6 +41,8 @@ export interface AuthServiceDeps {
   readonly logger: Logger;
   readonly refreshTokenTtl: number;
   readonly refreshReuseGrace: number;
+  /** Where login and refresh outcomes are counted (Prometheus in the server); counts nothing when absent. */
+  readonly metrics?: AuthMetrics;
 }
 
 const USER_AGENT_MAX = 512;
@@ -47,7 +50,11 @@ const INVALID_REFRESH_MESSAGE = 'The refresh token is not valid; sign in again.'
 
 /** Signing in and out, refresh rotation, sessions and password changes. */
 export class AuthService {
-  constructor(private readonly deps: AuthServiceDeps) {}
+  private readonly metrics: AuthMetrics;
+
+  constructor(private readonly deps: AuthServiceDeps) {
+    this.metrics = deps.metrics ?? noAuthMetrics;
+  }
 
   /** Creates an account and signs it in with a fresh pair. */
   async signup(username: string, password: string, meta: RequestMeta): Promise<AuthResult> {
@@ -71,9 +78,18 @@ export class AuthService {
    */
   async login(username: string, password: string, meta: RequestMeta): Promise<AuthResult> {
     // Refused before hashing: an attacker must not make us hash a megabyte.
-    if (isOverlongPassword(password)) throw badInput('password', 'Password must be at most 256 characters.');
+    if (isOverlongPassword(password)) {
+      this.metrics.login('failure'); // no stored password is that long: a wrong one
+      throw badInput('password', 'Password must be at most 256 characters.');
+    }
     // Charged before hashing; a lock refuses even the right password.
-    const attempt = await this.deps.rateLimits.beginLogin(username, meta);
+    let attempt;
+    try {
+      attempt = await this.deps.rateLimits.beginLogin(username, meta);
+    } catch (error) {
+      if (error instanceof AppError && error.code === ErrorCode.RATE_LIMITED) this.metrics.login('locked');
+      throw error;
+    }
     let found: users.UserWithHash | null;
     let ok: boolean;
     try {
@@ -85,6 +101,7 @@ export class AuthService {
     }
     if (!found || !ok) {
       await attempt.failed();
+      this.metrics.login('failure');
       this.audit('auth.login_failed', meta, { userId: found?.user.id ?? null });
       throw new AppError(ErrorCode.INVALID_CREDENTIALS, INVALID_CREDENTIALS_MESSAGE);
     }
@@ -94,6 +111,7 @@ export class AuthService {
       await users.updatePasswordHash(this.deps.db, found.user.id, await this.deps.hasher.hash(password), this.deps.clock.now());
     }
     const { auth, sessionId } = await this.startSession(found.user, meta);
+    this.metrics.login('success');
     this.audit('auth.login', meta, { userId: found.user.id, sessionId });
     return auth;
   }
@@ -107,7 +125,7 @@ export class AuthService {
   async refresh(token: string, meta: RequestMeta): Promise<AuthResult> {
     // Charged before the token is looked at: a refused call does not use it up.
     await this.deps.rateLimits.chargeRefresh(meta);
-    if (!isWellFormedRefreshToken(token)) throw invalidRefresh();
+    if (!isWellFormedRefreshToken(token)) throw this.invalidRefresh();
     const now = this.deps.clock.now();
     const hash = hashRefreshToken(token);
     const outcome = await this.deps.db.transaction().execute((trx) => this.rotate(trx, token, hash, now));
@@ -124,13 +142,20 @@ export class AuthService {
         },
         { unannounced: 'proceed' },
       );
+      this.metrics.refresh('reused');
       this.audit('auth.refresh_reuse', meta, { userId: outcome.session.userId, sessionId: outcome.session.id }, 'warn');
       throw invalidRefresh();
     }
-    if (outcome.kind === 'invalid') throw invalidRefresh();
+    if (outcome.kind === 'invalid') throw this.invalidRefresh();
     const user = await this.deps.sessions.checkSession(outcome.session.id, outcome.session.userId);
-    if (!user.active) throw invalidRefresh();
+    if (!user.active) throw this.invalidRefresh();
+    this.metrics.refresh(outcome.kind);
     return this.issue(user.user, outcome.session.id, outcome.refreshToken, false, now);
+  }
+
+  private invalidRefresh(): AppError {
+    this.metrics.refresh('invalid');
+    return invalidRefresh();
   }
 
   private async rotate(trx: Db, token: string, hash: string, now: number): Promise<RotateOutcome> {
@@ -162,7 +187,7 @@ export class AuthService {
         const current = deriveRefreshToken(this.deps.refreshChainKey, token, session.refreshGeneration - stored.generation);
         const live = await sessions.findRefreshTokenByGeneration(trx, session.id, session.refreshGeneration);
         if (live === null || live.usedAt !== null || !sameHash(live.hash, hashRefreshToken(current))) return { kind: 'invalid' };
-        return { kind: 'rotated', session, refreshToken: current };
+        return { kind: 'grace', session, refreshToken: current };
       }
 
       // Theft. The session is ended by the caller, through the door, once this transaction is over.
@@ -278,7 +303,7 @@ export class AuthService {
 }
 
 type RotateOutcome =
-  | { readonly kind: 'rotated'; readonly session: Session; readonly refreshToken: string }
+  | { readonly kind: 'rotated' | 'grace'; readonly session: Session; readonly refreshToken: string }
   | { readonly kind: 'reused'; readonly session: Session }
   | { readonly kind: 'invalid' };
 

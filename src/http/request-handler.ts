@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ApolloServer, HTTPGraphQLRequest } from '@apollo/server';
 import { HeaderMap } from '@apollo/server';
@@ -18,6 +18,15 @@ export interface RequestHandlerDeps {
   readonly trustProxy: boolean;
   /** Allowed CORS origins; `'*'` reflects any origin (development default). */
   readonly corsOrigins: readonly string[] | '*';
+  /** The Prometheus endpoint; null when it is off (production without METRICS_TOKEN), and /metrics is then 404. */
+  readonly metrics: MetricsEndpoint | null;
+}
+
+/** What GET /metrics serves, and who may read it. */
+export interface MetricsEndpoint {
+  /** The bearer token scrapers must send; null serves anyone (outside production only). */
+  readonly token: string | null;
+  readonly scrape: () => Promise<{ readonly contentType: string; readonly body: string }>;
 }
 
 /** A request that failed before reaching GraphQL, with the status to answer. */
@@ -70,13 +79,42 @@ async function handle(deps: RequestHandlerDeps, req: IncomingMessage, res: Serve
       const body = Object.fromEntries(Object.entries(checks).map(([name, up]) => [name, up ? 'ok' : 'down']));
       return sendJson(res, ok ? 200 : 503, { status: ok ? 'ok' : 'unavailable', checks: body });
     }
+    case '/metrics':
+      if (deps.metrics !== null) return handleMetrics(deps.metrics, req, res);
+      break;
     case '/.well-known/jwks.json':
       // HS256 keys are secret: there is nothing public to publish.
       res.setHeader('cache-control', 'public, max-age=300');
       return sendJson(res, 200, { keys: [] });
-    default:
-      return sendJson(res, 404, { error: 'Not found', paths: ['/graphql', '/healthz', '/readyz', '/.well-known/jwks.json'] });
   }
+  const paths = ['/graphql', '/healthz', '/readyz', ...(deps.metrics ? ['/metrics'] : []), '/.well-known/jwks.json'];
+  return sendJson(res, 404, { error: 'Not found', paths });
+}
+
+async function handleMetrics(metrics: MetricsEndpoint, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  if (metrics.token !== null && !sameSecret(bearerValue(req.headers.authorization), metrics.token)) {
+    res.setHeader('www-authenticate', 'Bearer realm="metrics"');
+    return sendJson(res, 401, { error: 'Send Authorization: Bearer <METRICS_TOKEN>.' });
+  }
+  const { contentType, body } = await metrics.scrape();
+  res.statusCode = 200;
+  res.setHeader('content-type', contentType);
+  res.setHeader('cache-control', 'no-store');
+  res.end(body);
+}
+
+function bearerValue(header: string | undefined): string {
+  return /^bearer +(\S+) *$/i.exec(header ?? '')?.[1] ?? '';
+}
+
+/**
+ * Compares a presented secret with the expected one in constant time: both
+ * are hashed first, so neither the content nor the length of the token
+ * leaks through how long the comparison takes.
+ */
+function sameSecret(presented: string, expected: string): boolean {
+  const digest = (text: string) => createHash('sha256').update(text, 'utf8').digest();
+  return timingSafeEqual(digest(presented), digest(expected));
 }
 
 async function handleGraphQL(deps: RequestHandlerDeps, req: IncomingMessage, res: ServerResponse, search: string, requestId: string): Promise<void> {
