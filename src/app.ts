@@ -7,10 +7,7 @@ import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDi
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
 import type { GraphQLSchema } from 'graphql';
 import { AccessTokens } from './tokens/access-token.js';
-import { DatabaseSessionGuard } from './sessions/guards/database-session-guard.js';
-import { LocalSessionGuard } from './sessions/guards/local-session-guard.js';
-import { RedisSessionGuard } from './sessions/guards/redis-session-guard.js';
-import type { SessionGuard } from './sessions/session-guard.js';
+import { createSessionGuard } from './sessions/guards/create-session-guard.js';
 import { AuthService } from './auth/auth.service.js';
 import { SessionService } from './sessions/session.service.js';
 import { PasswordHasher } from './credentials/password.js';
@@ -27,7 +24,7 @@ import { createMetrics, type Metrics } from './platform/metrics.js';
 import { Pruner } from './platform/pruner.js';
 import { metricsPlugin } from './graphql/metrics-plugin.js';
 import { sessionPruneTasks } from './sessions/session-prune-tasks.js';
-import { openRedis, type Redis } from './platform/redis.js';
+import { openRedis } from './platform/redis.js';
 import { UserService } from './users/user.service.js';
 
 /** What buildApp may be given instead of its defaults (tests inject a clock, a logger or a schema). */
@@ -219,23 +216,6 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
       await db.destroy();
     },
   };
-}
-
-/**
- * Picks how the per-request session check learns about logouts and role
- * changes: through Redis when configured (several instances, cached), from
- * PostgreSQL on every request when not (several instances, no cache), or
- * from an in-process cache on embedded SQLite (one instance sees every write).
- */
-function createSessionGuard(config: Config, db: Db, redis: Redis | null, logger: Logger): SessionGuard {
-  if (config.redis && redis) {
-    return new RedisSessionGuard(db, redis, {
-      prefix: config.redis.prefix,
-      epochTtlSeconds: config.refreshTokenTtl + config.jwt.accessTokenTtl,
-      logger,
-    });
-  }
-  return config.database.dialect === 'postgres' ? new DatabaseSessionGuard(db) : new LocalSessionGuard(db);
 }
 
 /** Logs every error that is not an expected one, with its stack and the request id; clients see only INTERNAL_SERVER_ERROR. */

@@ -18,21 +18,41 @@ interface SessionState {
  * Ended sessions are cached as ended, never deleted, and a value read from the
  * database is only stored when no entry appeared meanwhile: so a read that
  * raced a logout can never put the session back to "open".
+ *
+ * Another process may write too (the admin CLI revoking sessions or changing
+ * roles): `externalChanges` (SQLite's data_version) tells, and the whole
+ * cache is dropped before the check. A read begun before the drop is not
+ * stored after it.
  */
 export class LocalSessionGuard implements SessionGuard {
   private readonly sessions: LRUCache<string, SessionState>;
   private readonly users: LRUCache<string, User>;
+  private readonly externalChanges: (() => number) | null;
+  private seenVersion: number | null = null;
+  /** Bumped at each drop of the cache: a read begun under an older generation is not stored. */
+  private generation = 0;
 
   constructor(
     private readonly db: Db,
-    options: { readonly maxEntries?: number } = {},
+    options: { readonly maxEntries?: number; readonly externalChanges?: () => number } = {},
   ) {
     const max = options.maxEntries ?? 50_000;
     this.sessions = new LRUCache({ max });
     this.users = new LRUCache({ max });
+    this.externalChanges = options.externalChanges ?? null;
+    this.seenVersion = this.externalChanges?.() ?? null;
   }
 
   async checkSession(sessionId: string, userId: string): Promise<SessionCheck> {
+    if (this.externalChanges !== null) {
+      const version = this.externalChanges();
+      if (version !== this.seenVersion) {
+        this.seenVersion = version;
+        this.generation++;
+        this.sessions.clear();
+        this.users.clear();
+      }
+    }
     let session = this.sessions.get(sessionId);
     let user = this.users.get(userId);
     if (session === undefined || user === undefined) {
@@ -58,8 +78,10 @@ export class LocalSessionGuard implements SessionGuard {
   async close(): Promise<void> {}
 
   private async load(sessionId: string): Promise<{ session: SessionState; user: User } | null> {
+    const generation = this.generation;
     const row = await findSessionState(this.db, sessionId);
     if (row === null) return null;
+    if (generation !== this.generation) return { session: { userId: row.userId, ended: row.ended }, user: row.user };
     if (!this.sessions.has(sessionId)) this.sessions.set(sessionId, { userId: row.userId, ended: row.ended });
     if (!this.users.has(row.userId)) this.users.set(row.userId, row.user);
     return { session: this.sessions.get(sessionId)!, user: this.users.get(row.userId)! };
