@@ -27,6 +27,7 @@ interface SessionState {
 export class LocalSessionGuard implements SessionGuard {
   private readonly sessions: LRUCache<string, SessionState>;
   private readonly users: LRUCache<string, User>;
+  private readonly readState: typeof findSessionState;
   private readonly externalChanges: (() => number) | null;
   private seenVersion: number | null = null;
   /** Bumped at each drop of the cache: a read begun under an older generation is not stored. */
@@ -34,8 +35,15 @@ export class LocalSessionGuard implements SessionGuard {
 
   constructor(
     private readonly db: Db,
-    options: { readonly maxEntries?: number; readonly externalChanges?: () => number } = {},
+    options: {
+      readonly maxEntries?: number;
+      /** How state is read from the database (service tests slow it down to drive the read/write race). */
+      readonly readState?: typeof findSessionState;
+      /** SQLite's data_version: changes when another process committed to the file. */
+      readonly externalChanges?: () => number;
+    } = {},
   ) {
+    this.readState = options.readState ?? findSessionState;
     const max = options.maxEntries ?? 50_000;
     this.sessions = new LRUCache({ max });
     this.users = new LRUCache({ max });
@@ -79,7 +87,7 @@ export class LocalSessionGuard implements SessionGuard {
 
   private async load(sessionId: string): Promise<{ session: SessionState; user: User } | null> {
     const generation = this.generation;
-    const row = await findSessionState(this.db, sessionId);
+    const row = await this.readState(this.db, sessionId);
     if (row === null) return null;
     if (generation !== this.generation) return { session: { userId: row.userId, ended: row.ended }, user: row.user };
     if (!this.sessions.has(sessionId)) this.sessions.set(sessionId, { userId: row.userId, ended: row.ended });
