@@ -151,6 +151,15 @@ async function main() {
 
     // 3. Serve with the pruner's first run 8 s after start, under load.
     const { server, port } = await startServer({ ...baseEnv, PRUNE_INTERVAL: '8s' });
+    // The pruner's lines, caught as they come (the login audit lines would push them out of the kept output).
+    /** @type {Array<{ task: string, rows: number, batches: number, ms: number, maxBatchMs: number, time: number }>} */
+    const runs = [];
+    let pending = '';
+    server.child.stdout?.on('data', (/** @type {Buffer} */ chunk) => {
+      const lines = (pending + chunk.toString('utf8')).split('\n');
+      pending = lines.pop() ?? '';
+      for (const line of lines) if (line.includes('"pruned old rows"')) runs.push(JSON.parse(line));
+    });
     const login = await graphql(port, 'mutation ($u: String!, $p: String!) { login(username: $u, password: $p) { accessToken } }', { u: USER.username, p: USER.password });
     const token = login.json.data.login.accessToken;
     /** @type {Array<{ at: number, ms: number, kind: string, ok: boolean }>} */
@@ -174,7 +183,7 @@ async function main() {
 
     // Wait until the last task's log line, at most 10 minutes.
     const deadline = Date.now() + 600_000;
-    while (!/"task":"ended_sessions"/.test(server.output())) {
+    while (!runs.some((r) => r.task === 'ended_sessions')) {
       if (Date.now() > deadline) throw new Error(`pruning did not finish: ${server.output().slice(-2000)}`);
       await sleep(250);
     }
@@ -183,11 +192,6 @@ async function main() {
     await Promise.all(loops);
     await server.stop();
 
-    const runs = server
-      .output()
-      .split('\n')
-      .filter((l) => l.includes('"pruned old rows"'))
-      .map((l) => JSON.parse(l));
     const pruneStart = Math.min(...runs.map((r) => r.time - r.ms));
     const pruneEnd = Math.max(...runs.map((r) => r.time));
     console.log(`pruner (batch ${BATCH}):`);
