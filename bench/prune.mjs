@@ -111,7 +111,7 @@ async function openStore(/** @type {string} */ tmp) {
 async function startServer(/** @type {Record<string, string>} */ env) {
   const port = await freePort();
   const server = spawnPinned(os.cpus().length > 1 ? '0' : null, process.execPath, [...String(PKG_CONFIG.node_flags).split(/\s+/), path.join(ROOT, 'dist', 'main.js')], {
-    env: { PATH: process.env.PATH ?? '', MALLOC_ARENA_MAX: String(PKG_CONFIG.malloc_arena_max), ...env, PORT: String(port), HOST: '127.0.0.1' },
+    env: { PATH: process.env.PATH ?? '', MALLOC_ARENA_MAX: String(PKG_CONFIG.malloc_arena_max), MALLOC_MMAP_THRESHOLD_: String(PKG_CONFIG.malloc_mmap_threshold), ...env, PORT: String(port), HOST: '127.0.0.1' },
   });
   await waitForOk(port, { path: '/readyz', isAlive: server.alive });
   return { server, port };

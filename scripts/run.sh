@@ -12,6 +12,10 @@ if [ ! -f "dist/$entry" ]; then
 fi
 # Memory bounds from package.json "config" (see README, "Operations").
 MALLOC_ARENA_MAX=${MALLOC_ARENA_MAX:-${npm_package_config_malloc_arena_max:-2}}
-export MALLOC_ARENA_MAX
+# A fixed mmap threshold: glibc otherwise raises it after the first free of an
+# Argon2 block (19 MiB) and then keeps every later block in its heap, never
+# returning it; fixed, each block is unmapped when its hash is done.
+MALLOC_MMAP_THRESHOLD_=${MALLOC_MMAP_THRESHOLD_:-${npm_package_config_malloc_mmap_threshold:-131072}}
+export MALLOC_ARENA_MAX MALLOC_MMAP_THRESHOLD_
 # shellcheck disable=SC2086 # the flags are several words on purpose
 exec node ${npm_package_config_node_flags:-} "dist/$entry" "$@"
