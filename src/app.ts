@@ -2,13 +2,14 @@ import { hkdfSync } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
-import { ApolloArmor } from '@escape.tech/graphql-armor';
 import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
 import type { GraphQLSchema } from 'graphql';
 import { AccessTokens } from './tokens/access-token.js';
 import { createSessionGuard } from './sessions/guards/create-session-guard.js';
 import { AuthService } from './auth/auth.service.js';
+import { TotpService } from './auth/totp.service.js';
+import { deriveSecretBoxKey } from './credentials/secret-box.js';
 import { SessionService } from './sessions/session.service.js';
 import { PasswordHasher } from './credentials/password.js';
 import { AuthRateLimits } from './auth/rate-limits.js';
@@ -18,13 +19,17 @@ import { migrateToLatest, openDatabase, pingDatabase, type Db } from './db/datab
 import { createContextBuilder, type GraphQLContext } from './graphql/context.js';
 import { formatError, isExpectedError } from './graphql/format-error.js';
 import { buildSchema } from './graphql/schema.js';
+import { createQueryLimits } from './graphql/query-limits.js';
 import { createRequestHandler } from './http/request-handler.js';
+import { attachWebSocketTransport } from './http/websocket.js';
+import { LocalEventBus, PostgresEventBus, RedisEventBus, type AuthEventBus } from './sessions/event-bus.js';
+import { SessionEventFeed } from './sessions/session-events.js';
 import { createLogger, type Logger } from './platform/logger.js';
 import { createMetrics, type Metrics } from './platform/metrics.js';
 import { Pruner } from './platform/pruner.js';
 import { metricsPlugin } from './graphql/metrics-plugin.js';
 import { sessionPruneTasks } from './sessions/session-prune-tasks.js';
-import { openRedis } from './platform/redis.js';
+import { openRedis, type Redis } from './platform/redis.js';
 import { UserService } from './users/user.service.js';
 
 /** What buildApp may be given instead of its defaults (tests inject a clock, a logger or a schema). */
@@ -41,8 +46,20 @@ export interface App {
   readonly server: Server;
   readonly db: Db;
   readonly logger: Logger;
-  readonly services: { readonly auth: AuthService; readonly users: UserService; readonly sessions: SessionService };
-  /** This app's Prometheus registry and series (other transports set wsConnections and the mail queue source). */
+  readonly services: {
+    readonly auth: AuthService;
+    readonly users: UserService;
+    readonly sessions: SessionService;
+    readonly totp: TotpService;
+    readonly sessionEvents: SessionEventFeed;
+  };
+  /** Subscriptions: open sockets, and a hook for the `tokengate_ws_connections` gauge. */
+  readonly subscriptions: {
+    connectionCount(): number;
+    /** Registers a callback for every change of the open-socket count (one at a time; returns the unregister function). */
+    onConnectionCountChange(listener: (count: number) => void): () => void;
+  };
+  /** This app's Prometheus registry and series (the mail outbox sets its queue-depth source). */
   readonly metrics: Metrics;
   /** The background pruner; features register their PruneTasks before start(). */
   readonly pruner: Pruner;
@@ -50,7 +67,7 @@ export interface App {
   start(): Promise<void>;
   /** Listens on the given port (0 for a free one); resolves to the bound port. */
   listen(port: number, host: string): Promise<number>;
-  /** Stops accepting, finishes in-flight requests, closes the database. */
+  /** Stops accepting, finishes in-flight requests, closes sockets (1001), the event bus and the database. */
   stop(): Promise<void>;
 }
 
@@ -80,13 +97,20 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
   const refreshChainKey = Buffer.from(hkdfSync('sha256', secret, 'tokengate', 'refresh-token chain v1', 32));
   const redis = config.redis ? openRedis(config.redis.url) : null;
   const sessionGuard = createSessionGuard(config, db, redis, logger);
-  const rateLimits = new AuthRateLimits(config.rateLimits, logger, redis && config.redis ? { client: redis, prefix: config.redis.prefix } : null);
+  const rateLimits = new AuthRateLimits(
+    config.rateLimits,
+    logger,
+    redis && config.redis ? { client: redis, prefix: config.redis.prefix } : null,
+    config.subscriptions.connectionsPerAddress,
+  );
   const sessions = new SessionService({ db, clock, guard: sessionGuard, logger });
   // Counted where the door announces it, whichever service ended the sessions.
   sessions.onEvent((event) => {
     if (event.type === 'sessions_ended') metrics.sessionsEnded.inc({ reason: event.reason }, event.sessionIds.length);
   });
   const users = new UserService({ db, clock, hasher, userChanges: sessions, logger });
+  // TOTP secrets at rest: AES-256-GCM under their own HKDF-derived key (credentials/secret-box.ts).
+  const totp = new TotpService({ db, clock, secretKey: deriveSecretBoxKey(secret), issuer: config.totp.issuer, sessions, rateLimits, logger });
   const auth = new AuthService({
     db,
     clock,
@@ -96,31 +120,25 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
     sessions,
     rateLimits,
     userService: users,
+    totp,
     logger,
     refreshTokenTtl: config.refreshTokenTtl,
     refreshReuseGrace: config.refreshReuseGrace,
     metrics: metrics.auth,
   });
-  const services = { auth, users, sessions };
+  const bus = createEventBus(config, db, redis, logger);
+  // The door's events reach every instance through the bus: sockets close, sessionEvents stream.
+  sessions.onEvent((event) => bus.publish(event));
+  const sessionEvents = new SessionEventFeed(bus, { db, logger });
+  const services = { auth, users, sessions, totp, sessionEvents };
 
-  // Query limits, checked once per distinct document (Apollo caches validated
-  // documents): depth, aliases, directives and cost by GraphQL Armor's
-  // validation rules; tokens by graphql-js's own parser limit, so nothing is parsed twice.
-  const { queryLimits } = config;
-  const armor = new ApolloArmor({
-    maxDepth: { n: queryLimits.maxDepth },
-    maxAliases: { n: queryLimits.maxAliases },
-    costLimit: { maxCost: queryLimits.maxCost },
-    maxDirectives: { n: 50 },
-    maxTokens: { enabled: false },
-    // Suggestions follow the introspection setting instead (hideSchemaDetailsFromClientErrors).
-    blockFieldSuggestion: { enabled: false },
-  }).protect(); // with tokens and suggestions handled elsewhere, Armor needs no plugin, only validation rules
+  const queryLimits = createQueryLimits(config);
 
+  const schema = deps.schema ?? buildSchema();
   const apollo = new ApolloServer<GraphQLContext>({
-    schema: deps.schema ?? buildSchema(),
-    validationRules: armor.validationRules,
-    parseOptions: { maxTokens: queryLimits.maxTokens },
+    schema,
+    validationRules: [...queryLimits.validationRules],
+    parseOptions: queryLimits.parseOptions,
     formatError,
     includeStacktraceInErrorResponses: false,
     introspection: config.introspection,
@@ -140,9 +158,10 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
     ],
   });
 
+  const buildContext = createContextBuilder({ accessTokens, sessions, clock, services, signupEnabled: config.signupEnabled });
   const handler = createRequestHandler({
     apollo,
-    buildContext: createContextBuilder({ accessTokens, sessions, clock, services, signupEnabled: config.signupEnabled }),
+    buildContext,
     readiness: async (): Promise<Record<string, boolean>> => {
       const [database, redis] = await Promise.all([pingDatabase(db), sessionGuard.ping()]);
       return config.redis ? { database, redis } : { database };
@@ -171,6 +190,28 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
 
   const server = createServer({ requestTimeout: 30_000 }, handler);
   server.keepAliveTimeout = 65_000;
+  let countListener: ((count: number) => void) | null = null;
+  const websockets = attachWebSocketTransport({
+    server,
+    schema,
+    queryLimits,
+    buildContext,
+    sessions,
+    bus,
+    rateLimits,
+    clock,
+    logger,
+    config: config.subscriptions,
+    maxMessageBytes: config.bodyLimitBytes,
+    trustProxy: config.trustProxy,
+    allowedOrigins: config.corsOrigins,
+    clockToleranceSeconds: config.jwt.clockTolerance,
+    hideSchemaDetails: !config.introspection,
+    onConnectionCountChange: (count) => {
+      metrics.wsConnections.set(count);
+      countListener?.(count);
+    },
+  });
 
   return {
     server,
@@ -179,12 +220,22 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
     services,
     metrics,
     pruner,
+    subscriptions: {
+      connectionCount: () => websockets.connectionCount(),
+      onConnectionCountChange(listener) {
+        countListener = listener;
+        return () => {
+          if (countListener === listener) countListener = null;
+        };
+      },
+    },
     async start() {
       if (redis) {
         // The server starts even when Redis is down: sessions are then checked in the database.
         await redis.connect().catch((error: unknown) => logger.warn({ err: error }, 'Redis is not reachable at start-up; it is retried in the background'));
       }
       await migrateToLatest(db, config.database.dialect);
+      await bus.start();
       await apollo.start();
       if (config.bootstrapAdmin) await ensureAdmin(users, config.bootstrapAdmin, logger);
       pruner.start();
@@ -201,7 +252,7 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
     async stop() {
       // No new pruning batch from now on; the one in progress finishes before the database closes.
       const pruning = pruner.stop();
-      await new Promise<void>((resolve) => {
+      const serverClosed = new Promise<void>((resolve) => {
         if (!server.listening) return resolve();
         // Stop accepting; requests in flight finish. Keep-alive connections
         // are closed as soon as they go idle, so clients are not cut off mid-request.
@@ -212,6 +263,11 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
         });
         server.closeIdleConnections();
       });
+      // Upgraded sockets keep the server open: they close (1001) once their in-flight operations end.
+      await websockets.close();
+      await serverClosed;
+      sessionEvents.close();
+      await bus.close();
       await pruning;
       await apollo.stop();
       await sessionGuard.close();
@@ -219,6 +275,17 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
       await db.destroy();
     },
   };
+}
+
+/**
+ * Picks how the door's events reach the other instances: Redis pub/sub when
+ * configured, PostgreSQL LISTEN/NOTIFY when only PostgreSQL is shared, in
+ * process on embedded SQLite (one instance sees every write).
+ */
+function createEventBus(config: Config, db: Db, redis: Redis | null, logger: Logger): AuthEventBus {
+  if (config.redis && redis) return new RedisEventBus(redis, { url: config.redis.url, prefix: config.redis.prefix, logger });
+  if (config.database.dialect === 'postgres') return new PostgresEventBus(db, { url: config.database.url, logger });
+  return new LocalEventBus(logger);
 }
 
 /** Logs every error that is not an expected one, with its stack and the request id; clients see only INTERNAL_SERVER_ERROR. */

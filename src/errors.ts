@@ -14,6 +14,8 @@ export const ErrorCode = {
   USERNAME_TAKEN: 'USERNAME_TAKEN',
   BAD_USER_INPUT: 'BAD_USER_INPUT',
   RATE_LIMITED: 'RATE_LIMITED',
+  MFA_REQUIRED: 'MFA_REQUIRED',
+  INVALID_MFA_CODE: 'INVALID_MFA_CODE',
   INTERNAL_SERVER_ERROR: 'INTERNAL_SERVER_ERROR',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

@@ -22,6 +22,12 @@ export interface LoginAttempt {
   failed(): Promise<void>;
   /** The check could not be made (the database is away): not the caller's failure, so the charge is given back. */
   abandoned(): Promise<void>;
+  /**
+   * The password was right but a second factor is still due: the charge is
+   * given back, and the pair's earlier failures stay counted (unlike
+   * succeeded), so a known password never resets the budget for guessing codes.
+   */
+  deferred(): Promise<void>;
 }
 
 /**
@@ -43,11 +49,13 @@ export class AuthRateLimits {
   private readonly perAddress: RateLimiterAbstract;
   private readonly signup: RateLimiterAbstract;
   private readonly refresh: RateLimiterAbstract;
+  private readonly connections: RateLimiterAbstract | null;
 
   constructor(
     private readonly config: RateLimitConfig,
     private readonly logger: Logger,
     redis: { readonly client: Redis; readonly prefix: string } | null,
+    connectionsPerAddress: { readonly points: number; readonly duration: number } | null = null,
   ) {
     const make = (name: string, points: number, duration: number): RateLimiterAbstract => {
       const memory = new RateLimiterMemory({ keyPrefix: name, points, duration });
@@ -60,6 +68,7 @@ export class AuthRateLimits {
     this.perAddress = make('login-address', config.loginPerAddress.points, config.loginPerAddress.duration);
     this.signup = make('signup-address', config.signupPerAddress.points, config.signupPerAddress.duration);
     this.refresh = make('refresh-address', config.refreshPerAddress.points, config.refreshPerAddress.duration);
+    this.connections = connectionsPerAddress ? make('ws-address', connectionsPerAddress.points, connectionsPerAddress.duration) : null;
   }
 
   /** Charges a login attempt; throws RATE_LIMITED when any budget is spent. */
@@ -85,6 +94,7 @@ export class AuthRateLimits {
     const refund = () => Promise.all(charged.map(([limiter, key]) => limiter.reward(key))).then(() => undefined);
     return {
       abandoned: refund,
+      deferred: refund,
       succeeded: async () => {
         // A successful login clears the pair's count; it was no failure for the others.
         await Promise.all([this.pair.delete(pairKey), this.pairLocks.delete(pairKey), this.perUsername.reward(user), this.perAddress.reward(address)]);
@@ -110,6 +120,11 @@ export class AuthRateLimits {
   /** Charges a refresh; checked before the token is looked at, so a refused call does not use it up. */
   async chargeRefresh(meta: AuditMeta): Promise<void> {
     await this.charge(this.refresh, meta, 'refreshToken');
+  }
+
+  /** Charges a WebSocket connection attempt, before the upgrade is accepted. */
+  async chargeConnection(meta: AuditMeta): Promise<void> {
+    if (this.connections) await this.charge(this.connections, meta, 'websocket');
   }
 
   private async charge(limiter: RateLimiterAbstract, meta: AuditMeta, operation: string): Promise<void> {

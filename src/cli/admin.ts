@@ -11,17 +11,22 @@ import { createSessionGuard } from '../sessions/guards/create-session-guard.js';
 import { SessionService } from '../sessions/session.service.js';
 import { ROLES, type Role } from '../users/user.js';
 import { UserService } from '../users/user.service.js';
+import { TotpService } from '../auth/totp.service.js';
+import { AuthRateLimits } from '../auth/rate-limits.js';
+import type { Viewer } from '../auth/viewer.js';
 
 const USAGE = `Usage (same environment as the server: DATABASE_URL, REDIS_URL, …):
   npm run user:list [-- --json]              every user: username, roles, id, created
   npm run user:roles USERNAME ROLES          replace a user's roles, e.g. USER,ADMIN
   npm run sessions:revoke USERNAME           end every session of a user, on every instance
+  npm run mfa:reset USERNAME                 turn a user's TOTP off (lost phone) and end their sessions
 
 Exit codes: 0 done, 64 usage error, 65 refused (unknown user, last ADMIN, …),
 69 Redis unreachable (nothing was changed), 78 bad configuration, 1 anything else.`;
 
 /** The actor recorded in audit lines for changes made here. */
 const CLI_ACTOR = { userId: 'cli', sessionId: 'cli' };
+const CLI_VIEWER: Viewer = { user: { id: 'cli', username: 'cli', roles: ['ADMIN'], createdAt: new Date(0) }, sessionId: 'cli', fresh: false, tokenExpiresAt: 0 };
 
 class UsageError extends Error {}
 /** Redis is configured but does not answer: the door refuses writes, so nothing is changed. */
@@ -30,6 +35,7 @@ class RedisDownError extends Error {}
 interface Services {
   readonly users: UserService;
   readonly sessions: SessionService;
+  readonly totp: TotpService;
 }
 
 /** Builds the services as the server does, with the same door (Redis epochs when REDIS_URL is set). */
@@ -48,8 +54,18 @@ async function withServices<T>(config: Config, writes: boolean, run: (services: 
     const guard = createSessionGuard(config, db, redis, logger);
     const sessions = new SessionService({ db, clock: systemClock, guard, logger });
     const users = new UserService({ db, clock: systemClock, hasher: new PasswordHasher(config.argon2), userChanges: sessions, logger });
+    const totp = new TotpService({
+      db,
+      clock: systemClock,
+      // reset() never opens a TOTP secret, so the CLI needs no key (nor JWT_SECRET) for it.
+      secretKey: Buffer.alloc(32),
+      issuer: config.totp.issuer,
+      sessions,
+      rateLimits: new AuthRateLimits(config.rateLimits, logger, null),
+      logger,
+    });
     try {
-      return await run({ users, sessions }, db);
+      return await run({ users, sessions, totp }, db);
     } finally {
       await guard.close();
     }
@@ -99,6 +115,12 @@ async function revokeSessions(services: Services, username: string): Promise<voi
   process.stdout.write(`Ended ${ended.length} session${ended.length === 1 ? '' : 's'} of ${user.username}\n`);
 }
 
+async function resetMfa(services: Services, username: string): Promise<void> {
+  const user = await findUser(services.users, username);
+  await services.totp.reset(CLI_VIEWER, user.id, { userAgent: null, clientAddress: 'cli', requestId: randomUUID() });
+  process.stdout.write(`Two-factor authentication of ${user.username} is off and their sessions have ended; they sign in with the password alone and may enroll again\n`);
+}
+
 async function run(argv: string[]): Promise<number> {
   const { positionals, values } = parseArgs({ args: argv, allowPositionals: true, options: { json: { type: 'boolean' }, help: { type: 'boolean' } } });
   const [command, ...args] = positionals;
@@ -117,6 +139,7 @@ async function run(argv: string[]): Promise<number> {
       expect(2);
       break;
     case 'sessions:revoke':
+    case 'mfa:reset':
       expect(1);
       break;
     default:
@@ -126,6 +149,7 @@ async function run(argv: string[]): Promise<number> {
   await withServices(config, command !== 'user:list', (services) => {
     if (command === 'user:list') return listUsers(services, values.json === true);
     if (command === 'user:roles') return setRoles(services, args[0]!, args[1]!);
+    if (command === 'mfa:reset') return resetMfa(services, args[0]!);
     return revokeSessions(services, args[0]!);
   });
   return 0;

@@ -2,6 +2,8 @@ import path from 'node:path';
 import { z } from 'zod';
 import { boolean, budget, duration, int } from './fields.js';
 import { checkOperations, operationsConfig, operationsSchema, type OperationsConfig } from './operations.config.js';
+import { subscriptionsFields, subscriptionsSection, type SubscriptionsConfig } from './subscriptions.config.js';
+import { totpConfig, totpSettings, type TotpConfig } from './totp.config.js';
 
 /** Where the data lives: an embedded SQLite file, or a PostgreSQL server. */
 export type DatabaseConfig =
@@ -66,6 +68,8 @@ export interface Config {
   /** Create this admin at start-up when no user of that name exists. */
   readonly bootstrapAdmin: { readonly username: string; readonly password: string } | null;
   readonly operations: OperationsConfig;
+  readonly subscriptions: SubscriptionsConfig;
+  readonly totp: TotpConfig;
 }
 
 /** Thrown by loadConfig with every problem found, one per line. */
@@ -134,6 +138,8 @@ const schema = z.object({
   ADMIN_USERNAME: z.string().optional(),
   ADMIN_PASSWORD: z.string().optional(),
   ...operationsSchema,
+  ...subscriptionsFields,
+  ...totpSettings,
 });
 
 function parseDatabaseUrl(url: string | undefined): DatabaseConfig | string {
@@ -223,5 +229,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
         ? Object.freeze({ username: e.ADMIN_USERNAME, password: e.ADMIN_PASSWORD })
         : null,
     operations: operationsConfig(e),
+    subscriptions: subscriptionsSection(e),
+    totp: totpConfig(e),
   });
 }

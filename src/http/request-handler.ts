@@ -197,7 +197,7 @@ function readBody(req: IncomingMessage, limit: number, contentType: string | und
  * X-Forwarded-For entry, which our own proxy appended (earlier entries are
  * whatever the client chose to send).
  */
-function clientAddress(req: IncomingMessage, trustProxy: boolean): string {
+export function clientAddress(req: IncomingMessage, trustProxy: boolean): string {
   const forwarded = req.headers['x-forwarded-for'];
   if (trustProxy && typeof forwarded === 'string') {
     const last = forwarded.split(',').at(-1)?.trim();

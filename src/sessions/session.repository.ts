@@ -15,13 +15,20 @@ function toSession(row: Selectable<SessionTable>): Session {
     endedAt: row.ended_at === null ? null : toDate(row.ended_at),
     userAgent: row.user_agent,
     refreshGeneration: row.refresh_generation,
+    amr: parseAmr(row.amr),
   };
+}
+
+function parseAmr(text: string | null): readonly string[] | null {
+  if (text === null) return null;
+  const value: unknown = JSON.parse(text);
+  return Array.isArray(value) && value.every((m) => typeof m === 'string') ? value : null;
 }
 
 /** Creates a session with its first refresh token (generation 0). */
 export async function insertSession(
   db: Db,
-  s: { id: string; userId: string; userAgent: string | null; now: number; expiresAt: number; refreshTokenHash: string },
+  s: { id: string; userId: string; userAgent: string | null; now: number; expiresAt: number; refreshTokenHash: string; amr: readonly string[] },
 ): Promise<Session> {
   const row = await db
     .insertInto('sessions')
@@ -35,6 +42,7 @@ export async function insertSession(
       end_reason: null,
       user_agent: s.userAgent,
       refresh_generation: 0,
+      amr: JSON.stringify(s.amr),
     })
     .returningAll()
     .executeTakeFirstOrThrow();
@@ -237,4 +245,11 @@ export async function pruneSessions(db: Db, which: 'ended' | 'expired', before: 
     const result = await trx.deleteFrom('sessions').where('id', 'in', ids).executeTakeFirst();
     return Number(result.numDeletedRows);
   });
+}
+
+/** Finds sessions by id, active or not (an ended session's last state, for its ENDED event). */
+export async function findSessionsByIds(db: Db, ids: readonly string[]): Promise<Session[]> {
+  if (ids.length === 0) return [];
+  const rows = await db.selectFrom('sessions').selectAll().where('id', 'in', [...ids]).execute();
+  return rows.map(toSession);
 }

@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generateTotpCode } from '../../src/credentials/totp.js';
 import { errorCode, signup, startServer, testEnv, type TestServer } from '../helpers/server.js';
 
 /*
@@ -88,6 +89,27 @@ describe('the admin CLI', () => {
     const last = await cli(server, ['user:roles', 'promoted', 'USER']);
     expect(last.code).toBe(65);
     expect(last.err).toContain('last ADMIN');
+  });
+
+  it('mfa:reset turns TOTP off and ends the sessions; the password alone signs in again; logins_total counts mfa_required', async () => {
+    const pair = await signup(server, 'lost-phone');
+    const enrolled = await server.gql<{ enrollTotp: { secret: string } }>('mutation { enrollTotp { secret } }', {}, { token: pair.accessToken });
+    const { secret } = enrolled.body.data!.enrollTotp;
+    const confirmed = await server.gql('mutation ($c: String!) { confirmTotp(code: $c) }', { c: generateTotpCode(secret, Date.now()) }, { token: pair.accessToken });
+    expect(confirmed.body.errors).toBeUndefined();
+    const LOGIN = 'mutation { login(username: "lost-phone", password: "correct horse battery") { accessToken } }';
+    expect(errorCode(await server.gql(LOGIN))).toBe('MFA_REQUIRED');
+    expect((await server.gql('{ me { username } }', {}, { token: pair.accessToken })).body.errors).toBeUndefined();
+
+    const reset = await cli(server, ['mfa:reset', 'lost-phone']);
+    expect(reset.code, reset.err).toBe(0);
+    expect(reset.out).toContain('Two-factor authentication of lost-phone is off');
+    expect(errorCode(await server.gql('{ me { username } }', {}, { token: pair.accessToken }))).toBe('UNAUTHENTICATED');
+    const again = await server.gql<{ login: { accessToken: string } }>(LOGIN);
+    expect(again.body.data?.login.accessToken).toBeTruthy();
+
+    const metrics = await (await fetch(`${server.url}/metrics`)).text();
+    expect(metrics).toContain('tokengate_logins_total{outcome="mfa_required"} 1');
   });
 
   it('exits non-zero with one clear line on errors', async () => {

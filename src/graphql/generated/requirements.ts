@@ -48,6 +48,18 @@ export const requirements = {
       "signedIn": true,
       "fresh": true
     },
+    "confirmTotp": {
+      "signedIn": true,
+      "fresh": true
+    },
+    "disableTotp": {
+      "signedIn": true,
+      "fresh": true
+    },
+    "enrollTotp": {
+      "signedIn": true,
+      "fresh": true
+    },
     "login": {},
     "logout": {
       "signedIn": true
@@ -56,6 +68,10 @@ export const requirements = {
       "signedIn": true
     },
     "refreshToken": {},
+    "resetUserMfa": {
+      "signedIn": true,
+      "role": "ADMIN"
+    },
     "revokeSession": {
       "signedIn": true
     },
@@ -65,7 +81,12 @@ export const requirements = {
     },
     "signup": {
       "signupOpen": true
-    }
+    },
+    "verifyMfa": {}
   },
-  "Subscription": {}
+  "Subscription": {
+    "sessionEvents": {
+      "signedIn": true
+    }
+  }
 } as const satisfies OperationRequirements;

@@ -2,6 +2,7 @@
 import type { GraphQLResolveInfo, GraphQLScalarType, GraphQLScalarTypeConfig } from 'graphql';
 import type { User as UserModel } from '../../users/user.js';
 import type { Session as SessionModel } from '../../sessions/session.js';
+import type { SessionEvent as SessionEventModel } from '../../sessions/session-events.js';
 import type { AuthResult } from '../../auth/auth.service.js';
 import type { UserPage } from '../../users/user.service.js';
 import type { GraphQLContext } from '../context.js';
@@ -35,6 +36,19 @@ export type Mutation = {
   readonly __typename?: 'Mutation';
   /** Needs a fresh token (straight from a password login). Ends the caller's other sessions. */
   readonly changePassword: AuthPayload;
+  /**
+   * Needs a fresh token. Turns TOTP on with a current code of the pending secret,
+   * and answers 10 recovery codes, shown once (earlier ones stop working).
+   */
+  readonly confirmTotp: ReadonlyArray<Scalars['String']['output']>;
+  /** Needs a fresh token. Turns TOTP off, given a current TOTP code or an unused recovery code. */
+  readonly disableTotp: Scalars['Boolean']['output'];
+  /**
+   * Needs a fresh token. Starts a TOTP enrollment, pending until `confirmTotp`;
+   * a new call replaces a pending one. While TOTP is on, the current secret keeps
+   * working until the new one is confirmed.
+   */
+  readonly enrollTotp: TotpEnrollment;
   /** Signs in with a username and password. */
   readonly login: AuthPayload;
   /** Ends the current session. */
@@ -43,18 +57,35 @@ export type Mutation = {
   readonly logoutAll: Scalars['Int']['output'];
   /** Trades a refresh token for a new pair; the one presented is used up. */
   readonly refreshToken: AuthPayload;
+  /** ADMIN only. Turns a user's TOTP off and ends every session of that user. */
+  readonly resetUserMfa: User;
   /** Ends one of the caller's own sessions; false when there is no such active session. */
   readonly revokeSession: Scalars['Boolean']['output'];
   /** Replaces a user's roles (ADMIN only). Takes effect on that user's next request. */
   readonly setUserRoles: User;
   /** Creates an account and signs it in. Public, unless SIGNUP_ENABLED=false. */
   readonly signup: AuthPayload;
+  /**
+   * The second step of a login that answered MFA_REQUIRED: its `extensions.mfaToken`
+   * and a current TOTP code or an unused recovery code. Answers a fresh pair.
+   */
+  readonly verifyMfa: AuthPayload;
 };
 
 
 export type MutationChangePasswordArgs = {
   currentPassword: Scalars['String']['input'];
   newPassword: Scalars['String']['input'];
+};
+
+
+export type MutationConfirmTotpArgs = {
+  code: Scalars['String']['input'];
+};
+
+
+export type MutationDisableTotpArgs = {
+  code: Scalars['String']['input'];
 };
 
 
@@ -66,6 +97,11 @@ export type MutationLoginArgs = {
 
 export type MutationRefreshTokenArgs = {
   refreshToken: Scalars['String']['input'];
+};
+
+
+export type MutationResetUserMfaArgs = {
+  userId: Scalars['ID']['input'];
 };
 
 
@@ -83,6 +119,12 @@ export type MutationSetUserRolesArgs = {
 export type MutationSignupArgs = {
   password: Scalars['String']['input'];
   username: Scalars['String']['input'];
+};
+
+
+export type MutationVerifyMfaArgs = {
+  code: Scalars['String']['input'];
+  mfaToken: Scalars['String']['input'];
 };
 
 /** What the classic `/protected` route answered. */
@@ -137,10 +179,42 @@ export type Session = {
   readonly userAgent: Maybe<Scalars['String']['output']>;
 };
 
+/** A session of the caller's account that opened or ended, on any instance. */
+export type SessionEvent = {
+  readonly __typename?: 'SessionEvent';
+  readonly kind: SessionEventKind;
+  /** `current` is relative to the subscribing connection's session. */
+  readonly session: Session;
+};
+
+export type SessionEventKind =
+  | 'CREATED'
+  | 'ENDED';
+
+export type Subscription = {
+  readonly __typename?: 'Subscription';
+  /** The caller's sessions as they open (login, signup) and end (for any reason), on any instance. */
+  readonly sessionEvents: SessionEvent;
+};
+
+/**
+ * A TOTP secret waiting for `confirmTotp`: add it to an authenticator app by
+ * scanning `otpauthUrl` as a QR code, or by typing `secret`.
+ */
+export type TotpEnrollment = {
+  readonly __typename?: 'TotpEnrollment';
+  /** `otpauth://totp/<issuer>:<username>?secret=…&issuer=…` (SHA-1, 6 digits, 30 s). */
+  readonly otpauthUrl: Scalars['String']['output'];
+  /** The shared secret, base32 (RFC 4648, no padding). */
+  readonly secret: Scalars['String']['output'];
+};
+
 export type User = {
   readonly __typename?: 'User';
   readonly createdAt: Scalars['DateTime']['output'];
   readonly id: Scalars['ID']['output'];
+  /** Whether two-factor authentication (TOTP) is on. Readable by the user themself and by ADMIN only. */
+  readonly mfaEnabled: Scalars['Boolean']['output'];
   readonly roles: ReadonlyArray<Role>;
   /** The username as first written; usernames are compared case-insensitively. */
   readonly username: Scalars['String']['output'];
@@ -239,7 +313,11 @@ export type ResolversTypes = {
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
   Role: Role;
   Session: ResolverTypeWrapper<SessionModel>;
+  SessionEvent: ResolverTypeWrapper<SessionEventModel>;
+  SessionEventKind: SessionEventKind;
   String: ResolverTypeWrapper<Scalars['String']['output']>;
+  Subscription: ResolverTypeWrapper<Record<PropertyKey, never>>;
+  TotpEnrollment: ResolverTypeWrapper<TotpEnrollment>;
   User: ResolverTypeWrapper<UserModel>;
   UserConnection: ResolverTypeWrapper<UserPage>;
 };
@@ -255,7 +333,10 @@ export type ResolversParentTypes = {
   Protected: UserModel;
   Query: Record<PropertyKey, never>;
   Session: SessionModel;
+  SessionEvent: SessionEventModel;
   String: Scalars['String']['output'];
+  Subscription: Record<PropertyKey, never>;
+  TotpEnrollment: TotpEnrollment;
   User: UserModel;
   UserConnection: UserPage;
 };
@@ -300,13 +381,18 @@ export interface DateTimeScalarConfig extends GraphQLScalarTypeConfig<ResolversT
 
 export type MutationResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Mutation'] = ResolversParentTypes['Mutation']> = {
   changePassword?: Resolver<ResolversTypes['AuthPayload'], ParentType, ContextType, RequireFields<MutationChangePasswordArgs, 'currentPassword' | 'newPassword'>>;
+  confirmTotp?: Resolver<ReadonlyArray<ResolversTypes['String']>, ParentType, ContextType, RequireFields<MutationConfirmTotpArgs, 'code'>>;
+  disableTotp?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationDisableTotpArgs, 'code'>>;
+  enrollTotp?: Resolver<ResolversTypes['TotpEnrollment'], ParentType, ContextType>;
   login?: Resolver<ResolversTypes['AuthPayload'], ParentType, ContextType, RequireFields<MutationLoginArgs, 'password' | 'username'>>;
   logout?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   logoutAll?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   refreshToken?: Resolver<ResolversTypes['AuthPayload'], ParentType, ContextType, RequireFields<MutationRefreshTokenArgs, 'refreshToken'>>;
+  resetUserMfa?: Resolver<ResolversTypes['User'], ParentType, ContextType, RequireFields<MutationResetUserMfaArgs, 'userId'>>;
   revokeSession?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationRevokeSessionArgs, 'id'>>;
   setUserRoles?: Resolver<ResolversTypes['User'], ParentType, ContextType, RequireFields<MutationSetUserRolesArgs, 'roles' | 'userId'>>;
   signup?: Resolver<ResolversTypes['AuthPayload'], ParentType, ContextType, RequireFields<MutationSignupArgs, 'password' | 'username'>>;
+  verifyMfa?: Resolver<ResolversTypes['AuthPayload'], ParentType, ContextType, RequireFields<MutationVerifyMfaArgs, 'code' | 'mfaToken'>>;
 };
 
 export type ProtectedResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Protected'] = ResolversParentTypes['Protected']> = {
@@ -330,9 +416,24 @@ export type SessionResolvers<ContextType = GraphQLContext, ParentType extends Re
   userAgent?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
 };
 
+export type SessionEventResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['SessionEvent'] = ResolversParentTypes['SessionEvent']> = {
+  kind?: Resolver<ResolversTypes['SessionEventKind'], ParentType, ContextType>;
+  session?: Resolver<ResolversTypes['Session'], ParentType, ContextType>;
+};
+
+export type SubscriptionResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Subscription'] = ResolversParentTypes['Subscription']> = {
+  sessionEvents?: SubscriptionResolver<ResolversTypes['SessionEvent'], "sessionEvents", ParentType, ContextType>;
+};
+
+export type TotpEnrollmentResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['TotpEnrollment'] = ResolversParentTypes['TotpEnrollment']> = {
+  otpauthUrl?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  secret?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
+
 export type UserResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['User'] = ResolversParentTypes['User']> = {
   createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  mfaEnabled?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   roles?: Resolver<ReadonlyArray<ResolversTypes['Role']>, ParentType, ContextType>;
   username?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
 };
@@ -351,6 +452,9 @@ export type Resolvers<ContextType = GraphQLContext> = {
   Protected?: ProtectedResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
   Session?: SessionResolvers<ContextType>;
+  SessionEvent?: SessionEventResolvers<ContextType>;
+  Subscription?: SubscriptionResolvers<ContextType>;
+  TotpEnrollment?: TotpEnrollmentResolvers<ContextType>;
   User?: UserResolvers<ContextType>;
   UserConnection?: UserConnectionResolvers<ContextType>;
 };
