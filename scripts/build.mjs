@@ -26,7 +26,7 @@ rmSync(new URL('../dist', import.meta.url), { recursive: true, force: true });
 await build({
   absWorkingDir: root,
   // config.ts is an entry of its own because the benchmark reads loadConfig's defaults.
-  entryPoints: ['src/main.ts', 'src/cli/user-create.ts', 'src/cli/admin.ts', 'src/config/config.ts'],
+  entryPoints: ['src/main.ts', 'src/cli/user-create.ts', 'src/cli/keys-generate.ts', 'src/cli/admin.ts', 'src/config/config.ts'],
   outbase: 'src',
   outdir: 'dist',
   bundle: true,

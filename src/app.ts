@@ -7,6 +7,8 @@ import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin
 import type { GraphQLSchema } from 'graphql';
 import { AccessTokens } from './tokens/access-token.js';
 import { createSessionGuard } from './sessions/guards/create-session-guard.js';
+import { publicJwks, type SigningKeySet } from './tokens/signing-keys.js';
+import { loadSigningKeys } from './config/signing-key-files.js';
 import { AuthService } from './auth/auth.service.js';
 import { TotpService } from './auth/totp.service.js';
 import { deriveSecretBoxKey } from './credentials/secret-box.js';
@@ -37,6 +39,8 @@ export interface AppDeps {
   readonly clock?: Clock;
   readonly logger?: Logger;
   readonly schema?: GraphQLSchema;
+  /** The signing keys main.ts read (null for HS256); read from config.jwtKeys when absent. */
+  readonly signingKeys?: SigningKeySet | null;
   /** Wraps the database handle every part uses (service tests add a Kysely plugin that pauses or fails queries). */
   readonly wrapDb?: (db: Db) => Db;
 }
@@ -86,14 +90,18 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
 
   const metrics = createMetrics();
   const hasher = new PasswordHasher(config.argon2, config.operations.hashConcurrency);
+  const signingKeys = deps.signingKeys !== undefined ? deps.signingKeys : loadSigningKeys(config, logger);
   const accessTokens = new AccessTokens({
     secret,
+    keys: signingKeys,
+    hasuraClaims: config.jwtKeys.hasuraClaims,
     issuer: config.jwt.issuer,
     audience: config.jwt.audience,
     ttl: config.jwt.accessTokenTtl,
     clockTolerance: config.jwt.clockTolerance,
   });
   // A separate key for the refresh chain, derived so one configured secret suffices.
+  // Always from JWT_SECRET, never from a signing key: a public key is public.
   const refreshChainKey = Buffer.from(hkdfSync('sha256', secret, 'tokengate', 'refresh-token chain v1', 32));
   const redis = config.redis ? openRedis(config.redis.url) : null;
   const sessionGuard = createSessionGuard(config, db, redis, logger);
@@ -167,6 +175,8 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
       return config.redis ? { database, redis } : { database };
     },
     logger,
+    // Computed once: the key set is fixed for the life of the process.
+    jwks: JSON.stringify(publicJwks(signingKeys)),
     bodyLimitBytes: config.bodyLimitBytes,
     trustProxy: config.trustProxy,
     corsOrigins: config.corsOrigins.length > 0 ? config.corsOrigins : config.env === 'production' ? [] : '*',

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { boolean, budget, duration, int } from './fields.js';
 import { checkOperations, operationsConfig, operationsSchema, type OperationsConfig } from './operations.config.js';
 import { subscriptionsFields, subscriptionsSection, type SubscriptionsConfig } from './subscriptions.config.js';
+import { checkJwtKeys, jwtKeysConfig, jwtKeysSettings, type JwtKeysConfig } from './jwt-keys.config.js';
 import { totpConfig, totpSettings, type TotpConfig } from './totp.config.js';
 
 /** Where the data lives: an embedded SQLite file, or a PostgreSQL server. */
@@ -53,6 +54,8 @@ export interface Config {
     readonly accessTokenTtl: number;
     readonly clockTolerance: number;
   };
+  /** Signing keys: HS256 with the secret, or RS256/ES256 key files. */
+  readonly jwtKeys: JwtKeysConfig;
   readonly refreshTokenTtl: number;
   readonly refreshReuseGrace: number;
   readonly signupEnabled: boolean;
@@ -139,6 +142,7 @@ const schema = z.object({
   ADMIN_PASSWORD: z.string().optional(),
   ...operationsSchema,
   ...subscriptionsFields,
+  ...jwtKeysSettings,
   ...totpSettings,
 });
 
@@ -177,6 +181,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
       if (weakness) problems.push(weakness);
     }
   }
+  problems.push(...checkJwtKeys(present));
   if ((present.ADMIN_USERNAME === undefined) !== (present.ADMIN_PASSWORD === undefined)) {
     problems.push('ADMIN_USERNAME and ADMIN_PASSWORD go together: set both or neither');
   }
@@ -206,6 +211,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
       accessTokenTtl: e.ACCESS_TOKEN_TTL,
       clockTolerance: e.JWT_CLOCK_TOLERANCE,
     }),
+    jwtKeys: jwtKeysConfig(e),
     refreshTokenTtl: e.REFRESH_TOKEN_TTL,
     refreshReuseGrace: e.REFRESH_REUSE_GRACE,
     signupEnabled: e.SIGNUP_ENABLED,
