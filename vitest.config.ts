@@ -71,6 +71,17 @@ export default defineConfig({
           env: { TOKENGATE_TEST_BACKEND: 'sqlite' },
         },
       },
+      {
+        extends: true,
+        test: {
+          // Real Chromium (test/helpers/browser.ts) against the compiled server: fails under CI=true without Chromium.
+          name: 'browser',
+          include: ['test/browser/**/*.test.ts'],
+          // One browser at a time: Chromium and the server share two cores with everything else.
+          fileParallelism: false,
+          testTimeout: 60_000,
+        },
+      },
       ...(runServiceSuites ? serviceProjects : []),
     ],
   },

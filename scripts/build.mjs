@@ -10,15 +10,18 @@
 // only runs what it made. Each step below is one esbuild call; add a step
 // (e.g. a browser bundle) as another `await build(...)` after the server's.
 //
-//   node scripts/build.mjs                      # dist/main.js, dist/cli/*.js, dist/config/config.js
+//   node scripts/build.mjs                      # dist/main.js, dist/cli/{user-create,keys-generate}.js, dist/config/config.js, dist/explorer/
+//   node scripts/build.mjs --no-explorer        # the server only (the explorer's Vite build is the slow part)
 //   node scripts/build.mjs --packages=external  # leave every package in node_modules (profiling by package)
 import { rmSync } from 'node:fs';
 import process from 'node:process';
 import { fileURLToPath, URL } from 'node:url';
 import { build } from 'esbuild';
+import { buildExplorer } from './build-explorer.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const external = process.argv.includes('--packages=external');
+const explorer = !process.argv.includes('--no-explorer');
 
 rmSync(new URL('../dist', import.meta.url), { recursive: true, force: true });
 
@@ -42,3 +45,5 @@ await build({
   // Bundled CommonJS packages call require(); give the ES module output one.
   banner: { js: "import { createRequire as __tokengateRequire } from 'node:module'; const require = __tokengateRequire(import.meta.url);" },
 });
+// The browser explorer (GraphiQL) that GET /graphql serves: dist/explorer/.
+if (explorer) await buildExplorer();

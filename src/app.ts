@@ -23,6 +23,7 @@ import { formatError, isExpectedError } from './graphql/format-error.js';
 import { buildSchema } from './graphql/schema.js';
 import { createQueryLimits } from './graphql/query-limits.js';
 import { createRequestHandler } from './http/request-handler.js';
+import { defaultExplorerDir, ExplorerAssets } from './http/explorer.js';
 import { attachWebSocketTransport } from './http/websocket.js';
 import { LocalEventBus, PostgresEventBus, RedisEventBus, type AuthEventBus } from './sessions/event-bus.js';
 import { SessionEventFeed } from './sessions/session-events.js';
@@ -43,6 +44,8 @@ export interface AppDeps {
   readonly signingKeys?: SigningKeySet | null;
   /** Wraps the database handle every part uses (service tests add a Kysely plugin that pauses or fails queries). */
   readonly wrapDb?: (db: Db) => Db;
+  /** Where the built explorer is (default: dist/explorer). */
+  readonly explorerDir?: string;
 }
 
 /** A built, not yet listening, tokengate. */
@@ -156,9 +159,10 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
     allowBatchedHttpRequests: false,
     stopOnTerminationSignals: false,
     plugins: [
-      config.env === 'production'
-        ? ApolloServerPluginLandingPageDisabled()
-        : ApolloServerPluginLandingPageLocalDefault({ embed: true, includeCookies: false }),
+      // EXPLORER=graphiql serves our own page before Apollo sees the request; Apollo's landing page is Sandbox only.
+      config.explorer.mode === 'sandbox'
+        ? ApolloServerPluginLandingPageLocalDefault({ embed: true, includeCookies: false })
+        : ApolloServerPluginLandingPageDisabled(),
       // No field sets cache hints, so computing them per request is waste.
       ApolloServerPluginCacheControlDisabled(),
       logUnexpectedErrors(logger),
@@ -166,6 +170,7 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
     ],
   });
 
+  const explorer = config.explorer.mode === 'graphiql' ? new ExplorerAssets(deps.explorerDir ?? defaultExplorerDir()) : null;
   const buildContext = createContextBuilder({ accessTokens, sessions, clock, services, signupEnabled: config.signupEnabled });
   const handler = createRequestHandler({
     apollo,
@@ -188,6 +193,7 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
             scrape: async () => ({ contentType: metrics.registry.contentType, body: await metrics.registry.metrics() }),
           }
         : null,
+    explorer,
   });
   const pruner = new Pruner({
     clock,
@@ -247,6 +253,7 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
       await migrateToLatest(db, config.database.dialect);
       await bus.start();
       await apollo.start();
+      if (explorer && !explorer.built) logger.warn({ dir: explorer.dir }, 'EXPLORER=graphiql but the explorer is not built: run `npm run build`');
       if (config.bootstrapAdmin) await ensureAdmin(users, config.bootstrapAdmin, logger);
       pruner.start();
     },

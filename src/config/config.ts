@@ -2,6 +2,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { boolean, budget, duration, int } from './fields.js';
 import { checkOperations, operationsConfig, operationsSchema, type OperationsConfig } from './operations.config.js';
+import { explorerConfig, explorerSettings, type ExplorerConfig } from './explorer.config.js';
 import { subscriptionsFields, subscriptionsSection, type SubscriptionsConfig } from './subscriptions.config.js';
 import { checkJwtKeys, jwtKeysConfig, jwtKeysSettings, type JwtKeysConfig } from './jwt-keys.config.js';
 import { totpConfig, totpSettings, type TotpConfig } from './totp.config.js';
@@ -71,6 +72,7 @@ export interface Config {
   /** Create this admin at start-up when no user of that name exists. */
   readonly bootstrapAdmin: { readonly username: string; readonly password: string } | null;
   readonly operations: OperationsConfig;
+  readonly explorer: ExplorerConfig;
   readonly subscriptions: SubscriptionsConfig;
   readonly totp: TotpConfig;
 }
@@ -141,6 +143,7 @@ const schema = z.object({
   ADMIN_USERNAME: z.string().optional(),
   ADMIN_PASSWORD: z.string().optional(),
   ...operationsSchema,
+  ...explorerSettings,
   ...subscriptionsFields,
   ...jwtKeysSettings,
   ...totpSettings,
@@ -235,6 +238,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
         ? Object.freeze({ username: e.ADMIN_USERNAME, password: e.ADMIN_PASSWORD })
         : null,
     operations: operationsConfig(e),
+    explorer: explorerConfig(e),
     subscriptions: subscriptionsSection(e),
     totp: totpConfig(e),
   });

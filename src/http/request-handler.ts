@@ -6,6 +6,7 @@ import type { RequestMeta } from '../platform/request-meta.js';
 import { parseBearer } from './credentials.js';
 import type { ContextInput, GraphQLContext } from '../graphql/context.js';
 import type { Logger } from '../platform/logger.js';
+import { EXPLORER_ASSET_PREFIX, prefersHtml, type ExplorerAssets } from './explorer.js';
 
 /** What the HTTP layer needs from the rest of the app. */
 export interface RequestHandlerDeps {
@@ -22,6 +23,8 @@ export interface RequestHandlerDeps {
   readonly corsOrigins: readonly string[] | '*';
   /** The Prometheus endpoint; null when it is off (production without METRICS_TOKEN), and /metrics is then 404. */
   readonly metrics: MetricsEndpoint | null;
+  /** The self-hosted explorer (EXPLORER=graphiql), or null when GET /graphql shows no page of ours. */
+  readonly explorer?: ExplorerAssets | null;
 }
 
 /** What GET /metrics serves, and who may read it. */
@@ -78,6 +81,7 @@ async function handle(deps: RequestHandlerDeps, req: IncomingMessage, res: Serve
 
   switch (pathname) {
     case '/graphql':
+      if (deps.explorer && prefersHtml(req.method, req.headers.accept)) return deps.explorer.servePage(req, res);
       return handleGraphQL(deps, req, res, search, requestId);
     case '/healthz':
       return sendJson(res, 200, { status: 'ok' });
@@ -94,6 +98,8 @@ async function handle(deps: RequestHandlerDeps, req: IncomingMessage, res: Serve
       // Public members only (HS256 keys are secret: then there is nothing to publish).
       res.setHeader('cache-control', `public, max-age=${JWKS_MAX_AGE_SECONDS}`);
       return sendText(res, 200, deps.jwks);
+    default:
+      if (deps.explorer && pathname.startsWith(EXPLORER_ASSET_PREFIX) && deps.explorer.serveAsset(pathname, req, res)) return;
   }
   const paths = ['/graphql', '/healthz', '/readyz', ...(deps.metrics ? ['/metrics'] : []), '/.well-known/jwks.json'];
   return sendJson(res, 404, { error: 'Not found', paths });

@@ -22,7 +22,7 @@ function newest(target: string): number {
 
 export default function setup(): void {
   const built = path.join(ROOT, 'dist', 'main.js');
-  const sources = Math.max(...['src', 'schema', 'scripts/build.mjs', 'package.json'].map((p) => newest(path.join(ROOT, p))));
+  const sources = Math.max(...['src', 'schema', 'scripts/build.mjs', 'scripts/build-explorer.mjs', 'package.json'].map((p) => newest(path.join(ROOT, p))));
   if (existsSync(built) && statSync(built).mtimeMs >= sources) return;
   execFileSync(process.execPath, [path.join(ROOT, 'scripts', 'build.mjs')], { cwd: ROOT, stdio: 'inherit' });
 }
