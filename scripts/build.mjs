@@ -6,6 +6,10 @@
 // better-sqlite3) and pino (which may load worker files by path) stay in
 // node_modules. Type checking is `npm run typecheck`'s job, not this one's.
 //
+// `npm install` runs it (the prepare script, scripts/prepare.mjs); `npm start`
+// only runs what it made. Each step below is one esbuild call; add a step
+// (e.g. a browser bundle) as another `await build(...)` after the server's.
+//
 //   node scripts/build.mjs                      # dist/main.js, dist/cli/{user-create,keys-generate}.js, dist/config/config.js, dist/explorer/
 //   node scripts/build.mjs --no-explorer        # the server only (the explorer's Vite build is the slow part)
 //   node scripts/build.mjs --packages=external  # leave every package in node_modules (profiling by package)
@@ -20,10 +24,12 @@ const external = process.argv.includes('--packages=external');
 const explorer = !process.argv.includes('--no-explorer');
 
 rmSync(new URL('../dist', import.meta.url), { recursive: true, force: true });
+
+// Step 1: the server and the CLIs.
 await build({
   absWorkingDir: root,
   // config.ts is an entry of its own because the benchmark reads loadConfig's defaults.
-  entryPoints: ['src/main.ts', 'src/cli/user-create.ts', 'src/cli/keys-generate.ts', 'src/config/config.ts'],
+  entryPoints: ['src/main.ts', 'src/cli/user-create.ts', 'src/cli/keys-generate.ts', 'src/cli/admin.ts', 'src/config/config.ts'],
   outbase: 'src',
   outdir: 'dist',
   bundle: true,

@@ -7,12 +7,9 @@ import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin
 import type { GraphQLSchema } from 'graphql';
 import { AccessTokens } from './tokens/access-token.js';
 import { csrfTokenFor } from './tokens/csrf-token.js';
+import { createSessionGuard } from './sessions/guards/create-session-guard.js';
 import { publicJwks, type SigningKeySet } from './tokens/signing-keys.js';
 import { loadSigningKeys } from './config/signing-key-files.js';
-import { DatabaseSessionGuard } from './sessions/guards/database-session-guard.js';
-import { LocalSessionGuard } from './sessions/guards/local-session-guard.js';
-import { RedisSessionGuard } from './sessions/guards/redis-session-guard.js';
-import type { SessionGuard } from './sessions/session-guard.js';
 import { AuthService } from './auth/auth.service.js';
 import { TotpService } from './auth/totp.service.js';
 import { deriveSecretBoxKey } from './credentials/secret-box.js';
@@ -32,6 +29,10 @@ import { attachWebSocketTransport } from './http/websocket.js';
 import { LocalEventBus, PostgresEventBus, RedisEventBus, type AuthEventBus } from './sessions/event-bus.js';
 import { SessionEventFeed } from './sessions/session-events.js';
 import { createLogger, type Logger } from './platform/logger.js';
+import { createMetrics, type Metrics } from './platform/metrics.js';
+import { Pruner } from './platform/pruner.js';
+import { metricsPlugin } from './graphql/metrics-plugin.js';
+import { sessionPruneTasks } from './sessions/session-prune-tasks.js';
 import { openRedis, type Redis } from './platform/redis.js';
 import { UserService } from './users/user.service.js';
 
@@ -66,6 +67,10 @@ export interface App {
     /** Registers a callback for every change of the open-socket count (one at a time; returns the unregister function). */
     onConnectionCountChange(listener: (count: number) => void): () => void;
   };
+  /** This app's Prometheus registry and series (the mail outbox sets its queue-depth source). */
+  readonly metrics: Metrics;
+  /** The background pruner; features register their PruneTasks before start(). */
+  readonly pruner: Pruner;
   /** Migrates the database, starts Apollo and creates the bootstrap admin. */
   start(): Promise<void>;
   /** Listens on the given port (0 for a free one); resolves to the bound port. */
@@ -87,7 +92,8 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
   const opened = openDatabase(config.database);
   const db = deps.wrapDb ? deps.wrapDb(opened) : opened;
 
-  const hasher = new PasswordHasher(config.argon2);
+  const metrics = createMetrics();
+  const hasher = new PasswordHasher(config.argon2, config.operations.hashConcurrency);
   const signingKeys = deps.signingKeys !== undefined ? deps.signingKeys : loadSigningKeys(config, logger);
   const accessTokens = new AccessTokens({
     secret,
@@ -112,6 +118,10 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
     config.subscriptions.connectionsPerAddress,
   );
   const sessions = new SessionService({ db, clock, guard: sessionGuard, logger });
+  // Counted where the door announces it, whichever service ended the sessions.
+  sessions.onEvent((event) => {
+    if (event.type === 'sessions_ended') metrics.sessionsEnded.inc({ reason: event.reason }, event.sessionIds.length);
+  });
   const users = new UserService({ db, clock, hasher, userChanges: sessions, logger });
   // TOTP secrets at rest: AES-256-GCM under their own HKDF-derived key (credentials/secret-box.ts).
   const totp = new TotpService({ db, clock, secretKey: deriveSecretBoxKey(secret), issuer: config.totp.issuer, sessions, rateLimits, logger });
@@ -129,6 +139,7 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
     logger,
     refreshTokenTtl: config.refreshTokenTtl,
     refreshReuseGrace: config.refreshReuseGrace,
+    metrics: metrics.auth,
   });
   const bus = createEventBus(config, db, redis, logger);
   // The door's events reach every instance through the bus: sockets close, sessionEvents stream.
@@ -159,6 +170,7 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
       // No field sets cache hints, so computing them per request is waste.
       ApolloServerPluginCacheControlDisabled(),
       logUnexpectedErrors(logger),
+      metricsPlugin(metrics.graphqlDuration),
     ],
   });
 
@@ -178,11 +190,28 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
     trustProxy: config.trustProxy,
     // With cookies on, no origin is reflected by default: a credentialed answer goes only to origins listed by name.
     corsOrigins: config.corsOrigins.length > 0 ? config.corsOrigins : config.env === 'production' || config.cookies.refreshTokenCookie ? [] : '*',
+    // Open outside production for a local Prometheus; in production only with METRICS_TOKEN (else 404).
+    metrics:
+      config.operations.metricsToken !== null || config.env !== 'production'
+        ? {
+            token: config.operations.metricsToken,
+            scrape: async () => ({ contentType: metrics.registry.contentType, body: await metrics.registry.metrics() }),
+          }
+        : null,
     explorer,
     cookies: config.cookies.refreshTokenCookie
       ? { secure: config.cookies.secure, csrfFor: (sessionId: string) => csrfTokenFor(csrfKey, sessionId), now: () => clock.now() }
       : null,
   });
+  const pruner = new Pruner({
+    clock,
+    logger,
+    batchSize: config.operations.pruneBatchSize,
+    interval: config.operations.pruneInterval,
+    onPruned: (task, rows) => metrics.pruned.inc({ task }, rows),
+  });
+  for (const task of sessionPruneTasks(db, config.operations)) pruner.register(task);
+
   const server = createServer({ requestTimeout: 30_000 }, handler);
   server.keepAliveTimeout = 65_000;
   let countListener: ((count: number) => void) | null = null;
@@ -202,7 +231,10 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
     allowedOrigins: config.corsOrigins,
     clockToleranceSeconds: config.jwt.clockTolerance,
     hideSchemaDetails: !config.introspection,
-    onConnectionCountChange: (count) => countListener?.(count),
+    onConnectionCountChange: (count) => {
+      metrics.wsConnections.set(count);
+      countListener?.(count);
+    },
   });
 
   return {
@@ -210,6 +242,8 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
     db,
     logger,
     services,
+    metrics,
+    pruner,
     subscriptions: {
       connectionCount: () => websockets.connectionCount(),
       onConnectionCountChange(listener) {
@@ -229,6 +263,7 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
       await apollo.start();
       if (explorer && !explorer.built) logger.warn({ dir: explorer.dir }, 'EXPLORER=graphiql but the explorer is not built: run `npm run build`');
       if (config.bootstrapAdmin) await ensureAdmin(users, config.bootstrapAdmin, logger);
+      pruner.start();
     },
     listen(port, host) {
       return new Promise((resolve, reject) => {
@@ -240,6 +275,8 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
       });
     },
     async stop() {
+      // No new pruning batch from now on; the one in progress finishes before the database closes.
+      const pruning = pruner.stop();
       const serverClosed = new Promise<void>((resolve) => {
         if (!server.listening) return resolve();
         // Stop accepting; requests in flight finish. Keep-alive connections
@@ -256,29 +293,13 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
       await serverClosed;
       sessionEvents.close();
       await bus.close();
+      await pruning;
       await apollo.stop();
       await sessionGuard.close();
       redis?.disconnect();
       await db.destroy();
     },
   };
-}
-
-/**
- * Picks how the per-request session check learns about logouts and role
- * changes: through Redis when configured (several instances, cached), from
- * PostgreSQL on every request when not (several instances, no cache), or
- * from an in-process cache on embedded SQLite (one instance sees every write).
- */
-function createSessionGuard(config: Config, db: Db, redis: Redis | null, logger: Logger): SessionGuard {
-  if (config.redis && redis) {
-    return new RedisSessionGuard(db, redis, {
-      prefix: config.redis.prefix,
-      epochTtlSeconds: config.refreshTokenTtl + config.jwt.accessTokenTtl,
-      logger,
-    });
-  }
-  return config.database.dialect === 'postgres' ? new DatabaseSessionGuard(db) : new LocalSessionGuard(db);
 }
 
 /**

@@ -1,6 +1,9 @@
 import { ConfigError, loadConfig } from './config/config.js';
 import { createLogger } from './platform/logger.js';
 import { withDevelopmentSecret } from './config/development-secret.js';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { sourceNewerThanBuild } from './platform/build-freshness.js';
 import { loadSigningKeys } from './config/signing-key-files.js';
 
 /** The only reader of process.env: load config, build, listen, and shut down gracefully on SIGTERM/SIGINT. */
@@ -20,6 +23,7 @@ async function main(): Promise<void> {
     }
     throw error;
   }
+  warnIfStale(logger);
   // Loaded only once the configuration is known to be good: a bad setting is
   // reported at once, without first loading the GraphQL stack.
   const { buildApp } = await import('./app.js');
@@ -48,6 +52,17 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
+}
+
+/** Names a source file newer than the build being served (npm start does not rebuild). */
+function warnIfStale(logger: ReturnType<typeof createLogger>): void {
+  const self = fileURLToPath(import.meta.url);
+  const root = path.resolve(path.dirname(self), '..');
+  if (path.basename(path.dirname(self)) !== 'dist') return; // run from src/ (tests): nothing to compare
+  const newer = sourceNewerThanBuild(self, path.join(root, 'src'));
+  if (newer !== null) {
+    logger.warn({ changed: path.relative(root, newer) }, `the build in dist/ is older than ${path.relative(root, newer)}: run \`npm run build\` to serve your changes`);
+  }
 }
 
 main().catch((error: unknown) => {

@@ -157,7 +157,7 @@ const START = (() => {
   const { config } = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
   return {
     nodeFlags: String(config.node_flags).split(/\s+/).filter(Boolean),
-    env: { MALLOC_ARENA_MAX: String(config.malloc_arena_max) },
+    env: { MALLOC_ARENA_MAX: String(config.malloc_arena_max), MALLOC_MMAP_THRESHOLD_: String(config.malloc_mmap_threshold) },
   };
 })();
 

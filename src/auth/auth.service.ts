@@ -3,6 +3,7 @@ import type { Clock } from '../platform/clock.js';
 import type { Db } from '../db/database.js';
 import { AppError, ErrorCode, INVALID_CREDENTIALS_MESSAGE, badInput } from '../errors.js';
 import type { Logger } from '../platform/logger.js';
+import { noAuthMetrics, type AuthMetrics } from '../platform/metrics.js';
 import type { RequestMeta } from '../platform/request-meta.js';
 import * as users from '../users/user.repository.js';
 import type { UserService } from '../users/user.service.js';
@@ -60,6 +61,8 @@ export interface AuthServiceDeps {
   readonly logger: Logger;
   readonly refreshTokenTtl: number;
   readonly refreshReuseGrace: number;
+  /** Where login and refresh outcomes are counted (Prometheus in the server); counts nothing when absent. */
+  readonly metrics?: AuthMetrics;
 }
 
 const USER_AGENT_MAX = 512;
@@ -70,7 +73,11 @@ const PASSWORD_ONLY = ['pwd'] as const;
 
 /** Signing in and out, refresh rotation, sessions and password changes. */
 export class AuthService {
-  constructor(private readonly deps: AuthServiceDeps) {}
+  private readonly metrics: AuthMetrics;
+
+  constructor(private readonly deps: AuthServiceDeps) {
+    this.metrics = deps.metrics ?? noAuthMetrics;
+  }
 
   /** Creates an account and signs it in with a fresh pair. */
   async signup(username: string, password: string, meta: RequestMeta): Promise<AuthResult> {
@@ -94,9 +101,18 @@ export class AuthService {
    */
   async login(username: string, password: string, meta: RequestMeta): Promise<AuthResult> {
     // Refused before hashing: an attacker must not make us hash a megabyte.
-    if (isOverlongPassword(password)) throw badInput('password', 'Password must be at most 256 characters.');
+    if (isOverlongPassword(password)) {
+      this.metrics.login('failure'); // no stored password is that long: a wrong one
+      throw badInput('password', 'Password must be at most 256 characters.');
+    }
     // Charged before hashing; a lock refuses even the right password.
-    const attempt = await this.deps.rateLimits.beginLogin(username, meta);
+    let attempt;
+    try {
+      attempt = await this.deps.rateLimits.beginLogin(username, meta);
+    } catch (error) {
+      if (error instanceof AppError && error.code === ErrorCode.RATE_LIMITED) this.metrics.login('locked');
+      throw error;
+    }
     let found: users.UserWithHash | null;
     let ok: boolean;
     try {
@@ -108,6 +124,7 @@ export class AuthService {
     }
     if (!found || !ok) {
       await attempt.failed();
+      this.metrics.login('failure');
       this.audit('auth.login_failed', meta, { userId: found?.user.id ?? null });
       throw new AppError(ErrorCode.INVALID_CREDENTIALS, INVALID_CREDENTIALS_MESSAGE);
     }
@@ -130,12 +147,13 @@ export class AuthService {
       const mfaToken = generateMfaToken();
       const now = this.deps.clock.now();
       await mfaTokens.insertMfaToken(this.deps.db, { hash: hashMfaToken(mfaToken), userId: found.user.id, now, expiresAt: now + MFA_TOKEN_TTL_SECONDS * 1000 });
-      // Metrics: tokengate_logins_total{outcome="mfa_required"} is counted here (operations branch).
+      this.metrics.login('mfa_required');
       this.audit('auth.mfa_required', meta, { userId: found.user.id });
       throw new AppError(ErrorCode.MFA_REQUIRED, 'Two-factor authentication is on: send verifyMfa with the mfaToken and a code.', { mfaToken });
     }
     await attempt.succeeded();
     const { auth, sessionId } = await this.startSession(found.user, meta, PASSWORD_ONLY);
+    this.metrics.login('success');
     this.audit('auth.login', meta, { userId: found.user.id, sessionId });
     return auth;
   }
@@ -179,10 +197,12 @@ export class AuthService {
     }
     if (outcome.kind === 'wrong') {
       await attempt.failed();
+      this.metrics.login('failure');
       this.audit('auth.mfa_failed', meta, { userId: user.id });
       throw invalidMfaCode();
     }
     await attempt.succeeded();
+    this.metrics.login('success'); // the login that answered mfa_required, now complete
     this.deps.sessions.sessionStarted(outcome.session);
     this.audit('auth.login', meta, { userId: user.id, sessionId: outcome.session.id, method: outcome.method });
     return this.issue(user, outcome.session.id, refreshToken, true, now, outcome.session.amr);
@@ -213,12 +233,12 @@ export class AuthService {
     await this.deps.rateLimits.chargeRefresh(meta);
     const { csrfCookie, csrfHeader, refreshToken } = credential;
     if (csrfCookie === undefined || csrfHeader === undefined || !sameCsrfToken(csrfCookie, csrfHeader)) throw csrfRefused();
-    if (refreshToken === undefined) throw invalidRefresh();
+    if (refreshToken === undefined) throw this.invalidRefresh();
     return this.refreshCharged(refreshToken, csrfHeader, meta);
   }
 
   private async refreshCharged(token: string, csrf: string | null, meta: RequestMeta): Promise<AuthResult> {
-    if (!isWellFormedRefreshToken(token)) throw invalidRefresh();
+    if (!isWellFormedRefreshToken(token)) throw this.invalidRefresh();
     const now = this.deps.clock.now();
     const hash = hashRefreshToken(token);
     const outcome = await this.deps.db.transaction().execute((trx) => this.rotate(trx, token, hash, now, csrf));
@@ -236,14 +256,21 @@ export class AuthService {
         },
         { unannounced: 'proceed' },
       );
+      this.metrics.refresh('reused');
       this.audit('auth.refresh_reuse', meta, { userId: outcome.session.userId, sessionId: outcome.session.id }, 'warn');
       throw invalidRefresh();
     }
-    if (outcome.kind === 'invalid') throw invalidRefresh();
+    if (outcome.kind === 'invalid') throw this.invalidRefresh();
     const user = await this.deps.sessions.checkSession(outcome.session.id, outcome.session.userId);
-    if (!user.active) throw invalidRefresh();
+    if (!user.active) throw this.invalidRefresh();
+    this.metrics.refresh(outcome.kind);
     // The session's methods travel on: a refresh keeps `amr`, and is never fresh.
     return this.issue(user.user, outcome.session.id, outcome.refreshToken, false, now, outcome.session.amr, outcome.expiresAt);
+  }
+
+  private invalidRefresh(): AppError {
+    this.metrics.refresh('invalid');
+    return invalidRefresh();
   }
 
   private async rotate(trx: Db, token: string, hash: string, now: number, csrf: string | null): Promise<RotateOutcome> {
@@ -277,7 +304,7 @@ export class AuthService {
         const current = deriveRefreshToken(this.deps.refreshChainKey, token, session.refreshGeneration - stored.generation);
         const live = await sessions.findRefreshTokenByGeneration(trx, session.id, session.refreshGeneration);
         if (live === null || live.usedAt !== null || !sameHash(live.hash, hashRefreshToken(current))) return { kind: 'invalid' };
-        return { kind: 'rotated', session, refreshToken: current, expiresAt: session.expiresAt.getTime() };
+        return { kind: 'grace', session, refreshToken: current, expiresAt: session.expiresAt.getTime() };
       }
 
       // Theft. The session is ended by the caller, through the door, once this transaction is over.
@@ -408,7 +435,7 @@ export class AuthService {
 }
 
 type RotateOutcome =
-  | { readonly kind: 'rotated'; readonly session: Session; readonly refreshToken: string; readonly expiresAt: number }
+  | { readonly kind: 'rotated' | 'grace'; readonly session: Session; readonly refreshToken: string; readonly expiresAt: number }
   | { readonly kind: 'reused'; readonly session: Session }
   | { readonly kind: 'csrf' }
   | { readonly kind: 'invalid' };

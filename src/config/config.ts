@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { boolean, budget, duration, int } from './fields.js';
+import { checkOperations, operationsConfig, operationsSchema, type OperationsConfig } from './operations.config.js';
 import { explorerConfig, explorerSettings, type ExplorerConfig } from './explorer.config.js';
 import { checkCookies, cookiesFields, cookiesSection, type CookiesConfig } from './cookies.config.js';
 import { subscriptionsFields, subscriptionsSection, type SubscriptionsConfig } from './subscriptions.config.js';
@@ -72,6 +73,7 @@ export interface Config {
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   /** Create this admin at start-up when no user of that name exists. */
   readonly bootstrapAdmin: { readonly username: string; readonly password: string } | null;
+  readonly operations: OperationsConfig;
   readonly explorer: ExplorerConfig;
   readonly subscriptions: SubscriptionsConfig;
   readonly totp: TotpConfig;
@@ -142,6 +144,7 @@ const schema = z.object({
     .optional(),
   ADMIN_USERNAME: z.string().optional(),
   ADMIN_PASSWORD: z.string().optional(),
+  ...operationsSchema,
   ...explorerSettings,
   ...cookiesFields,
   ...subscriptionsFields,
@@ -193,6 +196,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     // The per-request check relies on an access token never outliving its session's refresh lifetime.
     problems.push('REFRESH_TOKEN_TTL must be longer than ACCESS_TOKEN_TTL');
   }
+  if (parsed.success) problems.push(...checkOperations(parsed.data, parsed.data.REFRESH_REUSE_GRACE));
   if (!parsed.success || typeof database === 'string' || problems.length > 0) throw new ConfigError(problems);
   const e = parsed.data;
 
@@ -238,6 +242,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
       e.ADMIN_USERNAME !== undefined && e.ADMIN_PASSWORD !== undefined
         ? Object.freeze({ username: e.ADMIN_USERNAME, password: e.ADMIN_PASSWORD })
         : null,
+    operations: operationsConfig(e),
     explorer: explorerConfig(e),
     subscriptions: subscriptionsSection(e),
     totp: totpConfig(e),

@@ -1,4 +1,5 @@
 import argon2 from 'argon2';
+import pLimit, { type LimitFunction } from 'p-limit';
 import type { Argon2Config } from '../config/config.js';
 
 /** The contract's bounds, counted in Unicode code points after NFKC normalization. */
@@ -55,18 +56,36 @@ export function checkNewPassword(password: string, username: string): string | n
  */
 export class PasswordHasher {
   private dummyHash: Promise<string> | null = null;
+  /**
+   * The hashing queue. Each Argon2 computation holds `memoryCost` KiB (19 MiB
+   * by default) until it finishes, so 50 parallel logins would mean about
+   * 1 GB; at most `concurrency` run at once and the rest wait in order. A
+   * queued login is still answered, later. The libuv pool (4 threads) could
+   * not run more at once anyway.
+   */
+  private readonly queue: LimitFunction;
 
-  constructor(private readonly params: Argon2Config) {}
+  constructor(
+    private readonly params: Argon2Config,
+    concurrency = 2,
+  ) {
+    this.queue = pLimit(concurrency);
+  }
+
+  /** How many hash computations are running and waiting (for tests and metrics). */
+  get load(): { readonly running: number; readonly waiting: number } {
+    return { running: this.queue.activeCount, waiting: this.queue.pendingCount };
+  }
 
   /** Hashes a (normalized) password with the configured parameters. */
   hash(password: string): Promise<string> {
-    return argon2.hash(normalizePassword(password), { type: argon2.argon2id, ...this.params });
+    return this.queue(() => argon2.hash(normalizePassword(password), { type: argon2.argon2id, ...this.params }));
   }
 
   /** Verifies a password against a stored hash; false for a malformed hash rather than throwing. */
   async verify(hash: string, password: string): Promise<boolean> {
     try {
-      return await argon2.verify(hash, normalizePassword(password));
+      return await this.queue(() => argon2.verify(hash, normalizePassword(password)));
     } catch {
       return false;
     }

@@ -23,7 +23,10 @@ export function openDatabase(config: DatabaseConfig): Db {
       sqlite.pragma('synchronous = NORMAL');
       sqlite.pragma('foreign_keys = ON');
       sqlite.pragma('busy_timeout = 5000');
-      return new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
+      const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
+      const dataVersion = sqlite.prepare('PRAGMA data_version').pluck();
+      externalChangeCounters.set(db, () => dataVersion.get() as number);
+      return db;
     }
     case 'postgres': {
       const pool = new pg.Pool({
@@ -45,6 +48,18 @@ export function openDatabase(config: DatabaseConfig): Db {
       throw new Error(`Unknown database config: ${JSON.stringify(unreachable)}`);
     }
   }
+}
+
+const externalChangeCounters = new WeakMap<Db, () => number>();
+
+/**
+ * For an SQLite database: a function whose value changes whenever another
+ * connection (another process, such as the admin CLI) has committed to the
+ * file since the last call — SQLite's `PRAGMA data_version`, a synchronous
+ * read of about a microsecond. Null for PostgreSQL.
+ */
+export function externalChangeCounter(db: Db): (() => number) | null {
+  return externalChangeCounters.get(db) ?? null;
 }
 
 /**

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ApolloServer, HTTPGraphQLRequest } from '@apollo/server';
 import { HeaderMap } from '@apollo/server';
@@ -22,10 +22,19 @@ export interface RequestHandlerDeps {
   readonly trustProxy: boolean;
   /** Allowed CORS origins; `'*'` reflects any origin (development default). */
   readonly corsOrigins: readonly string[] | '*';
+  /** The Prometheus endpoint; null when it is off (production without METRICS_TOKEN), and /metrics is then 404. */
+  readonly metrics: MetricsEndpoint | null;
   /** The self-hosted explorer (EXPLORER=graphiql), or null when GET /graphql shows no page of ours. */
   readonly explorer?: ExplorerAssets | null;
   /** The cookie transport (REFRESH_TOKEN_COOKIE=true), or null. */
   readonly cookies: CookieTransportOptions | null;
+}
+
+/** What GET /metrics serves, and who may read it. */
+export interface MetricsEndpoint {
+  /** The bearer token scrapers must send; null serves anyone (outside production only). */
+  readonly token: string | null;
+  readonly scrape: () => Promise<{ readonly contentType: string; readonly body: string }>;
 }
 
 /** A request that failed before reaching GraphQL, with the status to answer. */
@@ -86,14 +95,44 @@ async function handle(deps: RequestHandlerDeps, req: IncomingMessage, res: Serve
       const body = Object.fromEntries(Object.entries(checks).map(([name, up]) => [name, up ? 'ok' : 'down']));
       return sendJson(res, ok ? 200 : 503, { status: ok ? 'ok' : 'unavailable', checks: body });
     }
+    case '/metrics':
+      if (deps.metrics !== null) return handleMetrics(deps.metrics, req, res);
+      break;
     case '/.well-known/jwks.json':
       // Public members only (HS256 keys are secret: then there is nothing to publish).
       res.setHeader('cache-control', `public, max-age=${JWKS_MAX_AGE_SECONDS}`);
       return sendText(res, 200, deps.jwks);
     default:
       if (deps.explorer && pathname.startsWith(EXPLORER_ASSET_PREFIX) && deps.explorer.serveAsset(pathname, req, res)) return;
-      return sendJson(res, 404, { error: 'Not found', paths: ['/graphql', '/healthz', '/readyz', '/.well-known/jwks.json'] });
   }
+  const paths = ['/graphql', '/healthz', '/readyz', ...(deps.metrics ? ['/metrics'] : []), '/.well-known/jwks.json'];
+  return sendJson(res, 404, { error: 'Not found', paths });
+}
+
+async function handleMetrics(metrics: MetricsEndpoint, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  if (metrics.token !== null && !sameSecret(bearerValue(req.headers.authorization), metrics.token)) {
+    res.setHeader('www-authenticate', 'Bearer realm="metrics"');
+    return sendJson(res, 401, { error: 'Send Authorization: Bearer <METRICS_TOKEN>.' });
+  }
+  const { contentType, body } = await metrics.scrape();
+  res.statusCode = 200;
+  res.setHeader('content-type', contentType);
+  res.setHeader('cache-control', 'no-store');
+  res.end(body);
+}
+
+function bearerValue(header: string | undefined): string {
+  return /^bearer +(\S+) *$/i.exec(header ?? '')?.[1] ?? '';
+}
+
+/**
+ * Compares a presented secret with the expected one in constant time: both
+ * are hashed first, so neither the content nor the length of the token
+ * leaks through how long the comparison takes.
+ */
+function sameSecret(presented: string, expected: string): boolean {
+  const digest = (text: string) => createHash('sha256').update(text, 'utf8').digest();
+  return timingSafeEqual(digest(presented), digest(expected));
 }
 
 async function handleGraphQL(deps: RequestHandlerDeps, req: IncomingMessage, res: ServerResponse, search: string, requestId: string): Promise<void> {

@@ -214,6 +214,39 @@ export async function restartRefreshChain(
   return true;
 }
 
+/*
+ * Pruning (../shared/API.md, "Operations"). Each call deletes at most `limit`
+ * rows in one short statement (its own transaction), found through an index,
+ * so no call holds a table for long; the pruner calls again until a call
+ * deletes fewer than `limit`.
+ */
+
+/** Deletes up to `limit` refresh tokens first used before `usedBefore`; returns how many. */
+export async function pruneUsedRefreshTokens(db: Db, usedBefore: number, limit: number): Promise<number> {
+  const result = await db
+    .deleteFrom('refresh_tokens')
+    .where('token_hash', 'in', db.selectFrom('refresh_tokens').select('token_hash').where('used_at', '<', toTimestamp(usedBefore)).limit(limit))
+    .executeTakeFirst();
+  return Number(result.numDeletedRows);
+}
+
+/**
+ * Deletes up to `limit` sessions that ended (`which: 'ended'`) or expired
+ * (`'expired'`) before `before`, with their refresh tokens; returns how many sessions.
+ */
+export async function pruneSessions(db: Db, which: 'ended' | 'expired', before: number, limit: number): Promise<number> {
+  const column = which === 'ended' ? 'ended_at' : 'expires_at';
+  return db.transaction().execute(async (trx) => {
+    const rows = await trx.selectFrom('sessions').select('id').where(column, '<', toTimestamp(before)).limit(limit).execute();
+    if (rows.length === 0) return 0;
+    const ids = rows.map((r) => r.id);
+    // Explicitly rather than by ON DELETE CASCADE: the same rows, by their index, in the same short transaction.
+    await trx.deleteFrom('refresh_tokens').where('session_id', 'in', ids).execute();
+    const result = await trx.deleteFrom('sessions').where('id', 'in', ids).executeTakeFirst();
+    return Number(result.numDeletedRows);
+  });
+}
+
 /** Finds sessions by id, active or not (an ended session's last state, for its ENDED event). */
 export async function findSessionsByIds(db: Db, ids: readonly string[]): Promise<Session[]> {
   if (ids.length === 0) return [];

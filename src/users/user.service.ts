@@ -79,6 +79,11 @@ export class UserService {
     return users.findUserById(this.deps.db, id);
   }
 
+  /** Finds a user by username (compared case-insensitively, as at login). */
+  async findByUsername(username: string): Promise<User | null> {
+    return (await users.findUserWithHashByUsername(this.deps.db, username))?.user ?? null;
+  }
+
   /** A page of users in signup order. */
   async listUsers(first: number, after: string | null): Promise<UserPage> {
     if (!Number.isInteger(first) || first < 1 || first > MAX_PAGE) {

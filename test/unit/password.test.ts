@@ -169,6 +169,20 @@ describe('PasswordHasher', () => {
     expect(hasher.needsRehash(strongerHash)).toBe(true);
   });
 
+  it('hashes at most `concurrency` at once: 50 parallel verifications queue, and every one is answered', async () => {
+    const queued = new PasswordHasher(CHEAP, 2);
+    const hash = await queued.hash('Xk7#qR2!mZ');
+    let peak = 0;
+    const watch = setInterval(() => (peak = Math.max(peak, queued.load.running)), 0);
+    const answers = Promise.all(Array.from({ length: 50 }, (_, i) => queued.verify(hash, i % 2 === 0 ? 'Xk7#qR2!mZ' : 'wrong')));
+    expect(queued.load).toEqual({ running: 2, waiting: 48 });
+    const results = await answers;
+    clearInterval(watch);
+    expect(results.filter(Boolean)).toHaveLength(25);
+    expect(peak).toBeLessThanOrEqual(2);
+    expect(queued.load).toEqual({ running: 0, waiting: 0 });
+  });
+
   it('verifyDummy resolves false, even for the dummy password itself', async () => {
     await expect(hasher.verifyDummy('Xk7#qR2!mZ')).resolves.toBe(false);
     await expect(hasher.verifyDummy('tokengate-dummy-password-for-timing')).resolves.toBe(false);

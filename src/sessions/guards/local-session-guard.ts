@@ -18,11 +18,20 @@ interface SessionState {
  * Ended sessions are cached as ended, never deleted, and a value read from the
  * database is only stored when no entry appeared meanwhile: so a read that
  * raced a logout can never put the session back to "open".
+ *
+ * Another process may write too (the admin CLI revoking sessions or changing
+ * roles): `externalChanges` (SQLite's data_version) tells, and the whole
+ * cache is dropped before the check. A read begun before the drop is not
+ * stored after it.
  */
 export class LocalSessionGuard implements SessionGuard {
   private readonly sessions: LRUCache<string, SessionState>;
   private readonly users: LRUCache<string, User>;
   private readonly readState: typeof findSessionState;
+  private readonly externalChanges: (() => number) | null;
+  private seenVersion: number | null = null;
+  /** Bumped at each drop of the cache: a read begun under an older generation is not stored. */
+  private generation = 0;
 
   constructor(
     private readonly db: Db,
@@ -30,15 +39,28 @@ export class LocalSessionGuard implements SessionGuard {
       readonly maxEntries?: number;
       /** How state is read from the database (service tests slow it down to drive the read/write race). */
       readonly readState?: typeof findSessionState;
+      /** SQLite's data_version: changes when another process committed to the file. */
+      readonly externalChanges?: () => number;
     } = {},
   ) {
     this.readState = options.readState ?? findSessionState;
     const max = options.maxEntries ?? 50_000;
     this.sessions = new LRUCache({ max });
     this.users = new LRUCache({ max });
+    this.externalChanges = options.externalChanges ?? null;
+    this.seenVersion = this.externalChanges?.() ?? null;
   }
 
   async checkSession(sessionId: string, userId: string): Promise<SessionCheck> {
+    if (this.externalChanges !== null) {
+      const version = this.externalChanges();
+      if (version !== this.seenVersion) {
+        this.seenVersion = version;
+        this.generation++;
+        this.sessions.clear();
+        this.users.clear();
+      }
+    }
     let session = this.sessions.get(sessionId);
     let user = this.users.get(userId);
     if (session === undefined || user === undefined) {
@@ -64,8 +86,10 @@ export class LocalSessionGuard implements SessionGuard {
   async close(): Promise<void> {}
 
   private async load(sessionId: string): Promise<{ session: SessionState; user: User } | null> {
+    const generation = this.generation;
     const row = await this.readState(this.db, sessionId);
     if (row === null) return null;
+    if (generation !== this.generation) return { session: { userId: row.userId, ended: row.ended }, user: row.user };
     if (!this.sessions.has(sessionId)) this.sessions.set(sessionId, { userId: row.userId, ended: row.ended });
     if (!this.users.has(row.userId)) this.users.set(row.userId, row.user);
     return { session: this.sessions.get(sessionId)!, user: this.users.get(row.userId)! };
