@@ -25,6 +25,10 @@ import { createRequestHandler } from './http/request-handler.js';
 import { createLogger, type Logger } from './platform/logger.js';
 import { openRedis, type Redis } from './platform/redis.js';
 import { UserService } from './users/user.service.js';
+import { EmailService, type MailDelivery } from './auth/email.service.js';
+import { MailRateLimits } from './auth/mail-rate-limits.js';
+import { FileMailer, SmtpMailer } from './mail/mailers.js';
+import { OutboxWorker } from './mail/outbox-worker.js';
 
 /** What buildApp may be given instead of its defaults (tests inject a clock, a logger or a schema). */
 export interface AppDeps {
@@ -38,7 +42,9 @@ export interface App {
   readonly server: Server;
   readonly db: Db;
   readonly logger: Logger;
-  readonly services: { readonly auth: AuthService; readonly users: UserService; readonly sessions: SessionService };
+  readonly services: { readonly auth: AuthService; readonly users: UserService; readonly sessions: SessionService; readonly email: EmailService };
+  /** The mail outbox worker (null when mail is disabled): `queueDepth()` feeds the mail queue gauge. */
+  readonly outbox: OutboxWorker | null;
   /** Migrates the database, starts Apollo and creates the bootstrap admin. */
   start(): Promise<void>;
   /** Listens on the given port (0 for a free one); resolves to the bound port. */
@@ -74,6 +80,18 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
   const rateLimits = new AuthRateLimits(config.rateLimits, logger, redis && config.redis ? { client: redis, prefix: config.redis.prefix } : null);
   const sessions = new SessionService({ db, clock, guard: sessionGuard, logger });
   const users = new UserService({ db, clock, hasher, userChanges: sessions, logger });
+  const { outbox, delivery } = createOutbox(config, db, clock, logger);
+  const email = new EmailService({
+    db,
+    clock,
+    hasher,
+    sessions,
+    rateLimits: new MailRateLimits(config.mail, logger, redis && config.redis ? { client: redis, prefix: config.redis.prefix } : null),
+    logger,
+    config: config.mail,
+    delivery,
+    mailQueued: () => outbox?.nudge(),
+  });
   const auth = new AuthService({
     db,
     clock,
@@ -83,11 +101,12 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
     sessions,
     rateLimits,
     userService: users,
+    email,
     logger,
     refreshTokenTtl: config.refreshTokenTtl,
     refreshReuseGrace: config.refreshReuseGrace,
   });
-  const services = { auth, users, sessions };
+  const services = { auth, users, sessions, email };
 
   // Query limits, checked once per distinct document (Apollo caches validated
   // documents): depth, aliases, directives and cost by GraphQL Armor's
@@ -145,6 +164,7 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
     db,
     logger,
     services,
+    outbox,
     async start() {
       if (redis) {
         // The server starts even when Redis is down: sessions are then checked in the database.
@@ -153,6 +173,13 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
       await migrateToLatest(db, config.database.dialect);
       await apollo.start();
       if (config.bootstrapAdmin) await ensureAdmin(users, config.bootstrapAdmin, logger);
+      if (delivery === 'disabled') {
+        logger.warn(
+          { event: 'mail.disabled' },
+          'SMTP_URL is not set: email addresses are stored unverified, and requestPasswordReset/requestEmailVerification answer FORBIDDEN (EMAIL_DISABLED)',
+        );
+      }
+      outbox?.start();
     },
     listen(port, host) {
       return new Promise((resolve, reject) => {
@@ -176,6 +203,7 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
         server.closeIdleConnections();
       });
       await apollo.stop();
+      await outbox?.stop();
       await sessionGuard.close();
       redis?.disconnect();
       await db.destroy();
@@ -198,6 +226,20 @@ function createSessionGuard(config: Config, db: Db, redis: Redis | null, logger:
     });
   }
   return config.database.dialect === 'postgres' ? new DatabaseSessionGuard(db) : new LocalSessionGuard(db);
+}
+
+/**
+ * How mail leaves: SMTP when SMTP_URL is set; outside production without it,
+ * .eml files in the outbox folder; in production without it, nowhere (the
+ * flows that need mail answer EMAIL_DISABLED).
+ */
+function createOutbox(config: Config, db: Db, clock: Clock, logger: Logger): { outbox: OutboxWorker | null; delivery: MailDelivery } {
+  const { mail } = config;
+  const delivery: MailDelivery = mail.smtpUrl !== null ? 'smtp' : config.env === 'production' ? 'disabled' : 'files';
+  if (delivery === 'disabled') return { outbox: null, delivery };
+  const mailer = mail.smtpUrl !== null ? new SmtpMailer(mail.smtpUrl, mail.from) : new FileMailer(mail.outboxDir, mail.from, logger);
+  const outbox = new OutboxWorker({ db, dialect: config.database.dialect, mailer, clock, logger, policy: mail });
+  return { outbox, delivery };
 }
 
 /** Logs every error that is not an expected one, with its stack and the request id; clients see only INTERNAL_SERVER_ERROR. */

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { boolean, budget, duration, int } from './fields.js';
+import { mailConfig, mailProblems, mailSettings, type MailConfig } from './mail.config.js';
 
 /** Where the data lives: an embedded SQLite file, or a PostgreSQL server. */
 export type DatabaseConfig =
@@ -64,6 +65,7 @@ export interface Config {
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   /** Create this admin at start-up when no user of that name exists. */
   readonly bootstrapAdmin: { readonly username: string; readonly password: string } | null;
+  readonly mail: MailConfig;
 }
 
 /** Thrown by loadConfig with every problem found, one per line. */
@@ -131,6 +133,7 @@ const schema = z.object({
     .optional(),
   ADMIN_USERNAME: z.string().optional(),
   ADMIN_PASSWORD: z.string().optional(),
+  ...mailSettings,
 });
 
 function parseDatabaseUrl(url: string | undefined): DatabaseConfig | string {
@@ -175,6 +178,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     // The per-request check relies on an access token never outliving its session's refresh lifetime.
     problems.push('REFRESH_TOKEN_TTL must be longer than ACCESS_TOKEN_TTL');
   }
+  problems.push(...mailProblems(present));
   if (!parsed.success || typeof database === 'string' || problems.length > 0) throw new ConfigError(problems);
   const e = parsed.data;
 
@@ -218,5 +222,6 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
       e.ADMIN_USERNAME !== undefined && e.ADMIN_PASSWORD !== undefined
         ? Object.freeze({ username: e.ADMIN_USERNAME, password: e.ADMIN_PASSWORD })
         : null,
+    mail: mailConfig(e, dataDir),
   });
 }

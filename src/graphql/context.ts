@@ -6,12 +6,14 @@ import type { RequestMeta } from '../platform/request-meta.js';
 import type { Clock } from '../platform/clock.js';
 import type { AuthFailureReason } from '../errors.js';
 import type { UserService } from '../users/user.service.js';
+import type { EmailService } from '../auth/email.service.js';
 
 /** The services resolvers call. */
 export interface Services {
   readonly auth: AuthService;
   readonly users: UserService;
   readonly sessions: SessionService;
+  readonly email: EmailService;
 }
 
 /** What every resolver and rule receives. */

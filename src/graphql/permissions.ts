@@ -51,6 +51,27 @@ const hasFreshToken = rule({ cache: 'no_cache' })((_parent, _args, ctx: GraphQLC
     : refuse(new AppError(ErrorCode.FRESH_TOKEN_REQUIRED, 'This needs a fresh token: sign in with your password again.'), info);
 });
 
+/**
+ * User objects handed out in an AuthPayload of this response: the caller has
+ * just proven to be that user (signup, login, refresh), though the request
+ * itself came without a token. Per-request objects, so a WeakSet forgets them.
+ */
+const issuedUsers = new WeakSet<object>();
+
+/** Marks the user of an AuthPayload as the caller's own, for isSelfOrAdmin. */
+const isIssuedPayloadUser = rule({ cache: 'no_cache' })((parent: { user?: object }) => {
+  if (parent.user) issuedUsers.add(parent.user);
+  return true;
+});
+
+/** Fields of a User that only that user and ADMIN may read (the address). */
+const isSelfOrAdmin = rule({ cache: 'no_cache' })((parent: { id?: string }, _args, ctx: GraphQLContext, info: GraphQLResolveInfo) => {
+  if (issuedUsers.has(parent)) return true;
+  if (ctx.viewer === null) return notSignedIn(ctx, info);
+  if (ctx.viewer.user.id === parent.id || ctx.viewer.user.roles.includes('ADMIN')) return true;
+  return refuse(new AppError(ErrorCode.FORBIDDEN, "Only the user themself and ADMIN may read this field."), info);
+});
+
 const signupIsOpen = rule({ cache: 'no_cache' })((_parent, _args, ctx: GraphQLContext, info: GraphQLResolveInfo) =>
   ctx.signupEnabled ? true : refuse(new AppError(ErrorCode.FORBIDDEN, 'Signup is disabled on this server.'), info),
 );
@@ -76,9 +97,14 @@ export const ruleMap = {
     revokeSession: isSignedIn,
     changePassword: hasFreshToken,
     setUserRoles: isAdmin,
+    setEmail: hasFreshToken,
+    requestEmailVerification: isSignedIn,
+    verifyEmail: allow,
+    requestPasswordReset: allow,
+    resetPassword: allow,
   },
-  AuthPayload: { accessToken: allow, refreshToken: allow, tokenType: allow, expiresIn: allow, user: allow },
-  User: { id: allow, username: allow, roles: allow, createdAt: allow },
+  AuthPayload: { accessToken: allow, refreshToken: allow, tokenType: allow, expiresIn: allow, user: isIssuedPayloadUser },
+  User: { id: allow, username: allow, roles: allow, createdAt: allow, email: isSelfOrAdmin, emailVerified: isSelfOrAdmin },
   UserConnection: { nodes: allow, totalCount: allow, endCursor: allow, hasNextPage: allow },
   Session: { id: allow, createdAt: allow, lastUsedAt: allow, expiresAt: allow, userAgent: allow, current: allow },
   Protected: { loggedInAs: allow },

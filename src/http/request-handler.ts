@@ -4,6 +4,7 @@ import type { ApolloServer, HTTPGraphQLRequest } from '@apollo/server';
 import { HeaderMap } from '@apollo/server';
 import type { RequestMeta } from '../platform/request-meta.js';
 import { parseBearer } from './credentials.js';
+import { sendEmailPage, type EmailPage } from './email-pages.js';
 import type { ContextInput, GraphQLContext } from '../graphql/context.js';
 import type { Logger } from '../platform/logger.js';
 
@@ -70,12 +71,15 @@ async function handle(deps: RequestHandlerDeps, req: IncomingMessage, res: Serve
       const body = Object.fromEntries(Object.entries(checks).map(([name, up]) => [name, up ? 'ok' : 'down']));
       return sendJson(res, ok ? 200 : 503, { status: ok ? 'ok' : 'unavailable', checks: body });
     }
+    case '/verify-email':
+    case '/reset-password':
+      return sendEmailPage(res, pathname.slice(1) as EmailPage, (req.method ?? 'GET').toUpperCase());
     case '/.well-known/jwks.json':
       // HS256 keys are secret: there is nothing public to publish.
       res.setHeader('cache-control', 'public, max-age=300');
       return sendJson(res, 200, { keys: [] });
     default:
-      return sendJson(res, 404, { error: 'Not found', paths: ['/graphql', '/healthz', '/readyz', '/.well-known/jwks.json'] });
+      return sendJson(res, 404, { error: 'Not found', paths: ['/graphql', '/healthz', '/readyz', '/.well-known/jwks.json', '/verify-email', '/reset-password'] });
   }
 }
 

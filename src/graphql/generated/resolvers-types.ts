@@ -43,12 +43,37 @@ export type Mutation = {
   readonly logoutAll: Scalars['Int']['output'];
   /** Trades a refresh token for a new pair; the one presented is used up. */
   readonly refreshToken: AuthPayload;
+  /**
+   * Signed in. Mails a new verification link to the caller's address (older links stop working).
+   * False when the address is verified already.
+   */
+  readonly requestEmailVerification: Scalars['Boolean']['output'];
+  /**
+   * Public. Mails a password reset link when an account has this address. Always true, in the same time,
+   * whether or not the address is known.
+   */
+  readonly requestPasswordReset: Scalars['Boolean']['output'];
+  /**
+   * Public. Sets a new password from a reset link, ends every session of the user and marks the address verified.
+   * The user then logs in.
+   */
+  readonly resetPassword: Scalars['Boolean']['output'];
   /** Ends one of the caller's own sessions; false when there is no such active session. */
   readonly revokeSession: Scalars['Boolean']['output'];
+  /**
+   * Needs a fresh token. Sets the caller's address; a new address starts unverified and gets a verification link.
+   * Addresses are compared case-insensitively and unique (EMAIL_TAKEN).
+   */
+  readonly setEmail: User;
   /** Replaces a user's roles (ADMIN only). Takes effect on that user's next request. */
   readonly setUserRoles: User;
-  /** Creates an account and signs it in. Public, unless SIGNUP_ENABLED=false. */
+  /**
+   * Creates an account and signs it in. Public, unless SIGNUP_ENABLED=false.
+   * With `email`, the address is stored unverified and a verification link is mailed to it.
+   */
   readonly signup: AuthPayload;
+  /** Public. Completes a verification link: `token` is the link's `token` parameter. */
+  readonly verifyEmail: Scalars['Boolean']['output'];
 };
 
 
@@ -69,8 +94,24 @@ export type MutationRefreshTokenArgs = {
 };
 
 
+export type MutationRequestPasswordResetArgs = {
+  email: Scalars['String']['input'];
+};
+
+
+export type MutationResetPasswordArgs = {
+  newPassword: Scalars['String']['input'];
+  token: Scalars['String']['input'];
+};
+
+
 export type MutationRevokeSessionArgs = {
   id: Scalars['ID']['input'];
+};
+
+
+export type MutationSetEmailArgs = {
+  email: Scalars['String']['input'];
 };
 
 
@@ -81,8 +122,14 @@ export type MutationSetUserRolesArgs = {
 
 
 export type MutationSignupArgs = {
+  email?: InputMaybe<Scalars['String']['input']>;
   password: Scalars['String']['input'];
   username: Scalars['String']['input'];
+};
+
+
+export type MutationVerifyEmailArgs = {
+  token: Scalars['String']['input'];
 };
 
 /** What the classic `/protected` route answered. */
@@ -140,6 +187,10 @@ export type Session = {
 export type User = {
   readonly __typename?: 'User';
   readonly createdAt: Scalars['DateTime']['output'];
+  /** The user's email address as written (trimmed), or null. Readable by the user themself and by ADMIN only. */
+  readonly email: Maybe<Scalars['String']['output']>;
+  /** Whether the current address was proven by a link mailed to it. Readable by the user themself and by ADMIN only. */
+  readonly emailVerified: Scalars['Boolean']['output'];
   readonly id: Scalars['ID']['output'];
   readonly roles: ReadonlyArray<Role>;
   /** The username as first written; usernames are compared case-insensitively. */
@@ -278,9 +329,14 @@ export type MutationResolvers<ContextType = GraphQLContext, ParentType extends R
   logout?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   logoutAll?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   refreshToken?: Resolver<ResolversTypes['AuthPayload'], ParentType, ContextType, RequireFields<MutationRefreshTokenArgs, 'refreshToken'>>;
+  requestEmailVerification?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  requestPasswordReset?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationRequestPasswordResetArgs, 'email'>>;
+  resetPassword?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationResetPasswordArgs, 'newPassword' | 'token'>>;
   revokeSession?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationRevokeSessionArgs, 'id'>>;
+  setEmail?: Resolver<ResolversTypes['User'], ParentType, ContextType, RequireFields<MutationSetEmailArgs, 'email'>>;
   setUserRoles?: Resolver<ResolversTypes['User'], ParentType, ContextType, RequireFields<MutationSetUserRolesArgs, 'roles' | 'userId'>>;
   signup?: Resolver<ResolversTypes['AuthPayload'], ParentType, ContextType, RequireFields<MutationSignupArgs, 'password' | 'username'>>;
+  verifyEmail?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationVerifyEmailArgs, 'token'>>;
 };
 
 export type ProtectedResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Protected'] = ResolversParentTypes['Protected']> = {
@@ -306,6 +362,8 @@ export type SessionResolvers<ContextType = GraphQLContext, ParentType extends Re
 
 export type UserResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['User'] = ResolversParentTypes['User']> = {
   createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  email?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  emailVerified?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   roles?: Resolver<ReadonlyArray<ResolversTypes['Role']>, ParentType, ContextType>;
   username?: Resolver<ResolversTypes['String'], ParentType, ContextType>;

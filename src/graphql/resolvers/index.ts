@@ -1,5 +1,6 @@
 import type { Resolvers } from '../generated/resolvers-types.js';
 import { authResolvers } from './auth.resolvers.js';
+import { emailResolvers } from './email.resolvers.js';
 import { DateTimeScalar } from './scalars.js';
 import { sessionResolvers } from './session.resolvers.js';
 import { userResolvers } from './user.resolvers.js';
@@ -8,7 +9,7 @@ import { userResolvers } from './user.resolvers.js';
 export const resolvers: Resolvers = {
   DateTime: DateTimeScalar,
   Query: { ...authResolvers.Query, ...sessionResolvers.Query, ...userResolvers.Query },
-  Mutation: { ...authResolvers.Mutation, ...sessionResolvers.Mutation, ...userResolvers.Mutation },
+  Mutation: { ...authResolvers.Mutation, ...sessionResolvers.Mutation, ...userResolvers.Mutation, ...emailResolvers.Mutation },
   Protected: authResolvers.Protected,
   Session: sessionResolvers.Session,
 };
