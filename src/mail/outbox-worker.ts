@@ -37,6 +37,17 @@ export function retryDelaySeconds(attempts: number, policy: Pick<OutboxPolicy, '
 }
 
 /**
+ * Whether the SMTP server refused this mail's envelope for good (a 5xx
+ * answer to the recipient or sender): trying again cannot help. Other
+ * failures (connection, TLS, authentication, 4xx) are retried: they end
+ * when the server or its configuration is fixed.
+ */
+export function isPermanentRejection(error: unknown): boolean {
+  const e = (typeof error === 'object' && error !== null ? error : {}) as { code?: unknown; responseCode?: unknown };
+  return e.code === 'EENVELOPE' && typeof e.responseCode === 'number' && e.responseCode >= 500 && e.responseCode < 600;
+}
+
+/**
  * What is kept of a send failure: its code and message, bounded, with any
  * credentials in a URL and any long token-like run removed. The error of a
  * failed send never holds the body, but it may echo a server's answer or the
@@ -142,7 +153,7 @@ export class OutboxWorker {
       await this.deps.mailer.send(mail);
     } catch (error) {
       const reason = describeSendError(error);
-      if (mail.attempts >= policy.maxAttempts) {
+      if (mail.attempts >= policy.maxAttempts || isPermanentRejection(error)) {
         await outbox.markMailFailed(db, mail.id, clock.now(), reason);
         logger.error({ event: 'mail.failed', ...facts, error: reason }, `gave up on a mail after ${mail.attempts} tries`);
         return;

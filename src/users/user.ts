@@ -42,11 +42,11 @@ export const EMAIL_MAX_LENGTH = 254;
 
 /*
  * One "@", a local part of at most 64 characters, a domain of dot-separated
- * labels with a top-level one. Whitespace, control characters and the
+ * labels of at most 63 characters (DNS) with a top-level one. Whitespace, control characters and the
  * characters that carry meaning in a mail header (`<>()[],;:\"`) are refused,
  * so an address can never smuggle a second recipient or a header into a mail.
  */
-const EMAIL_PATTERN = /^[^\s@<>()[\],;:\\"\p{Cc}]{1,64}@(?:[^\s@<>()[\],;:\\"\p{Cc}.]+\.)+[^\s@<>()[\],;:\\"\p{Cc}.]{2,}$/u;
+const EMAIL_PATTERN = /^[^\s@<>()[\],;:\\"\p{Cc}]{1,64}@(?:[^\s@<>()[\],;:\\"\p{Cc}.]{1,63}\.)+[^\s@<>()[\],;:\\"\p{Cc}.]{2,63}$/u;
 
 /**
  * The address as stored and the key it is compared by, or null when it breaks
