@@ -21,7 +21,8 @@ const PASS = 'smtp-test-password';
 /**
  * A real SMTP server (the nodemailer project's smtp-server) in the test
  * process, on a free loopback port, that requires the credentials of its
- * URL, keeps and parses every mail it accepts, and can be stopped and
+ * URL, refuses recipients starting with "bounce" (550), keeps and parses
+ * every mail it accepts, and can be stopped and
  * started again on the same port (an outage).
  */
 export class TestSmtpServer {
@@ -59,6 +60,15 @@ export class TestSmtpServer {
       onAuth: (auth, _session, done) => {
         if (auth.username === USER && auth.password === PASS) return done(null, { user: USER });
         return done(new Error('Invalid username or password'));
+      },
+      // A recipient whose address starts with "bounce" is refused for good, as a real server refuses an unknown mailbox.
+      onRcptTo: (address, _session, done) => {
+        if (address.address.toLowerCase().startsWith('bounce')) {
+          const error = new Error('No such mailbox') as Error & { responseCode: number };
+          error.responseCode = 550;
+          return done(error);
+        }
+        return done();
       },
       onData: (stream, _session, done) => {
         simpleParser(stream).then(
