@@ -30,7 +30,7 @@ const serviceProjects: TestProjectInlineConfiguration[] = [
     extends: true,
     test: {
       name: 'postgres',
-      include: ['test/integration/**/*.test.ts', 'test/e2e/apollo-client.test.ts'],
+      include: ['test/integration/**/*.test.ts', 'test/service/**/*.test.ts', 'test/e2e/apollo-client.test.ts'],
       env: { TOKENGATE_TEST_BACKEND: 'postgres' },
       setupFiles: ['test/helpers/require-services.ts'],
     },
@@ -57,6 +57,8 @@ export default defineConfig({
   test: {
     testTimeout: 30_000,
     hookTimeout: 60_000,
+    // dist/ rebuilt when older than the sources (process and cluster tests run it).
+    globalSetup: ['test/helpers/fresh-build.ts'],
     // Each file gets its own server and database; two cores, so two at a time.
     maxWorkers: 2,
     pool: 'forks',
@@ -65,7 +67,7 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'sqlite',
-          include: ['test/unit/**/*.test.ts', 'test/integration/**/*.test.ts', 'test/e2e/**/*.test.ts'],
+          include: ['test/unit/**/*.test.ts', 'test/service/**/*.test.ts', 'test/integration/**/*.test.ts', 'test/e2e/**/*.test.ts'],
           env: { TOKENGATE_TEST_BACKEND: 'sqlite' },
         },
       },

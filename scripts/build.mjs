@@ -30,6 +30,8 @@ await build({
   target: 'node20',
   sourcemap: true,
   logLevel: 'warning',
+  // Apollo's hash helper would fall back to a pure-JavaScript SHA-256 once bundled (see the shim).
+  ...(external ? {} : { alias: { '@apollo/utils.createhash': './scripts/shims/apollo-createhash.mjs' } }),
   ...(external ? { packages: 'external' } : { external: ['argon2', 'better-sqlite3', 'pino'] }),
   // Bundled CommonJS packages call require(); give the ES module output one.
   banner: { js: "import { createRequire as __tokengateRequire } from 'node:module'; const require = __tokengateRequire(import.meta.url);" },

@@ -35,6 +35,8 @@ export interface AppDeps {
   readonly clock?: Clock;
   readonly logger?: Logger;
   readonly schema?: GraphQLSchema;
+  /** Wraps the database handle every part uses (service tests add a Kysely plugin that pauses or fails queries). */
+  readonly wrapDb?: (db: Db) => Db;
 }
 
 /** A built, not yet listening, tokengate. */
@@ -63,7 +65,8 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
   if (secret === null) throw new Error('buildApp needs a JWT secret (main.ts supplies one in development)');
   const clock = deps.clock ?? systemClock;
   const logger = deps.logger ?? createLogger(config.logLevel);
-  const db = openDatabase(config.database);
+  const opened = openDatabase(config.database);
+  const db = deps.wrapDb ? deps.wrapDb(opened) : opened;
 
   const hasher = new PasswordHasher(config.argon2);
   const accessTokens = new AccessTokens({

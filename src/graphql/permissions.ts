@@ -1,12 +1,30 @@
-import { allow, deny, rule, shield } from 'graphql-shield';
-import type { IRules } from 'graphql-shield';
-import { GraphQLError, responsePathAsArray, type GraphQLResolveInfo } from 'graphql';
+import { allow, chain, deny, rule, shield } from 'graphql-shield';
+import type { IRule, IRules } from 'graphql-shield';
+import {
+  GraphQLError,
+  getDirectiveValues,
+  isIntrospectionType,
+  isObjectType,
+  isSpecifiedDirective,
+  responsePathAsArray,
+  type DirectiveNode,
+  type GraphQLObjectType,
+  type GraphQLResolveInfo,
+  type GraphQLSchema,
+} from 'graphql';
 import { AppError, ErrorCode, unauthenticated } from '../errors.js';
+import { ROLES, type Role } from '../users/user.js';
 import type { GraphQLContext } from './context.js';
 
+/** A rule or a combination of rules (graphql-shield does not export these names). */
+type ShieldRule = IRule | ReturnType<typeof chain>;
+type IRuleFieldMap = Record<string, ShieldRule>;
+
 /*
- * Every authorization decision of the API, in one place. Rules return the
- * contract's errors (they never throw them): a thrown error means a bug, and
+ * Every authorization decision of the API, in one place. WHERE a rule applies
+ * is declared in the SDL, as a directive beside each field (schema/directives.graphql);
+ * HOW each rule decides, and the error it returns, is written here. Rules return
+ * the contract's errors (they never throw them): a thrown error means a bug, and
  * surfaces as INTERNAL_SERVER_ERROR instead of hiding behind "not authorised".
  */
 
@@ -38,10 +56,22 @@ const isSignedIn = rule({ cache: 'no_cache' })((_parent, _args, ctx: GraphQLCont
   ctx.viewer !== null ? true : notSignedIn(ctx, info),
 );
 
-const isAdmin = rule({ cache: 'no_cache' })((_parent, _args, ctx: GraphQLContext, info: GraphQLResolveInfo) => {
-  if (ctx.viewer === null) return notSignedIn(ctx, info);
-  return ctx.viewer.user.roles.includes('ADMIN') ? true : refuse(new AppError(ErrorCode.FORBIDDEN, 'This needs the ADMIN role.'), info);
-});
+/** One rule per role, made once: shield refuses two different rules under one name. */
+const roleRules = new Map<Role, ShieldRule>(
+  ROLES.map((role) => [
+    role,
+    rule(`hasRole:${role}`, { cache: 'no_cache' })((_parent, _args, ctx: GraphQLContext, info: GraphQLResolveInfo) => {
+      if (ctx.viewer === null) return notSignedIn(ctx, info);
+      return ctx.viewer.user.roles.includes(role) ? true : refuse(new AppError(ErrorCode.FORBIDDEN, `This needs the ${role} role.`), info);
+    }),
+  ]),
+);
+
+function hasRole(role: Role): ShieldRule {
+  const found = roleRules.get(role);
+  if (found === undefined) throw new Error(`no rule for role ${role}`);
+  return found;
+}
 
 /** A fresh token comes straight from a password login: a stolen, refreshed token cannot change the password. */
 const hasFreshToken = rule({ cache: 'no_cache' })((_parent, _args, ctx: GraphQLContext, info: GraphQLResolveInfo) => {
@@ -52,67 +82,170 @@ const hasFreshToken = rule({ cache: 'no_cache' })((_parent, _args, ctx: GraphQLC
 });
 
 /**
- * User objects handed out in an AuthPayload of this response: the caller has
- * just proven to be that user (signup, login, refresh), though the request
- * itself came without a token. Per-request objects, so a WeakSet forgets them.
+ * A field of User that only that user or an ADMIN may read. The `user` of a
+ * token pair (AuthPayload.user) counts as the caller's own: the pair was just
+ * issued to that user, and whoever holds the payload holds their tokens, even
+ * though the request itself came without one (login, signup, refresh).
  */
-const issuedUsers = new WeakSet<object>();
-
-/** Marks the user of an AuthPayload as the caller's own, for isSelfOrAdmin. */
-const isIssuedPayloadUser = rule({ cache: 'no_cache' })((parent: { user?: object }) => {
-  if (parent.user) issuedUsers.add(parent.user);
-  return true;
-});
-
-/** Fields of a User that only that user and ADMIN may read (the address). */
-const isSelfOrAdmin = rule({ cache: 'no_cache' })((parent: { id?: string }, _args, ctx: GraphQLContext, info: GraphQLResolveInfo) => {
-  if (issuedUsers.has(parent)) return true;
+const isSelfOrAdmin = rule({ cache: 'no_cache' })((parent: { readonly id: string }, _args, ctx: GraphQLContext, info: GraphQLResolveInfo) => {
+  if (info.path.prev?.typename === 'AuthPayload') return true;
   if (ctx.viewer === null) return notSignedIn(ctx, info);
-  if (ctx.viewer.user.id === parent.id || ctx.viewer.user.roles.includes('ADMIN')) return true;
-  return refuse(new AppError(ErrorCode.FORBIDDEN, "Only the user themself and ADMIN may read this field."), info);
+  if (parent.id === ctx.viewer.user.id || ctx.viewer.user.roles.includes('ADMIN')) return true;
+  return refuse(new AppError(ErrorCode.FORBIDDEN, 'Only this user or an ADMIN may read this field.'), info);
 });
 
 const signupIsOpen = rule({ cache: 'no_cache' })((_parent, _args, ctx: GraphQLContext, info: GraphQLResolveInfo) =>
   ctx.signupEnabled ? true : refuse(new AppError(ErrorCode.FORBIDDEN, 'Signup is disabled on this server.'), info),
 );
 
-/**
- * The rule map. Fields are listed one by one, even on output types, so a field
- * added to the schema later is denied until someone decides who may read it.
- */
-export const ruleMap = {
-  Query: {
-    me: isSignedIn,
-    protected: isSignedIn,
-    mySessions: isSignedIn,
-    user: isAdmin,
-    users: isAdmin,
-  },
-  Mutation: {
-    signup: signupIsOpen,
-    login: allow,
-    refreshToken: allow,
-    logout: isSignedIn,
-    logoutAll: isSignedIn,
-    revokeSession: isSignedIn,
-    changePassword: hasFreshToken,
-    setUserRoles: isAdmin,
-    setEmail: hasFreshToken,
-    requestEmailVerification: isSignedIn,
-    verifyEmail: allow,
-    requestPasswordReset: allow,
-    resetPassword: allow,
-  },
-  AuthPayload: { accessToken: allow, refreshToken: allow, tokenType: allow, expiresIn: allow, user: isIssuedPayloadUser },
-  User: { id: allow, username: allow, roles: allow, createdAt: allow, email: isSelfOrAdmin, emailVerified: isSelfOrAdmin },
-  UserConnection: { nodes: allow, totalCount: allow, endCursor: allow, hasNextPage: allow },
-  Session: { id: allow, createdAt: allow, lastUsedAt: allow, expiresAt: allow, userAgent: allow, current: allow },
-  Protected: { loggedInAs: allow },
-} satisfies IRules;
+/** The rules, for tests that compare the derived map with the decisions they expect. */
+export const rules = { allow, isSignedIn, hasRole, hasFreshToken, isSelfOrAdmin, signupIsOpen } as const;
 
-/** The shield middleware for the schema. */
-export function createPermissions() {
-  return shield(ruleMap, {
+/**
+ * What a field needs, as data for clients (the generated requirements module):
+ * `{}` means anyone may call it.
+ */
+export interface Requirements {
+  signedIn?: true;
+  fresh?: true;
+  role?: Role;
+  self?: true;
+  signupOpen?: true;
+}
+
+/** What one directive means: its rule, and what it tells clients. */
+interface DirectiveRule {
+  readonly rule: (args: Record<string, unknown>) => ShieldRule;
+  readonly needs: (args: Record<string, unknown>) => Requirements;
+  /** Only fields of these types may carry it (or types among them). */
+  readonly onlyOn?: readonly string[];
+}
+
+function roleArgument(args: Record<string, unknown>): Role {
+  const role = args.role;
+  if (typeof role !== 'string' || !(ROLES as readonly string[]).includes(role)) throw new Error(`unknown role ${String(role)}`);
+  return role as Role;
+}
+
+/** Every authorization directive of schema/directives.graphql, by name. A directive missing here fails start-up. */
+const DIRECTIVE_RULES: Readonly<Record<string, DirectiveRule>> = {
+  public: { rule: () => allow, needs: () => ({}) },
+  signedIn: { rule: () => isSignedIn, needs: () => ({ signedIn: true }) },
+  hasRole: { rule: (args) => hasRole(roleArgument(args)), needs: (args) => ({ signedIn: true, role: roleArgument(args) }) },
+  freshToken: { rule: () => hasFreshToken, needs: () => ({ signedIn: true, fresh: true }) },
+  self: { rule: () => isSelfOrAdmin, needs: () => ({ signedIn: true, self: true }), onlyOn: ['User'] },
+  signupOpen: { rule: () => signupIsOpen, needs: () => ({ signupOpen: true }) },
+};
+
+/** The root types: each of their fields declares its own rule, never inherited from a type-level directive. */
+const ROOT_TYPES = ['Query', 'Mutation', 'Subscription'] as const;
+
+/** One authorization directive as written on a field or type, with its arguments coerced by the schema. */
+interface Declared {
+  readonly name: string;
+  readonly spec: DirectiveRule;
+  readonly args: Record<string, unknown>;
+}
+
+function readDirectives(schema: GraphQLSchema, nodes: readonly DirectiveNode[], where: string): Declared[] {
+  const declared: Declared[] = [];
+  for (const node of nodes) {
+    const definition = schema.getDirective(node.name.value);
+    if (definition == null) throw new Error(`${where}: unknown directive @${node.name.value}`);
+    if (isSpecifiedDirective(definition)) continue; // @deprecated, @specifiedBy: not about authorization
+    const spec = DIRECTIVE_RULES[definition.name];
+    if (spec === undefined) {
+      throw new Error(`${where}: directive @${definition.name} has no rule in src/graphql/permissions.ts, so it cannot protect anything`);
+    }
+    let args: Record<string, unknown>;
+    try {
+      args = { ...getDirectiveValues(definition, { directives: [node] }) };
+      spec.rule(args);
+    } catch (error) {
+      throw new Error(`${where}: bad arguments to @${definition.name}: ${(error as Error).message}`, { cause: error });
+    }
+    declared.push({ name: definition.name, spec, args });
+  }
+  return declared;
+}
+
+/**
+ * The authorization directives that decide each field of each object type:
+ * the field's own, or else its type's; fields with none are left out (and so
+ * denied). Throws on any declaration that cannot be enforced as written.
+ */
+function decideFields(schema: GraphQLSchema): Map<string, Map<string, Declared[]>> {
+  const decided = new Map<string, Map<string, Declared[]>>();
+  for (const type of Object.values(schema.getTypeMap())) {
+    if (!isObjectType(type) || isIntrospectionType(type)) continue;
+    const typeLevel = readDirectives(schema, typeDirectiveNodes(type), type.name);
+    if (typeLevel.length > 0 && (ROOT_TYPES as readonly string[]).includes(type.name)) {
+      throw new Error(`${type.name}: type-level @${typeLevel[0]!.name} not allowed; declare the rule on each field`);
+    }
+    const fields = new Map<string, Declared[]>();
+    for (const field of Object.values(type.getFields())) {
+      const where = `${type.name}.${field.name}`;
+      const own = readDirectives(schema, field.astNode?.directives ?? [], where);
+      const effective = own.length > 0 ? own : typeLevel;
+      if (effective.length === 0) continue;
+      if (effective.length > 1 && effective.some((d) => d.name === 'public')) {
+        throw new Error(`${where}: @public cannot be combined with another rule`);
+      }
+      for (const d of effective) {
+        if (d.spec.onlyOn !== undefined && !d.spec.onlyOn.includes(type.name)) {
+          throw new Error(`${where}: @${d.name} applies only to fields of ${d.spec.onlyOn.join(', ')}`);
+        }
+      }
+      fields.set(field.name, effective);
+    }
+    decided.set(type.name, fields);
+  }
+  return decided;
+}
+
+function typeDirectiveNodes(type: GraphQLObjectType): DirectiveNode[] {
+  return [type.astNode, ...type.extensionASTNodes].flatMap((node) => node?.directives ?? []);
+}
+
+/**
+ * The shield rule map, derived from the directives in the SDL. A field with
+ * no directive on it or its type gets no entry, so `fallbackRule: deny`
+ * refuses it. Several directives must all pass, checked in the order written
+ * (`chain`): the first refusal is the one the client sees.
+ */
+export function deriveRuleMap(schema: GraphQLSchema): Record<string, IRuleFieldMap> {
+  const map: Record<string, IRuleFieldMap> = {};
+  for (const [typeName, fields] of decideFields(schema)) {
+    const typeRules: IRuleFieldMap = {};
+    for (const [fieldName, declared] of fields) {
+      const fieldRules = declared.map((d) => d.spec.rule(d.args));
+      typeRules[fieldName] = fieldRules.length === 1 ? fieldRules[0]! : chain(...fieldRules);
+    }
+    map[typeName] = typeRules;
+  }
+  return map;
+}
+
+/** What each Query/Mutation/Subscription field needs, for the generated client module; a root field without a rule throws. */
+export function deriveRequirements(schema: GraphQLSchema): Record<(typeof ROOT_TYPES)[number], Record<string, Requirements>> {
+  const decided = decideFields(schema);
+  const result = { Query: {}, Mutation: {}, Subscription: {} } as Record<(typeof ROOT_TYPES)[number], Record<string, Requirements>>;
+  for (const root of ROOT_TYPES) {
+    const type = schema.getType(root);
+    if (!isObjectType(type)) continue;
+    const fields = decided.get(root) ?? new Map<string, Declared[]>();
+    for (const field of Object.keys(type.getFields()).sort()) {
+      const declared = fields.get(field);
+      if (declared === undefined) throw new Error(`${root}.${field} has no authorization directive: everyone would be denied`);
+      result[root][field] = Object.assign({}, ...declared.map((d) => d.spec.needs(d.args))) as Requirements;
+    }
+  }
+  return result;
+}
+
+/** The shield middleware for the schema, its rules read from the schema's directives. */
+export function createPermissions(schema: GraphQLSchema) {
+  return shield(deriveRuleMap(schema) satisfies IRules, {
     // Deny what no rule allows: new fields start closed.
     fallbackRule: deny,
     fallbackError: new AppError(ErrorCode.FORBIDDEN, 'You are not allowed to read this field.'),

@@ -32,13 +32,14 @@ export function loadTypeDefs(): string[] {
 }
 
 /**
- * The executable schema with the permission layer applied. `extra` lets tests
- * add a field to prove that a field without a rule is denied.
+ * The executable schema with the permission layer applied, its rules derived
+ * from the directives in the SDL. `extra` lets tests add fields (with or
+ * without a directive) to prove how they are decided.
  */
 export function buildSchema(extra?: { typeDefs: string; resolvers: Resolvers }): GraphQLSchema {
   const schema = makeExecutableSchema({
     typeDefs: [...loadTypeDefs(), ...(extra ? [extra.typeDefs] : [])],
     resolvers: [resolvers, ...(extra ? [extra.resolvers] : [])] as IExecutableSchemaDefinition['resolvers'],
   });
-  return applyMiddleware(schema, createPermissions());
+  return applyMiddleware(schema, createPermissions(schema));
 }

@@ -1,7 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { TEST_SECRET, type GqlResponse } from './server.js';
+import { gql, type GqlResponse } from './gql-client.js';
+import { TEST_SECRET } from './server.js';
 import { freePort } from './own-services.js';
 
 const MAIN = fileURLToPath(new URL('../../dist/main.js', import.meta.url));
@@ -54,14 +55,7 @@ export async function startInstance(name: string, env: Record<string, string>): 
     url,
     process: child,
     output: () => out,
-    async gql(query, variables, token) {
-      const res = await fetch(`${url}/graphql`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
-        body: JSON.stringify({ query, variables }),
-      });
-      return { status: res.status, body: (await res.json()) as GqlResponse['body'], headers: res.headers } as GqlResponse<never>;
-    },
+    gql: (query, variables, token) => gql(url, query, variables, token === undefined ? {} : { token }),
     async stop() {
       if (child.exitCode !== null) return;
       const exited = new Promise((r) => child.once('exit', r));

@@ -1,19 +1,12 @@
 import { buildApp, type App, type AppDeps } from '../../src/app.js';
 import { loadConfig, type Config } from '../../src/config/config.js';
 import { createStorage, type Storage } from './backend.js';
+import { gql, type GqlResponse } from './gql-client.js';
 
 /** A 48-byte test secret; never used outside tests. */
 export const TEST_SECRET = 'test-secret-for-tokengate-integration-tests-only-0123456789';
 
-/** A GraphQL response as a client sees it. */
-export interface GqlResponse<T = Record<string, unknown>> {
-  readonly status: number;
-  readonly body: {
-    data?: T | null;
-    errors?: Array<{ message: string; path?: string[]; extensions?: Record<string, unknown> }>;
-  };
-  readonly headers: Headers;
-}
+export type { GqlResponse };
 
 /** A running tokengate on a free port, with its own storage (SQLite file, or PostgreSQL database and Redis prefix). */
 export interface TestServer {
@@ -62,19 +55,7 @@ export async function startServer(
     app,
     config,
     storage,
-    async gql(query, variables, opts = {}) {
-      const headers: Record<string, string> = { 'content-type': 'application/json', ...opts.headers };
-      if (opts.token !== undefined) headers.authorization = `Bearer ${opts.token}`;
-      const res = await fetch(`${url}/graphql`, { method: 'POST', headers, body: JSON.stringify({ query, variables }) });
-      const text = await res.text();
-      let body;
-      try {
-        body = JSON.parse(text);
-      } catch {
-        throw new Error(`non-JSON response ${res.status}: ${text.slice(0, 200)}`);
-      }
-      return { status: res.status, body, headers: res.headers };
-    },
+    gql: (query, variables, opts) => gql(url, query, variables, opts),
     async stop() {
       await app.stop();
       if (options.storage === undefined) await storage.dispose();

@@ -77,10 +77,10 @@ describe('HTTP surface', () => {
 });
 
 describe('permissions', () => {
-  it('denies a field added to the schema without a rule', async () => {
+  it('denies a field added to the schema without a directive, and follows the directive of one with', async () => {
     const schema = buildSchema({
-      typeDefs: 'extend type Query { leak: String } extend type User { passwordHash: String }',
-      resolvers: { Query: { leak: () => 'secret!' }, User: { passwordHash: () => '$argon2id$...' } },
+      typeDefs: 'extend type Query { leak: String, hello: String @public } extend type User { passwordHash: String }',
+      resolvers: { Query: { leak: () => 'secret!', hello: () => 'hi' }, User: { passwordHash: () => '$argon2id$...' } },
     });
     const server = await startServer({}, { deps: { schema } });
     try {
@@ -91,6 +91,8 @@ describe('permissions', () => {
       const field = await server.gql('{ me { username passwordHash } }', {}, { token: pair.accessToken });
       expect(field.body.data).toEqual({ me: { username: 'rita', passwordHash: null } });
       expect(JSON.stringify(field.body)).not.toContain('argon2');
+      const open = await server.gql('{ hello }');
+      expect(open.body).toEqual({ data: { hello: 'hi' } });
     } finally {
       await server.stop();
     }

@@ -6,6 +6,6 @@ import type { GraphQLContext } from '../context.js';
  * internal error) only if a field lost its rule: a bug, never a denial.
  */
 export function viewerOf(ctx: GraphQLContext): Viewer {
-  if (ctx.viewer === null) throw new Error('guarded field reached without a viewer: check permissions.ts');
+  if (ctx.viewer === null) throw new Error('guarded field reached without a viewer: check its directive in schema/');
   return ctx.viewer;
 }

@@ -22,11 +22,17 @@ interface SessionState {
 export class LocalSessionGuard implements SessionGuard {
   private readonly sessions: LRUCache<string, SessionState>;
   private readonly users: LRUCache<string, User>;
+  private readonly readState: typeof findSessionState;
 
   constructor(
     private readonly db: Db,
-    options: { readonly maxEntries?: number } = {},
+    options: {
+      readonly maxEntries?: number;
+      /** How state is read from the database (service tests slow it down to drive the read/write race). */
+      readonly readState?: typeof findSessionState;
+    } = {},
   ) {
+    this.readState = options.readState ?? findSessionState;
     const max = options.maxEntries ?? 50_000;
     this.sessions = new LRUCache({ max });
     this.users = new LRUCache({ max });
@@ -58,7 +64,7 @@ export class LocalSessionGuard implements SessionGuard {
   async close(): Promise<void> {}
 
   private async load(sessionId: string): Promise<{ session: SessionState; user: User } | null> {
-    const row = await findSessionState(this.db, sessionId);
+    const row = await this.readState(this.db, sessionId);
     if (row === null) return null;
     if (!this.sessions.has(sessionId)) this.sessions.set(sessionId, { userId: row.userId, ended: row.ended });
     if (!this.users.has(row.userId)) this.users.set(row.userId, row.user);

@@ -5,6 +5,7 @@ import { parseBearer } from '../../../src/http/credentials.js';
 import { AccessTokens } from '../../../src/tokens/access-token.js';
 import { TEST_SECRET, signup, startServer, type AuthPayload, type TestServer } from '../../helpers/server.js';
 import { CONTRACT_CODES, GENEROUS_LIMITS, LOGIN, REFRESH, SIGNUP, b64, decodeClaims, findLeaks } from './security-helpers.js';
+import { postGraphQL } from '../../helpers/gql-client.js';
 
 /*
  * Property-based tests: whatever a client sends as a token, a username, a
@@ -189,20 +190,8 @@ describe('parseBearer and AccessTokens.verify, for any input', () => {
 });
 
 /** A raw POST to /graphql: status, text and parsed JSON (undefined when the body is not JSON). */
-async function post(server: TestServer, payload: unknown, headers: Record<string, string> = {}) {
-  const res = await fetch(`${server.url}/graphql`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...headers },
-    body: JSON.stringify(payload),
-  });
-  const text = await res.text();
-  let json: { data?: Record<string, unknown> | null; errors?: Array<{ message: string; extensions?: Record<string, unknown> }> } | undefined;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    json = undefined;
-  }
-  return { status: res.status, text, json };
+function post(server: TestServer, payload: unknown, headers: Record<string, string> = {}) {
+  return postGraphQL(server.url, payload, headers);
 }
 
 type Reply = Awaited<ReturnType<typeof post>>;
