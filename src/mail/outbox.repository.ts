@@ -73,7 +73,11 @@ export async function claimDueMail(db: Db, dialect: 'sqlite' | 'postgres', now: 
     .updateTable('mail_outbox')
     .set((eb) => ({ claimed_until: toTimestamp(now + leaseMs), attempts: eb('attempts', '+', 1) }))
     .where('id', 'in', due)
+    // Checked again on the row itself: an UPDATE that waited for another
+    // claim's row lock re-reads these, never a subquery's old answer.
     .where('sent_at', 'is', null)
+    .where('failed_at', 'is', null)
+    .where((eb) => eb.or([eb('claimed_until', 'is', null), eb('claimed_until', '<=', at)]))
     .returning(['id', 'kind', 'user_id', 'to_address', 'subject', 'text_body', 'html_body', 'attempts'])
     .execute();
   return rows.map((row) => ({

@@ -30,11 +30,14 @@ export class TestSmtpServer {
   private server: SMTPServer | null = null;
   private waiters = new Set<() => void>();
 
-  private constructor(readonly port: number) {}
+  private constructor(
+    readonly port: number,
+    private readonly delayMs: number,
+  ) {}
 
-  /** Starts a server on a free port. */
-  static async start(): Promise<TestSmtpServer> {
-    const smtp = new TestSmtpServer(await freePort());
+  /** Starts a server on a free port; `delayMs` slows each accepted mail down (to widen races). */
+  static async start(options: { delayMs?: number } = {}): Promise<TestSmtpServer> {
+    const smtp = new TestSmtpServer(await freePort(), options.delayMs ?? 0);
     await smtp.resume();
     return smtp;
   }
@@ -72,7 +75,8 @@ export class TestSmtpServer {
       },
       onData: (stream, _session, done) => {
         simpleParser(stream).then(
-          (parsed) => {
+          async (parsed) => {
+            if (this.delayMs > 0) await new Promise((r) => setTimeout(r, this.delayMs));
             this.received.push(toReceived(parsed));
             for (const wake of this.waiters) wake();
             done();
