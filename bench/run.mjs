@@ -226,8 +226,9 @@ run on one machine:
 
 - **bare**: a bare \`node:http\` server (\`bench/baseline/bare-server.mjs\`) that
   verifies the same Bearer JWT with \`jsonwebtoken\` (key prepared once as a
-  KeyObject, algorithm pinned to HS256, issuer, audience and \`typ\` checked)
-  and answers \`{"loggedInAs": …}\`. The floor any GraphQL layer is measured against.
+  KeyObject, algorithm pinned to HS256; signature and \`exp\` only) and
+  answers \`{"loggedInAs": …}\`: the simplest honest server, and the floor any
+  GraphQL layer is measured against.
 - **Flask seed**: the classic flask_jwt_extended tutorial this project grew from
   (\`bench/baseline/flask_app.py\`: \`POST /login\`, \`GET /protected\`), from Debian's
   packages, under \`gunicorn -w 1 -k sync\`.

@@ -12,6 +12,8 @@ import { LocalSessionGuard } from './sessions/guards/local-session-guard.js';
 import { RedisSessionGuard } from './sessions/guards/redis-session-guard.js';
 import type { SessionGuard } from './sessions/session-guard.js';
 import { AuthService } from './auth/auth.service.js';
+import { TotpService } from './auth/totp.service.js';
+import { deriveSecretBoxKey } from './credentials/secret-box.js';
 import { SessionService } from './sessions/session.service.js';
 import { PasswordHasher } from './credentials/password.js';
 import { AuthRateLimits } from './auth/rate-limits.js';
@@ -44,7 +46,7 @@ export interface App {
   readonly server: Server;
   readonly db: Db;
   readonly logger: Logger;
-  readonly services: { readonly auth: AuthService; readonly users: UserService; readonly sessions: SessionService; readonly email: EmailService };
+  readonly services: { readonly auth: AuthService; readonly users: UserService; readonly sessions: SessionService; readonly email: EmailService; readonly totp: TotpService };
   /** The mail outbox worker (null when mail is disabled): `queueDepth()` feeds the mail queue gauge. */
   readonly outbox: OutboxWorker | null;
   /** Migrates the database, starts Apollo and creates the bootstrap admin. */
@@ -95,6 +97,8 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
     delivery,
     mailQueued: () => outbox?.nudge(),
   });
+  // TOTP secrets at rest: AES-256-GCM under their own HKDF-derived key (credentials/secret-box.ts).
+  const totp = new TotpService({ db, clock, secretKey: deriveSecretBoxKey(secret), issuer: config.totp.issuer, sessions, rateLimits, logger });
   const auth = new AuthService({
     db,
     clock,
@@ -105,11 +109,12 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
     rateLimits,
     userService: users,
     email,
+    totp,
     logger,
     refreshTokenTtl: config.refreshTokenTtl,
     refreshReuseGrace: config.refreshReuseGrace,
   });
-  const services = { auth, users, sessions, email };
+  const services = { auth, users, sessions, email, totp };
 
   // Query limits, checked once per distinct document (Apollo caches validated
   // documents): depth, aliases, directives and cost by GraphQL Armor's

@@ -16,6 +16,8 @@ export const ErrorCode = {
   INVALID_EMAIL_TOKEN: 'INVALID_EMAIL_TOKEN',
   BAD_USER_INPUT: 'BAD_USER_INPUT',
   RATE_LIMITED: 'RATE_LIMITED',
+  MFA_REQUIRED: 'MFA_REQUIRED',
+  INVALID_MFA_CODE: 'INVALID_MFA_CODE',
   INTERNAL_SERVER_ERROR: 'INTERNAL_SERVER_ERROR',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

@@ -1,12 +1,14 @@
 // @ts-check
 /**
- * The floor any GraphQL layer is measured against: a bare node:http server
- * that verifies the same Bearer JWT tokengate issues, with the same library
- * (jsonwebtoken) and the same checks (key prepared once as a KeyObject,
- * algorithm pinned to HS256, issuer, audience and `typ`), and answers
- * `{"loggedInAs": username}` or 401. No routing library, no body parsing.
+ * The floor any GraphQL layer is measured against: the simplest honest server
+ * that does what `protected` does and no more. A bare node:http server that
+ * verifies the Bearer JWT tokengate issues with the same library
+ * (jsonwebtoken; key prepared once as a KeyObject, the algorithm pinned to
+ * HS256, so it is not the unsafe "any algorithm" shortcut) and answers
+ * `{"loggedInAs": username}` or 401. It checks the signature and `exp` only:
+ * no issuer, audience or `typ` checks, no routing library, no body parsing.
  *
- * Env: PORT, HOST (127.0.0.1), JWT_SECRET, JWT_ISSUER and JWT_AUDIENCE (both default `tokengate`).
+ * Env: PORT, HOST (127.0.0.1), JWT_SECRET.
  */
 import { Buffer } from 'node:buffer';
 import { createSecretKey } from 'node:crypto';
@@ -20,13 +22,8 @@ if (!secret) {
   process.exit(78);
 }
 const key = createSecretKey(Buffer.from(secret, 'utf8'));
-/** @type {jwt.VerifyOptions & { complete: true }} */
-const verifyOptions = {
-  algorithms: ['HS256'],
-  issuer: process.env.JWT_ISSUER ?? 'tokengate',
-  audience: process.env.JWT_AUDIENCE ?? 'tokengate',
-  complete: true,
-};
+/** @type {jwt.VerifyOptions} */
+const verifyOptions = { algorithms: ['HS256'] };
 
 /**
  * @param {http.ServerResponse} res
@@ -44,9 +41,7 @@ const server = http.createServer((req, res) => {
   const match = header === undefined ? null : /^Bearer\s+(\S+)$/i.exec(header);
   if (match === null) return send(res, 401, '{"error":"missing token"}');
   try {
-    const decoded = jwt.verify(match[1], key, verifyOptions);
-    const payload = /** @type {jwt.JwtPayload} */ (decoded.payload);
-    if (decoded.header.typ !== 'at+jwt' || typeof payload.username !== 'string') return send(res, 401, '{"error":"invalid token"}');
+    const payload = /** @type {jwt.JwtPayload} */ (jwt.verify(match[1], key, verifyOptions));
     return send(res, 200, JSON.stringify({ loggedInAs: payload.username }));
   } catch {
     return send(res, 401, '{"error":"invalid token"}');

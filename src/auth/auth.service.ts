@@ -16,6 +16,9 @@ import { deriveRefreshToken, generateRefreshToken, hashRefreshToken, isWellForme
 import * as sessions from '../sessions/session.repository.js';
 import type { SessionService } from '../sessions/session.service.js';
 import { isSessionActive, type Session } from '../sessions/session.js';
+import { MFA_TOKEN_MAX_FAILURES, MFA_TOKEN_TTL_SECONDS, generateMfaToken, hashMfaToken, isWellFormedMfaToken } from '../tokens/mfa-token.js';
+import * as mfaTokens from './mfa-token.repository.js';
+import type { SecondFactor, TotpService } from './totp.service.js';
 
 /** A new token pair, as the `AuthPayload` type answers it. */
 export interface AuthResult {
@@ -40,6 +43,8 @@ export interface AuthServiceDeps {
   readonly userService: UserService;
   /** Addresses and their verification links (signup writes the first one). */
   readonly email: EmailService;
+  /** Second factors: whether a user has TOTP on, and checking a code. */
+  readonly totp: TotpService;
   readonly logger: Logger;
   readonly refreshTokenTtl: number;
   readonly refreshReuseGrace: number;
@@ -47,6 +52,9 @@ export interface AuthServiceDeps {
 
 const USER_AGENT_MAX = 512;
 const INVALID_REFRESH_MESSAGE = 'The refresh token is not valid; sign in again.';
+const INVALID_MFA_MESSAGE = 'The code is not valid, or this sign-in has expired; codes work once, for 30 seconds.';
+/** RFC 8176 `amr` of a password sign-in. */
+const PASSWORD_ONLY = ['pwd'] as const;
 
 /** Signing in and out, refresh rotation, sessions and password changes. */
 export class AuthService {
@@ -65,14 +73,14 @@ export class AuthService {
     // The user, its first session and its first link commit together: a crash
     // between the writes must not leave an account that a retried signup calls taken.
     const { user, result: session } = await this.deps.userService.createUserWith({ username, password, roles: ['USER'], email: address }, async (trx, created) => {
-      const started = await this.insertSession(trx, created, meta, refreshToken, now);
+      const started = await this.insertSession(trx, created, meta, refreshToken, now, PASSWORD_ONLY);
       if (mail && address) await this.deps.email.queueVerification(trx, created, address, now);
       return started;
     });
     this.deps.email.afterQueue(mail);
     this.deps.sessions.sessionStarted(session);
     this.audit('auth.signup', meta, { userId: user.id, sessionId: session.id, email: address !== null, mailQueued: mail });
-    return this.issue(user, session.id, refreshToken, true, now);
+    return this.issue(user, session.id, refreshToken, true, now, session.amr);
   }
 
   /**
@@ -99,14 +107,81 @@ export class AuthService {
       this.audit('auth.login_failed', meta, { userId: found?.user.id ?? null });
       throw new AppError(ErrorCode.INVALID_CREDENTIALS, INVALID_CREDENTIALS_MESSAGE);
     }
-    await attempt.succeeded();
     if (this.deps.hasher.needsRehash(found.passwordHash)) {
       // Cost parameters were raised since this hash was made: upgrade it now that we hold the password.
       await users.updatePasswordHash(this.deps.db, found.user.id, await this.deps.hasher.hash(password), this.deps.clock.now());
     }
-    const { auth, sessionId } = await this.startSession(found.user, meta);
+    let mfaEnabled: boolean;
+    try {
+      mfaEnabled = await this.deps.totp.isEnabled(found.user.id);
+    } catch (error) {
+      await attempt.abandoned();
+      throw error;
+    }
+    if (mfaEnabled) {
+      // Neither a success nor a failure yet: the pair's earlier failures stay
+      // counted (a right password must not reset the budget for guessing
+      // codes), and verifyMfa charges each code like a password.
+      await attempt.deferred();
+      const mfaToken = generateMfaToken();
+      const now = this.deps.clock.now();
+      await mfaTokens.insertMfaToken(this.deps.db, { hash: hashMfaToken(mfaToken), userId: found.user.id, now, expiresAt: now + MFA_TOKEN_TTL_SECONDS * 1000 });
+      // Metrics: tokengate_logins_total{outcome="mfa_required"} is counted here (operations branch).
+      this.audit('auth.mfa_required', meta, { userId: found.user.id });
+      throw new AppError(ErrorCode.MFA_REQUIRED, 'Two-factor authentication is on: send verifyMfa with the mfaToken and a code.', { mfaToken });
+    }
+    await attempt.succeeded();
+    const { auth, sessionId } = await this.startSession(found.user, meta, PASSWORD_ONLY);
     this.audit('auth.login', meta, { userId: found.user.id, sessionId });
     return auth;
+  }
+
+  /**
+   * The second step of a login for a user with TOTP on: the mfaToken from
+   * MFA_REQUIRED and a current TOTP code or an unused recovery code. Answers
+   * the fresh pair of a new session. Every wrong code spends the login
+   * budgets; the token dies after five, after five minutes, or once used.
+   */
+  async verifyMfa(mfaToken: string, code: string, meta: RequestMeta): Promise<AuthResult> {
+    if (!isWellFormedMfaToken(mfaToken)) throw invalidMfaCode();
+    const hash = hashMfaToken(mfaToken);
+    const stored = await mfaTokens.findMfaToken(this.deps.db, hash);
+    const now = this.deps.clock.now();
+    if (stored === null || stored.usedAt !== null || stored.failures >= MFA_TOKEN_MAX_FAILURES || stored.expiresAt.getTime() <= now) throw invalidMfaCode();
+    const user = await users.findUserById(this.deps.db, stored.userId);
+    if (user === null) throw invalidMfaCode();
+    // Charged before the code is checked, like a password: a lock refuses even the right code.
+    const attempt = await this.deps.rateLimits.beginLogin(user.username, meta);
+    const refreshToken = generateRefreshToken();
+    let outcome: { kind: 'dead' } | { kind: 'wrong' } | { kind: 'ok'; session: Session; method: SecondFactor };
+    try {
+      outcome = await this.deps.db.transaction().execute(async (trx) => {
+        // The try is counted before the check, and (on PostgreSQL) the row stays
+        // locked until commit: parallel guesses on one token are serialized and bounded.
+        if (!(await mfaTokens.claimMfaAttempt(trx, hash, now, MFA_TOKEN_MAX_FAILURES))) return { kind: 'dead' as const };
+        const method = await this.deps.totp.checkSecondFactor(trx, user.id, code, now);
+        if (method === null) return { kind: 'wrong' as const };
+        if (!(await mfaTokens.completeMfaToken(trx, hash, now))) throw new Error('mfaToken changed during verification');
+        const session = await this.insertSession(trx, user, meta, refreshToken, now, ['pwd', method]);
+        return { kind: 'ok' as const, session, method };
+      });
+    } catch (error) {
+      await attempt.abandoned();
+      throw error;
+    }
+    if (outcome.kind === 'dead') {
+      await attempt.abandoned();
+      throw invalidMfaCode();
+    }
+    if (outcome.kind === 'wrong') {
+      await attempt.failed();
+      this.audit('auth.mfa_failed', meta, { userId: user.id });
+      throw invalidMfaCode();
+    }
+    await attempt.succeeded();
+    this.deps.sessions.sessionStarted(outcome.session);
+    this.audit('auth.login', meta, { userId: user.id, sessionId: outcome.session.id, method: outcome.method });
+    return this.issue(user, outcome.session.id, refreshToken, true, now, outcome.session.amr);
   }
 
   /**
@@ -141,7 +216,8 @@ export class AuthService {
     if (outcome.kind === 'invalid') throw invalidRefresh();
     const user = await this.deps.sessions.checkSession(outcome.session.id, outcome.session.userId);
     if (!user.active) throw invalidRefresh();
-    return this.issue(user.user, outcome.session.id, outcome.refreshToken, false, now);
+    // The session's methods travel on: a refresh keeps `amr`, and is never fresh.
+    return this.issue(user.user, outcome.session.id, outcome.refreshToken, false, now, outcome.session.amr);
   }
 
   private async rotate(trx: Db, token: string, hash: string, now: number): Promise<RotateOutcome> {
@@ -240,7 +316,7 @@ export class AuthService {
 
     const now = this.deps.clock.now();
     const refreshToken = generateRefreshToken();
-    const ended = await this.deps.sessions.change(viewer.user.id, () => this.deps.db.transaction().execute(async (trx) => {
+    const { others: ended, amr } = await this.deps.sessions.change(viewer.user.id, () => this.deps.db.transaction().execute(async (trx) => {
       const session = await sessions.findSessionById(trx, viewer.sessionId);
       if (session === null || !isSessionActive(session, now)) throw new AppError(ErrorCode.UNAUTHENTICATED, 'The session has ended; sign in again.', { reason: 'TOKEN_REVOKED' });
       await users.updatePasswordHash(trx, viewer.user.id, newHash, now);
@@ -253,21 +329,26 @@ export class AuthService {
       });
       if (!restarted) throw new Error('session changed during password change');
       const others = await sessions.endSessions(trx, { userId: viewer.user.id, except: viewer.sessionId }, 'password_changed', now);
-      return { result: others, change: { ended: { sessionIds: others, reason: 'password_changed' as const } } };
+      // Logins half-way through (password given, code pending) were made with the old password.
+      await mfaTokens.deleteMfaTokensOfUser(trx, viewer.user.id);
+      return { result: { others, amr: session.amr }, change: { ended: { sessionIds: others, reason: 'password_changed' as const } } };
     }));
     this.audit('auth.password_changed', meta, { userId: viewer.user.id, sessionId: viewer.sessionId, endedSessions: ended.length });
-    return this.issue(found.user, viewer.sessionId, refreshToken, true, now);
+    // For a user with TOTP on only verifyMfa issues fresh tokens: the new pair
+    // is not fresh, so a further sensitive change needs the second factor again.
+    const fresh = !(await this.deps.totp.isEnabled(viewer.user.id));
+    return this.issue(found.user, viewer.sessionId, refreshToken, fresh, now, amr);
   }
 
-  private async startSession(user: User, meta: RequestMeta): Promise<{ auth: AuthResult; sessionId: string }> {
+  private async startSession(user: User, meta: RequestMeta, amr: readonly string[]): Promise<{ auth: AuthResult; sessionId: string }> {
     const now = this.deps.clock.now();
     const refreshToken = generateRefreshToken();
-    const session = await this.deps.db.transaction().execute((trx) => this.insertSession(trx, user, meta, refreshToken, now));
+    const session = await this.deps.db.transaction().execute((trx) => this.insertSession(trx, user, meta, refreshToken, now, amr));
     this.deps.sessions.sessionStarted(session);
-    return { auth: this.issue(user, session.id, refreshToken, true, now), sessionId: session.id };
+    return { auth: this.issue(user, session.id, refreshToken, true, now, session.amr), sessionId: session.id };
   }
 
-  private insertSession(db: Db, user: User, meta: RequestMeta, refreshToken: string, now: number): Promise<Session> {
+  private insertSession(db: Db, user: User, meta: RequestMeta, refreshToken: string, now: number, amr: readonly string[]): Promise<Session> {
     return sessions.insertSession(db, {
       id: randomUUID(),
       userId: user.id,
@@ -275,11 +356,12 @@ export class AuthService {
       now,
       expiresAt: now + this.deps.refreshTokenTtl * 1000,
       refreshTokenHash: hashRefreshToken(refreshToken),
+      amr,
     });
   }
 
-  private issue(user: User, sessionId: string, refreshToken: string, fresh: boolean, now: number): AuthResult {
-    const accessToken = this.deps.accessTokens.sign({ userId: user.id, username: user.username, roles: user.roles, sessionId, fresh }, now);
+  private issue(user: User, sessionId: string, refreshToken: string, fresh: boolean, now: number, amr: readonly string[] | null): AuthResult {
+    const accessToken = this.deps.accessTokens.sign({ userId: user.id, username: user.username, roles: user.roles, sessionId, fresh, ...(amr ? { amr } : {}) }, now);
     return { accessToken, refreshToken, tokenType: 'Bearer', expiresIn: this.deps.accessTokens.ttl, user };
   }
 
@@ -292,6 +374,10 @@ type RotateOutcome =
   | { readonly kind: 'rotated'; readonly session: Session; readonly refreshToken: string }
   | { readonly kind: 'reused'; readonly session: Session }
   | { readonly kind: 'invalid' };
+
+function invalidMfaCode(): AppError {
+  return new AppError(ErrorCode.INVALID_MFA_CODE, INVALID_MFA_MESSAGE);
+}
 
 function invalidRefresh(): AppError {
   return new AppError(ErrorCode.INVALID_REFRESH_TOKEN, INVALID_REFRESH_MESSAGE);

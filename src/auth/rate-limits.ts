@@ -37,6 +37,12 @@ export interface LoginAttempt {
   failed(): Promise<void>;
   /** The check could not be made (the database is away): not the caller's failure, so the charge is given back. */
   abandoned(): Promise<void>;
+  /**
+   * The password was right but a second factor is still due: the charge is
+   * given back, and the pair's earlier failures stay counted (unlike
+   * succeeded), so a known password never resets the budget for guessing codes.
+   */
+  deferred(): Promise<void>;
 }
 
 /**
@@ -96,6 +102,7 @@ export class AuthRateLimits {
     const refund = () => Promise.all(charged.map(([limiter, key]) => limiter.reward(key))).then(() => undefined);
     return {
       abandoned: refund,
+      deferred: refund,
       succeeded: async () => {
         // A successful login clears the pair's count; it was no failure for the others.
         await Promise.all([this.pair.delete(pairKey), this.pairLocks.delete(pairKey), this.perUsername.reward(user), this.perAddress.reward(address)]);

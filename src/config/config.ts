@@ -2,6 +2,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { boolean, budget, duration, int } from './fields.js';
 import { mailConfig, mailProblems, mailSettings, type MailConfig } from './mail.config.js';
+import { totpConfig, totpSettings, type TotpConfig } from './totp.config.js';
 
 /** Where the data lives: an embedded SQLite file, or a PostgreSQL server. */
 export type DatabaseConfig =
@@ -66,6 +67,7 @@ export interface Config {
   /** Create this admin at start-up when no user of that name exists. */
   readonly bootstrapAdmin: { readonly username: string; readonly password: string } | null;
   readonly mail: MailConfig;
+  readonly totp: TotpConfig;
 }
 
 /** Thrown by loadConfig with every problem found, one per line. */
@@ -134,6 +136,7 @@ const schema = z.object({
   ADMIN_USERNAME: z.string().optional(),
   ADMIN_PASSWORD: z.string().optional(),
   ...mailSettings,
+  ...totpSettings,
 });
 
 function parseDatabaseUrl(url: string | undefined): DatabaseConfig | string {
@@ -223,5 +226,6 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
         ? Object.freeze({ username: e.ADMIN_USERNAME, password: e.ADMIN_PASSWORD })
         : null,
     mail: mailConfig(e, dataDir),
+    totp: totpConfig(e),
   });
 }

@@ -24,6 +24,14 @@ export interface UserTable {
   email_key: string | null;
   /** When the current address was proven; null while unverified. */
   email_verified_at: Timestamp | null;
+  /** TOTP secret in use, AES-256-GCM ciphertext (credentials/secret-box.ts); null while TOTP is off. */
+  totp_secret: ColumnType<string | null, string | null | undefined, string | null>;
+  /** Secret of an enrollment waiting for confirmTotp, ciphertext; null when none is pending. */
+  totp_pending_secret: ColumnType<string | null, string | null | undefined, string | null>;
+  /** When TOTP was turned on; null while it is off. */
+  totp_enabled_at: ColumnType<Date | string | null, string | null | undefined, string | null>;
+  /** Highest 30-second step whose code was accepted (replay guard); an integer lasts until the year 4000. */
+  totp_last_step: ColumnType<number | null, number | null | undefined, number | null>;
 }
 
 /** The `sessions` table: one row per login, kept after it ends (for reuse detection and audit). */
@@ -38,6 +46,27 @@ export interface SessionTable {
   user_agent: string | null;
   /** Generation of the session's one live refresh token. */
   refresh_generation: number;
+  /** JSON array of the RFC 8176 methods that opened the session; a refresh keeps them. Null for older sessions. */
+  amr: ColumnType<string | null, string | null | undefined, string | null>;
+}
+
+/** The `recovery_codes` table: a user's one-time TOTP recovery codes, by hash only. */
+export interface RecoveryCodeTable {
+  user_id: string;
+  code_hash: string;
+  created_at: Timestamp;
+  used_at: Timestamp | null;
+}
+
+/** The `mfa_tokens` table: the second step of a login, by hash only. */
+export interface MfaTokenTable {
+  token_hash: string;
+  user_id: string;
+  created_at: Timestamp;
+  expires_at: Timestamp;
+  /** Codes tried with this token; counted before each check, so parallel guesses cannot pass the limit. */
+  failures: ColumnType<number, number | undefined, number>;
+  used_at: Timestamp | null;
 }
 
 /** The `refresh_tokens` table: every token a session was given, by hash only. */
@@ -90,6 +119,8 @@ export interface Database {
   refresh_tokens: RefreshTokenTable;
   email_tokens: EmailTokenTable;
   mail_outbox: MailOutboxTable;
+  recovery_codes: RecoveryCodeTable;
+  mfa_tokens: MfaTokenTable;
 }
 
 /** Reads a timestamp column as a Date, whichever dialect produced it. */

@@ -7,6 +7,7 @@ import type { Clock } from '../platform/clock.js';
 import type { AuthFailureReason } from '../errors.js';
 import type { UserService } from '../users/user.service.js';
 import type { EmailService } from '../auth/email.service.js';
+import type { TotpService } from '../auth/totp.service.js';
 
 /** The services resolvers call. */
 export interface Services {
@@ -14,6 +15,7 @@ export interface Services {
   readonly users: UserService;
   readonly sessions: SessionService;
   readonly email: EmailService;
+  readonly totp: TotpService;
 }
 
 /** What every resolver and rule receives. */

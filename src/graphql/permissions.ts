@@ -73,12 +73,15 @@ function hasRole(role: Role): ShieldRule {
   return found;
 }
 
-/** A fresh token comes straight from a password login: a stolen, refreshed token cannot change the password. */
+/**
+ * A fresh token comes straight from a password login (or, for a user with
+ * TOTP on, from verifyMfa): a stolen, refreshed token cannot change the password.
+ */
 const hasFreshToken = rule({ cache: 'no_cache' })((_parent, _args, ctx: GraphQLContext, info: GraphQLResolveInfo) => {
   if (ctx.viewer === null) return notSignedIn(ctx, info);
   return ctx.viewer.fresh
     ? true
-    : refuse(new AppError(ErrorCode.FRESH_TOKEN_REQUIRED, 'This needs a fresh token: sign in with your password again.'), info);
+    : refuse(new AppError(ErrorCode.FRESH_TOKEN_REQUIRED, 'This needs a fresh token: sign in again (with your second factor, when it is on).'), info);
 });
 
 /**

@@ -13,7 +13,7 @@ export function createLogger(level: string, destination?: pino.DestinationStream
       level,
       base: undefined,
       redact: {
-        paths: ['password', '*.password', 'token', '*.token', 'accessToken', 'refreshToken', '*.refreshToken', 'authorization', '*.authorization', 'secret', '*.secret', 'passwordHash', '*.passwordHash'],
+        paths: ['password', '*.password', 'token', '*.token', 'accessToken', 'refreshToken', '*.refreshToken', 'authorization', '*.authorization', 'secret', '*.secret', 'passwordHash', '*.passwordHash', 'mfaToken', '*.mfaToken'],
         censor: '[redacted]',
       },
     },

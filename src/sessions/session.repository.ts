@@ -15,13 +15,20 @@ function toSession(row: Selectable<SessionTable>): Session {
     endedAt: row.ended_at === null ? null : toDate(row.ended_at),
     userAgent: row.user_agent,
     refreshGeneration: row.refresh_generation,
+    amr: parseAmr(row.amr),
   };
+}
+
+function parseAmr(text: string | null): readonly string[] | null {
+  if (text === null) return null;
+  const value: unknown = JSON.parse(text);
+  return Array.isArray(value) && value.every((m) => typeof m === 'string') ? value : null;
 }
 
 /** Creates a session with its first refresh token (generation 0). */
 export async function insertSession(
   db: Db,
-  s: { id: string; userId: string; userAgent: string | null; now: number; expiresAt: number; refreshTokenHash: string },
+  s: { id: string; userId: string; userAgent: string | null; now: number; expiresAt: number; refreshTokenHash: string; amr: readonly string[] },
 ): Promise<Session> {
   const row = await db
     .insertInto('sessions')
@@ -35,6 +42,7 @@ export async function insertSession(
       end_reason: null,
       user_agent: s.userAgent,
       refresh_generation: 0,
+      amr: JSON.stringify(s.amr),
     })
     .returningAll()
     .executeTakeFirstOrThrow();

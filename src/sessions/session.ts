@@ -10,10 +10,12 @@ export interface Session {
   readonly endedAt: Date | null;
   readonly userAgent: string | null;
   readonly refreshGeneration: number;
+  /** RFC 8176 methods that opened the session (`pwd`, `otp`, `recovery`); its tokens carry them as `amr`. Null for sessions older than TOTP. */
+  readonly amr: readonly string[] | null;
 }
 
 /** Why a session ended; stored for operators, never shown to other users. */
-export type SessionEndReason = 'logout' | 'logout_all' | 'revoked' | 'password_changed' | 'refresh_reuse' | 'password_reset';
+export type SessionEndReason = 'logout' | 'logout_all' | 'revoked' | 'password_changed' | 'refresh_reuse' | 'password_reset' | 'mfa_reset';
 
 /** The outcome of checking an access token's session against current server state. */
 export type SessionCheck = { readonly active: true; readonly user: User } | { readonly active: false };

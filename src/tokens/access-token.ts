@@ -15,6 +15,8 @@ export interface AccessTokenClaims {
   readonly iss: string;
   readonly aud: string;
   readonly fresh: boolean;
+  /** RFC 8176 authentication methods (`["pwd"]`, `["pwd","otp"]`, `["pwd","recovery"]`); absent from tokens older than TOTP. */
+  readonly amr?: readonly string[];
 }
 
 /** What a caller asks to put in a new access token. */
@@ -24,6 +26,7 @@ export interface AccessTokenSubject {
   readonly roles: readonly Role[];
   readonly sessionId: string;
   readonly fresh: boolean;
+  readonly amr?: readonly string[];
 }
 
 /** The outcome of verifying a presented access token; never throws. */
@@ -94,6 +97,7 @@ export class AccessTokens {
       iss: this.options.issuer,
       aud: this.options.audience,
       fresh: subject.fresh,
+      ...(subject.amr ? { amr: subject.amr } : {}),
     } satisfies AccessTokenClaims;
     return jwt.sign(payload, this.key, { algorithm: ALGORITHM, header: { alg: ALGORITHM, typ: ACCESS_TOKEN_TYPE } });
   }
@@ -157,6 +161,8 @@ function readClaims(payload: unknown): AccessTokenClaims | null {
   if (!isString(p.iss) || !isString(p.aud)) return null;
   if (typeof p.iat !== 'number' || typeof p.exp !== 'number' || typeof p.fresh !== 'boolean') return null;
   if (!Array.isArray(p.roles) || !p.roles.every((r) => r === 'USER' || r === 'ADMIN')) return null;
+  // Optional, so tokens signed before TOTP existed still verify.
+  if (p.amr !== undefined && !(Array.isArray(p.amr) && p.amr.every(isString))) return null;
   return {
     sub: p.sub,
     username: p.username,
@@ -168,5 +174,6 @@ function readClaims(payload: unknown): AccessTokenClaims | null {
     iss: p.iss,
     aud: p.aud,
     fresh: p.fresh,
+    ...(p.amr !== undefined ? { amr: p.amr as string[] } : {}),
   };
 }

@@ -78,6 +78,19 @@ describe('AccessTokens.sign / verify round trip', () => {
     expect(result.ok && result.claims.fresh).toBe(false);
   });
 
+  it('carries amr through, and leaves it out when none is given', () => {
+    const withAmr = tokens.verify(tokens.sign({ ...SUBJECT, amr: ['pwd', 'otp'] }, T0), T0);
+    expect(withAmr.ok && withAmr.claims.amr).toEqual(['pwd', 'otp']);
+    const signed = tokens.sign(SUBJECT, T0);
+    expect('amr' in (JSON.parse(Buffer.from(signed.split('.')[1]!, 'base64url').toString()) as object)).toBe(false);
+  });
+
+  it('still verifies a token from before amr existed (no amr claim)', () => {
+    const result = tokens.verify(craft(claimsAt()), T0);
+    expect(result.ok).toBe(true);
+    expect(result.ok && result.claims.amr).toBeUndefined();
+  });
+
   it('gives every token its own jti', () => {
     const a = tokens.verify(tokens.sign(SUBJECT, T0), T0);
     const b = tokens.verify(tokens.sign(SUBJECT, T0), T0);
@@ -221,6 +234,8 @@ describe('AccessTokens.verify: refused tokens', () => {
     ['roles containing ROOT', { roles: ['USER', 'ROOT'] }],
     ['roles as a string', { roles: 'ADMIN' }],
     ['fresh as a string', { fresh: 'true' }],
+    ['amr as a string', { amr: 'otp' }],
+    ['amr holding a number', { amr: ['pwd', 1] }],
     ['no exp', { exp: undefined }],
   ])('refuses a well-signed token with %s', (_label, change) => {
     expect(tokens.verify(craft({ ...claimsAt(), ...change }), T0)).toEqual(invalid);

@@ -301,3 +301,15 @@ describe('loadConfig reports across malformed variables', () => {
     expect(problemsOf({ ACCESS_TOKEN_TTL: '2h', REFRESH_TOKEN_TTL: '1h' }).join('\n')).toContain('REFRESH_TOKEN_TTL must be longer');
   });
 });
+
+describe('TOTP settings', () => {
+  it('default the issuer to tokengate, and read TOTP_ISSUER', () => {
+    expect(loadConfig({}).totp.issuer).toBe('tokengate');
+    expect(loadConfig({ TOTP_ISSUER: 'Acme Corp' }).totp.issuer).toBe('Acme Corp');
+  });
+
+  it('refuse an issuer with ":" (it separates issuer and account in the label) or over 64 characters', () => {
+    expect(problemsOf({ TOTP_ISSUER: 'a:b' })).toEqual([expect.stringContaining('TOTP_ISSUER must not contain ":"')]);
+    expect(problemsOf({ TOTP_ISSUER: 'x'.repeat(65) })).toEqual([expect.stringContaining('TOTP_ISSUER must be at most 64')]);
+  });
+});

@@ -48,6 +48,18 @@ export const requirements = {
       "signedIn": true,
       "fresh": true
     },
+    "confirmTotp": {
+      "signedIn": true,
+      "fresh": true
+    },
+    "disableTotp": {
+      "signedIn": true,
+      "fresh": true
+    },
+    "enrollTotp": {
+      "signedIn": true,
+      "fresh": true
+    },
     "login": {},
     "logout": {
       "signedIn": true
@@ -61,6 +73,10 @@ export const requirements = {
     },
     "requestPasswordReset": {},
     "resetPassword": {},
+    "resetUserMfa": {
+      "signedIn": true,
+      "role": "ADMIN"
+    },
     "revokeSession": {
       "signedIn": true
     },
@@ -75,7 +91,8 @@ export const requirements = {
     "signup": {
       "signupOpen": true
     },
-    "verifyEmail": {}
+    "verifyEmail": {},
+    "verifyMfa": {}
   },
   "Subscription": {}
 } as const satisfies OperationRequirements;

@@ -35,6 +35,19 @@ export type Mutation = {
   readonly __typename?: 'Mutation';
   /** Needs a fresh token (straight from a password login). Ends the caller's other sessions. */
   readonly changePassword: AuthPayload;
+  /**
+   * Needs a fresh token. Turns TOTP on with a current code of the pending secret,
+   * and answers 10 recovery codes, shown once (earlier ones stop working).
+   */
+  readonly confirmTotp: ReadonlyArray<Scalars['String']['output']>;
+  /** Needs a fresh token. Turns TOTP off, given a current TOTP code or an unused recovery code. */
+  readonly disableTotp: Scalars['Boolean']['output'];
+  /**
+   * Needs a fresh token. Starts a TOTP enrollment, pending until `confirmTotp`;
+   * a new call replaces a pending one. While TOTP is on, the current secret keeps
+   * working until the new one is confirmed.
+   */
+  readonly enrollTotp: TotpEnrollment;
   /** Signs in with a username and password. */
   readonly login: AuthPayload;
   /** Ends the current session. */
@@ -58,6 +71,8 @@ export type Mutation = {
    * The user then logs in.
    */
   readonly resetPassword: Scalars['Boolean']['output'];
+  /** ADMIN only. Turns a user's TOTP off and ends every session of that user. */
+  readonly resetUserMfa: User;
   /** Ends one of the caller's own sessions; false when there is no such active session. */
   readonly revokeSession: Scalars['Boolean']['output'];
   /**
@@ -74,12 +89,27 @@ export type Mutation = {
   readonly signup: AuthPayload;
   /** Public. Completes a verification link: `token` is the link's `token` parameter. */
   readonly verifyEmail: Scalars['Boolean']['output'];
+  /**
+   * The second step of a login that answered MFA_REQUIRED: its `extensions.mfaToken`
+   * and a current TOTP code or an unused recovery code. Answers a fresh pair.
+   */
+  readonly verifyMfa: AuthPayload;
 };
 
 
 export type MutationChangePasswordArgs = {
   currentPassword: Scalars['String']['input'];
   newPassword: Scalars['String']['input'];
+};
+
+
+export type MutationConfirmTotpArgs = {
+  code: Scalars['String']['input'];
+};
+
+
+export type MutationDisableTotpArgs = {
+  code: Scalars['String']['input'];
 };
 
 
@@ -102,6 +132,11 @@ export type MutationRequestPasswordResetArgs = {
 export type MutationResetPasswordArgs = {
   newPassword: Scalars['String']['input'];
   token: Scalars['String']['input'];
+};
+
+
+export type MutationResetUserMfaArgs = {
+  userId: Scalars['ID']['input'];
 };
 
 
@@ -130,6 +165,12 @@ export type MutationSignupArgs = {
 
 export type MutationVerifyEmailArgs = {
   token: Scalars['String']['input'];
+};
+
+
+export type MutationVerifyMfaArgs = {
+  code: Scalars['String']['input'];
+  mfaToken: Scalars['String']['input'];
 };
 
 /** What the classic `/protected` route answered. */
@@ -184,6 +225,18 @@ export type Session = {
   readonly userAgent: Maybe<Scalars['String']['output']>;
 };
 
+/**
+ * A TOTP secret waiting for `confirmTotp`: add it to an authenticator app by
+ * scanning `otpauthUrl` as a QR code, or by typing `secret`.
+ */
+export type TotpEnrollment = {
+  readonly __typename?: 'TotpEnrollment';
+  /** `otpauth://totp/<issuer>:<username>?secret=…&issuer=…` (SHA-1, 6 digits, 30 s). */
+  readonly otpauthUrl: Scalars['String']['output'];
+  /** The shared secret, base32 (RFC 4648, no padding). */
+  readonly secret: Scalars['String']['output'];
+};
+
 export type User = {
   readonly __typename?: 'User';
   readonly createdAt: Scalars['DateTime']['output'];
@@ -192,6 +245,8 @@ export type User = {
   /** Whether the current address was proven by a link mailed to it. Readable by the user themself and by ADMIN only. */
   readonly emailVerified: Scalars['Boolean']['output'];
   readonly id: Scalars['ID']['output'];
+  /** Whether two-factor authentication (TOTP) is on. Readable by the user themself and by ADMIN only. */
+  readonly mfaEnabled: Scalars['Boolean']['output'];
   readonly roles: ReadonlyArray<Role>;
   /** The username as first written; usernames are compared case-insensitively. */
   readonly username: Scalars['String']['output'];
@@ -291,6 +346,7 @@ export type ResolversTypes = {
   Role: Role;
   Session: ResolverTypeWrapper<SessionModel>;
   String: ResolverTypeWrapper<Scalars['String']['output']>;
+  TotpEnrollment: ResolverTypeWrapper<TotpEnrollment>;
   User: ResolverTypeWrapper<UserModel>;
   UserConnection: ResolverTypeWrapper<UserPage>;
 };
@@ -307,6 +363,7 @@ export type ResolversParentTypes = {
   Query: Record<PropertyKey, never>;
   Session: SessionModel;
   String: Scalars['String']['output'];
+  TotpEnrollment: TotpEnrollment;
   User: UserModel;
   UserConnection: UserPage;
 };
@@ -351,6 +408,9 @@ export interface DateTimeScalarConfig extends GraphQLScalarTypeConfig<ResolversT
 
 export type MutationResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Mutation'] = ResolversParentTypes['Mutation']> = {
   changePassword?: Resolver<ResolversTypes['AuthPayload'], ParentType, ContextType, RequireFields<MutationChangePasswordArgs, 'currentPassword' | 'newPassword'>>;
+  confirmTotp?: Resolver<ReadonlyArray<ResolversTypes['String']>, ParentType, ContextType, RequireFields<MutationConfirmTotpArgs, 'code'>>;
+  disableTotp?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationDisableTotpArgs, 'code'>>;
+  enrollTotp?: Resolver<ResolversTypes['TotpEnrollment'], ParentType, ContextType>;
   login?: Resolver<ResolversTypes['AuthPayload'], ParentType, ContextType, RequireFields<MutationLoginArgs, 'password' | 'username'>>;
   logout?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   logoutAll?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
@@ -358,11 +418,13 @@ export type MutationResolvers<ContextType = GraphQLContext, ParentType extends R
   requestEmailVerification?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   requestPasswordReset?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationRequestPasswordResetArgs, 'email'>>;
   resetPassword?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationResetPasswordArgs, 'newPassword' | 'token'>>;
+  resetUserMfa?: Resolver<ResolversTypes['User'], ParentType, ContextType, RequireFields<MutationResetUserMfaArgs, 'userId'>>;
   revokeSession?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationRevokeSessionArgs, 'id'>>;
   setEmail?: Resolver<ResolversTypes['User'], ParentType, ContextType, RequireFields<MutationSetEmailArgs, 'email'>>;
   setUserRoles?: Resolver<ResolversTypes['User'], ParentType, ContextType, RequireFields<MutationSetUserRolesArgs, 'roles' | 'userId'>>;
   signup?: Resolver<ResolversTypes['AuthPayload'], ParentType, ContextType, RequireFields<MutationSignupArgs, 'password' | 'username'>>;
   verifyEmail?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationVerifyEmailArgs, 'token'>>;
+  verifyMfa?: Resolver<ResolversTypes['AuthPayload'], ParentType, ContextType, RequireFields<MutationVerifyMfaArgs, 'code' | 'mfaToken'>>;
 };
 
 export type ProtectedResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Protected'] = ResolversParentTypes['Protected']> = {
@@ -386,11 +448,17 @@ export type SessionResolvers<ContextType = GraphQLContext, ParentType extends Re
   userAgent?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
 };
 
+export type TotpEnrollmentResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['TotpEnrollment'] = ResolversParentTypes['TotpEnrollment']> = {
+  otpauthUrl?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  secret?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
+
 export type UserResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['User'] = ResolversParentTypes['User']> = {
   createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   email?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   emailVerified?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  mfaEnabled?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   roles?: Resolver<ReadonlyArray<ResolversTypes['Role']>, ParentType, ContextType>;
   username?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
 };
@@ -409,6 +477,7 @@ export type Resolvers<ContextType = GraphQLContext> = {
   Protected?: ProtectedResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
   Session?: SessionResolvers<ContextType>;
+  TotpEnrollment?: TotpEnrollmentResolvers<ContextType>;
   User?: UserResolvers<ContextType>;
   UserConnection?: UserConnectionResolvers<ContextType>;
 };

@@ -3,13 +3,15 @@ import { authResolvers } from './auth.resolvers.js';
 import { emailResolvers } from './email.resolvers.js';
 import { DateTimeScalar } from './scalars.js';
 import { sessionResolvers } from './session.resolvers.js';
+import { totpResolvers } from './totp.resolvers.js';
 import { userResolvers } from './user.resolvers.js';
 
 /** Every resolver, merged by type. */
 export const resolvers: Resolvers = {
   DateTime: DateTimeScalar,
   Query: { ...authResolvers.Query, ...sessionResolvers.Query, ...userResolvers.Query },
-  Mutation: { ...authResolvers.Mutation, ...sessionResolvers.Mutation, ...userResolvers.Mutation, ...emailResolvers.Mutation },
+  Mutation: { ...authResolvers.Mutation, ...sessionResolvers.Mutation, ...userResolvers.Mutation, ...emailResolvers.Mutation, ...totpResolvers.Mutation },
   Protected: authResolvers.Protected,
   Session: sessionResolvers.Session,
+  User: totpResolvers.User,
 };
