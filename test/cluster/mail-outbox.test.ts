@@ -1,3 +1,4 @@
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDatabase, serviceUrls } from '../helpers/backend.js';
 import { startInstance, type Instance } from '../helpers/instances.js';
@@ -78,5 +79,43 @@ describe('the mail outbox on two instances', () => {
     const refresh = await b.gql('mutation ($t: String!) { refreshToken(refreshToken: $t) { accessToken } }', { t: onB.refreshToken });
     expect(refresh.body.errors?.[0]?.extensions?.code).toBe('INVALID_REFRESH_TOKEN');
     expect((await b.gql(LOGIN, { u: 'roamer', p: 'a brand new password' })).body.errors).toBeUndefined();
+  });
+
+  it('an instance killed (SIGKILL) with a mail still queued loses it not: another process sends it', async () => {
+    const down = await TestSmtpServer.start();
+    const downUrl = down.url;
+    await down.stop(); // nothing listens there: every try fails
+    const base = {
+      DATABASE_URL: database.url,
+      REDIS_URL: serviceUrls().redisUrl,
+      REDIS_PREFIX: `tg-mail-${process.pid}:`,
+      MAIL_FROM: 'tokengate <auth@example.test>',
+      MAIL_POLL_INTERVAL: '1s',
+      MAIL_RETRY_DELAY: '1s',
+      RATE_LIMIT_SIGNUP_ADDRESS: '100000/1h',
+    };
+    const doomed = await startInstance('C', { ...base, SMTP_URL: downUrl });
+    expect((await doomed.gql(SIGNUP, { u: 'survivor', e: 'survivor@example.test' })).body.errors).toBeUndefined();
+    // Killed between tries (not inside one, whose 5-minute lease would only delay the mail): its first try has failed.
+    const client = new pg.Client({ connectionString: database.url });
+    await client.connect();
+    try {
+      const deadline = Date.now() + 10_000;
+      for (;;) {
+        const { rows } = await client.query("select attempts, claimed_until from mail_outbox where to_address = 'survivor@example.test'");
+        if (rows[0]?.attempts >= 1 && rows[0]?.claimed_until === null) break;
+        if (Date.now() > deadline) throw new Error(`C never tried the mail: ${JSON.stringify(rows)}`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    } finally {
+      await client.end();
+    }
+    const exited = new Promise((r) => doomed.process.once('exit', r));
+    doomed.process.kill('SIGKILL');
+    await exited;
+    // A and B (working SMTP) pick the mail up once its retry is due.
+    const [mail] = await smtp.waitFor('survivor@example.test', 1, 30_000);
+    expect(mail!.subject).toBe('Confirm your email address');
+    expect((await a.gql('mutation ($t: String!) { verifyEmail(token: $t) }', { t: mail!.token })).body.data).toEqual({ verifyEmail: true });
   });
 });
