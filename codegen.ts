@@ -34,6 +34,7 @@ const config: CodegenConfig = {
         mappers: {
           User: '../../users/user.js#User as UserModel',
           Session: '../../sessions/session.js#Session as SessionModel',
+          SessionEvent: '../../sessions/session-events.js#SessionEvent as SessionEventModel',
           AuthPayload: '../../auth/auth.service.js#AuthResult',
           UserConnection: '../../users/user.service.js#UserPage',
           Protected: '../../users/user.js#User as UserModel',

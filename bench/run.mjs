@@ -16,7 +16,7 @@ import path from 'node:path';
 import process from 'node:process';
 import { pathToFileURL } from 'node:url';
 import { checkRun, checkTargets, fmtInt, fmtMB, fmtMs, renderResults, SCENARIOS, summarize } from './lib/report.mjs';
-import { BENCH_RATE_LIMITS, bareServer, flaskServer, forgeToken, randomSecret, ROOT, tokengateServer } from './lib/servers.mjs';
+import { BENCH_RATE_LIMITS, bareServer, flaskServer, forgeToken, randomSecret, ROOT, tokengateServer, writeBenchKey } from './lib/servers.mjs';
 import { killAll, median, memoryOfAll, request, resetPeakMemory, runToEnd } from './lib/util.mjs';
 import { classify, runWrk } from './lib/wrk.mjs';
 
@@ -272,6 +272,11 @@ package; the profile is written under the system's temporary folder.
   machine vary by 30 % and more. A ratio between two servers (or two
   scenarios) is the median of the per-round ratios: the two were measured
   minutes apart at most, so the machine's drift mostly cancels out.
+- Signing algorithms: \`protected\` and \`fresh\` also run on two more
+  tokengate variants, the same deployment with \`JWT_ALGORITHM=ES256\` (P-256)
+  and \`RS256\` (2048-bit RSA), each with a key made for the run. \`fresh\`
+  tokens are signed by the bench with the server's own key and header (one
+  real session, a new \`jti\` each), so every one is valid and none was seen before.
 - Scenarios:
 ${Object.entries(SCENARIOS).map(([name, text]) => `  - \`${name}\`: ${text}`).join('\n')}
 - What is counted is checked: \`bench/wrk/scenario.lua\` classifies every answer.
@@ -364,6 +369,7 @@ async function runBench(options, prereq, { serverCpu, loadCpu, tmp, setServers }
     cpu: serverCpu,
     user,
     poolSize,
+    signing: { algorithm: 'HS256', key: secret },
   });
   const tokengates = [primary];
   const pgUrl = process.env.BENCH_DATABASE_URL;
@@ -380,8 +386,30 @@ async function runBench(options, prereq, { serverCpu, loadCpu, tmp, setServers }
         cpu: serverCpu,
         user,
         poolSize,
+        signing: { algorithm: 'HS256', key: secret },
       }),
     );
+  }
+  // The same deployment signing with a key pair: `protected` (memoized verdict) and `fresh` (full verification) only.
+  const keyedScenarios = ['protected', 'fresh'].filter((s) => options.only.includes(s));
+  if (keyedScenarios.length > 0) {
+    for (const algorithm of /** @type {const} */ (['ES256', 'RS256'])) {
+      const key = writeBenchKey(tmp, algorithm);
+      tokengates.push(
+        tokengateServer({
+          id: `tokengate-${algorithm.toLowerCase()}`,
+          label: `tokengate (SQLite, ${algorithm})`,
+          env: { ...baseEnv, DATABASE_URL: path.join(tmp, `bench-${algorithm.toLowerCase()}.sqlite`), JWT_ALGORITHM: algorithm, JWT_PRIVATE_KEY_FILE: key.file },
+          sqlite: true,
+          tmp,
+          cpu: serverCpu,
+          user,
+          poolSize: 0,
+          scenarios: keyedScenarios,
+          signing: { algorithm, key: key.pem },
+        }),
+      );
+    }
   }
   const accessToken = async () => (await primary.login()).accessToken;
   const servers = [
@@ -497,7 +525,7 @@ async function runBench(options, prereq, { serverCpu, loadCpu, tmp, setServers }
     await server.stop();
   }
 
-  const infos = servers.map(({ id, label, kind }) => ({ id, label, kind }));
+  const infos = servers.map(({ id, label, kind, algorithm }) => ({ id, label, kind, algorithm }));
   const rows = summarize(infos, measured);
   const argon2 = argon2Rates.length > 0 ? { rate: median(argon2Rates), rates: argon2Rates, params: argon2Params } : null;
   const targets = checkTargets(rows, infos, { argon2Rates, coldStart });

@@ -6,7 +6,7 @@
 // better-sqlite3) and pino (which may load worker files by path) stay in
 // node_modules. Type checking is `npm run typecheck`'s job, not this one's.
 //
-//   node scripts/build.mjs                      # dist/main.js, dist/cli/user-create.js, dist/config/config.js
+//   node scripts/build.mjs                      # dist/main.js, dist/cli/{user-create,keys-generate}.js, dist/config/config.js
 //   node scripts/build.mjs --packages=external  # leave every package in node_modules (profiling by package)
 import { rmSync } from 'node:fs';
 import process from 'node:process';
@@ -20,7 +20,7 @@ rmSync(new URL('../dist', import.meta.url), { recursive: true, force: true });
 await build({
   absWorkingDir: root,
   // config.ts is an entry of its own because the benchmark reads loadConfig's defaults.
-  entryPoints: ['src/main.ts', 'src/cli/user-create.ts', 'src/config/config.ts'],
+  entryPoints: ['src/main.ts', 'src/cli/user-create.ts', 'src/cli/keys-generate.ts', 'src/config/config.ts'],
   outbase: 'src',
   outdir: 'dist',
   bundle: true,

@@ -2,11 +2,12 @@ import { hkdfSync } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
-import { ApolloArmor } from '@escape.tech/graphql-armor';
 import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
 import type { GraphQLSchema } from 'graphql';
 import { AccessTokens } from './tokens/access-token.js';
+import { publicJwks, type SigningKeySet } from './tokens/signing-keys.js';
+import { loadSigningKeys } from './config/signing-key-files.js';
 import { DatabaseSessionGuard } from './sessions/guards/database-session-guard.js';
 import { LocalSessionGuard } from './sessions/guards/local-session-guard.js';
 import { RedisSessionGuard } from './sessions/guards/redis-session-guard.js';
@@ -23,7 +24,11 @@ import { migrateToLatest, openDatabase, pingDatabase, type Db } from './db/datab
 import { createContextBuilder, type GraphQLContext } from './graphql/context.js';
 import { formatError, isExpectedError } from './graphql/format-error.js';
 import { buildSchema } from './graphql/schema.js';
+import { createQueryLimits } from './graphql/query-limits.js';
 import { createRequestHandler } from './http/request-handler.js';
+import { attachWebSocketTransport } from './http/websocket.js';
+import { LocalEventBus, PostgresEventBus, RedisEventBus, type AuthEventBus } from './sessions/event-bus.js';
+import { SessionEventFeed } from './sessions/session-events.js';
 import { createLogger, type Logger } from './platform/logger.js';
 import { openRedis, type Redis } from './platform/redis.js';
 import { UserService } from './users/user.service.js';
@@ -37,6 +42,8 @@ export interface AppDeps {
   readonly clock?: Clock;
   readonly logger?: Logger;
   readonly schema?: GraphQLSchema;
+  /** The signing keys main.ts read (null for HS256); read from config.jwtKeys when absent. */
+  readonly signingKeys?: SigningKeySet | null;
   /** Wraps the database handle every part uses (service tests add a Kysely plugin that pauses or fails queries). */
   readonly wrapDb?: (db: Db) => Db;
 }
@@ -46,14 +53,27 @@ export interface App {
   readonly server: Server;
   readonly db: Db;
   readonly logger: Logger;
-  readonly services: { readonly auth: AuthService; readonly users: UserService; readonly sessions: SessionService; readonly email: EmailService; readonly totp: TotpService };
-  /** The mail outbox worker (null when mail is disabled): `queueDepth()` feeds the mail queue gauge. */
+  readonly services: {
+    readonly auth: AuthService;
+    readonly users: UserService;
+    readonly sessions: SessionService;
+    readonly email: EmailService;
+    readonly totp: TotpService;
+    readonly sessionEvents: SessionEventFeed;
+  };
+  /** Subscriptions: open sockets, and a hook for the `tokengate_ws_connections` gauge. */
+  readonly subscriptions: {
+    connectionCount(): number;
+    /** Registers a callback for every change of the open-socket count (one at a time; returns the unregister function). */
+    onConnectionCountChange(listener: (count: number) => void): () => void;
+  };
+  /** The mail outbox worker (null when mail is disabled): `queueDepth()` feeds the `tokengate_mail_queue_depth` gauge. */
   readonly outbox: OutboxWorker | null;
   /** Migrates the database, starts Apollo and creates the bootstrap admin. */
   start(): Promise<void>;
   /** Listens on the given port (0 for a free one); resolves to the bound port. */
   listen(port: number, host: string): Promise<number>;
-  /** Stops accepting, finishes in-flight requests, closes the database. */
+  /** Stops accepting, finishes in-flight requests, closes sockets (1001), the event bus and the database. */
   stop(): Promise<void>;
 }
 
@@ -71,18 +91,27 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
   const db = deps.wrapDb ? deps.wrapDb(opened) : opened;
 
   const hasher = new PasswordHasher(config.argon2);
+  const signingKeys = deps.signingKeys !== undefined ? deps.signingKeys : loadSigningKeys(config, logger);
   const accessTokens = new AccessTokens({
     secret,
+    keys: signingKeys,
+    hasuraClaims: config.jwtKeys.hasuraClaims,
     issuer: config.jwt.issuer,
     audience: config.jwt.audience,
     ttl: config.jwt.accessTokenTtl,
     clockTolerance: config.jwt.clockTolerance,
   });
   // A separate key for the refresh chain, derived so one configured secret suffices.
+  // Always from JWT_SECRET, never from a signing key: a public key is public.
   const refreshChainKey = Buffer.from(hkdfSync('sha256', secret, 'tokengate', 'refresh-token chain v1', 32));
   const redis = config.redis ? openRedis(config.redis.url) : null;
   const sessionGuard = createSessionGuard(config, db, redis, logger);
-  const rateLimits = new AuthRateLimits(config.rateLimits, logger, redis && config.redis ? { client: redis, prefix: config.redis.prefix } : null);
+  const rateLimits = new AuthRateLimits(
+    config.rateLimits,
+    logger,
+    redis && config.redis ? { client: redis, prefix: config.redis.prefix } : null,
+    config.subscriptions.connectionsPerAddress,
+  );
   const sessions = new SessionService({ db, clock, guard: sessionGuard, logger });
   const users = new UserService({ db, clock, hasher, userChanges: sessions, logger });
   const { outbox, delivery } = createOutbox(config, db, clock, logger);
@@ -114,26 +143,19 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
     refreshTokenTtl: config.refreshTokenTtl,
     refreshReuseGrace: config.refreshReuseGrace,
   });
-  const services = { auth, users, sessions, email, totp };
+  const bus = createEventBus(config, db, redis, logger);
+  // The door's events reach every instance through the bus: sockets close, sessionEvents stream.
+  sessions.onEvent((event) => bus.publish(event));
+  const sessionEvents = new SessionEventFeed(bus, { db, logger });
+  const services = { auth, users, sessions, email, totp, sessionEvents };
 
-  // Query limits, checked once per distinct document (Apollo caches validated
-  // documents): depth, aliases, directives and cost by GraphQL Armor's
-  // validation rules; tokens by graphql-js's own parser limit, so nothing is parsed twice.
-  const { queryLimits } = config;
-  const armor = new ApolloArmor({
-    maxDepth: { n: queryLimits.maxDepth },
-    maxAliases: { n: queryLimits.maxAliases },
-    costLimit: { maxCost: queryLimits.maxCost },
-    maxDirectives: { n: 50 },
-    maxTokens: { enabled: false },
-    // Suggestions follow the introspection setting instead (hideSchemaDetailsFromClientErrors).
-    blockFieldSuggestion: { enabled: false },
-  }).protect(); // with tokens and suggestions handled elsewhere, Armor needs no plugin, only validation rules
+  const queryLimits = createQueryLimits(config);
 
+  const schema = deps.schema ?? buildSchema();
   const apollo = new ApolloServer<GraphQLContext>({
-    schema: deps.schema ?? buildSchema(),
-    validationRules: armor.validationRules,
-    parseOptions: { maxTokens: queryLimits.maxTokens },
+    schema,
+    validationRules: [...queryLimits.validationRules],
+    parseOptions: queryLimits.parseOptions,
     formatError,
     includeStacktraceInErrorResponses: false,
     introspection: config.introspection,
@@ -152,20 +174,42 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
     ],
   });
 
+  const buildContext = createContextBuilder({ accessTokens, sessions, clock, services, signupEnabled: config.signupEnabled });
   const handler = createRequestHandler({
     apollo,
-    buildContext: createContextBuilder({ accessTokens, sessions, clock, services, signupEnabled: config.signupEnabled }),
+    buildContext,
     readiness: async (): Promise<Record<string, boolean>> => {
       const [database, redis] = await Promise.all([pingDatabase(db), sessionGuard.ping()]);
       return config.redis ? { database, redis } : { database };
     },
     logger,
+    // Computed once: the key set is fixed for the life of the process.
+    jwks: JSON.stringify(publicJwks(signingKeys)),
     bodyLimitBytes: config.bodyLimitBytes,
     trustProxy: config.trustProxy,
     corsOrigins: config.corsOrigins.length > 0 ? config.corsOrigins : config.env === 'production' ? [] : '*',
   });
   const server = createServer({ requestTimeout: 30_000 }, handler);
   server.keepAliveTimeout = 65_000;
+  let countListener: ((count: number) => void) | null = null;
+  const websockets = attachWebSocketTransport({
+    server,
+    schema,
+    queryLimits,
+    buildContext,
+    sessions,
+    bus,
+    rateLimits,
+    clock,
+    logger,
+    config: config.subscriptions,
+    maxMessageBytes: config.bodyLimitBytes,
+    trustProxy: config.trustProxy,
+    allowedOrigins: config.corsOrigins,
+    clockToleranceSeconds: config.jwt.clockTolerance,
+    hideSchemaDetails: !config.introspection,
+    onConnectionCountChange: (count) => countListener?.(count),
+  });
 
   return {
     server,
@@ -173,12 +217,22 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
     logger,
     services,
     outbox,
+    subscriptions: {
+      connectionCount: () => websockets.connectionCount(),
+      onConnectionCountChange(listener) {
+        countListener = listener;
+        return () => {
+          if (countListener === listener) countListener = null;
+        };
+      },
+    },
     async start() {
       if (redis) {
         // The server starts even when Redis is down: sessions are then checked in the database.
         await redis.connect().catch((error: unknown) => logger.warn({ err: error }, 'Redis is not reachable at start-up; it is retried in the background'));
       }
       await migrateToLatest(db, config.database.dialect);
+      await bus.start();
       await apollo.start();
       if (config.bootstrapAdmin) await ensureAdmin(users, config.bootstrapAdmin, logger);
       if (delivery === 'disabled') {
@@ -199,7 +253,7 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
       });
     },
     async stop() {
-      await new Promise<void>((resolve) => {
+      const serverClosed = new Promise<void>((resolve) => {
         if (!server.listening) return resolve();
         // Stop accepting; requests in flight finish. Keep-alive connections
         // are closed as soon as they go idle, so clients are not cut off mid-request.
@@ -210,6 +264,11 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
         });
         server.closeIdleConnections();
       });
+      // Upgraded sockets keep the server open: they close (1001) once their in-flight operations end.
+      await websockets.close();
+      await serverClosed;
+      sessionEvents.close();
+      await bus.close();
       await apollo.stop();
       await outbox?.stop();
       await sessionGuard.close();
@@ -248,6 +307,17 @@ function createOutbox(config: Config, db: Db, clock: Clock, logger: Logger): { o
   const mailer = mail.smtpUrl !== null ? new SmtpMailer(mail.smtpUrl, mail.from) : new FileMailer(mail.outboxDir, mail.from, logger);
   const outbox = new OutboxWorker({ db, dialect: config.database.dialect, mailer, clock, logger, policy: mail });
   return { outbox, delivery };
+}
+
+/**
+ * Picks how the door's events reach the other instances: Redis pub/sub when
+ * configured, PostgreSQL LISTEN/NOTIFY when only PostgreSQL is shared, in
+ * process on embedded SQLite (one instance sees every write).
+ */
+function createEventBus(config: Config, db: Db, redis: Redis | null, logger: Logger): AuthEventBus {
+  if (config.redis && redis) return new RedisEventBus(redis, { url: config.redis.url, prefix: config.redis.prefix, logger });
+  if (config.database.dialect === 'postgres') return new PostgresEventBus(db, { url: config.database.url, logger });
+  return new LocalEventBus(logger);
 }
 
 /** Logs every error that is not an expected one, with its stack and the request id; clients see only INTERNAL_SERVER_ERROR. */

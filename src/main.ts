@@ -1,12 +1,18 @@
 import { ConfigError, loadConfig } from './config/config.js';
 import { createLogger } from './platform/logger.js';
 import { withDevelopmentSecret } from './config/development-secret.js';
+import { loadSigningKeys } from './config/signing-key-files.js';
 
 /** The only reader of process.env: load config, build, listen, and shut down gracefully on SIGTERM/SIGINT. */
 async function main(): Promise<void> {
   let config;
+  let logger;
+  let signingKeys;
   try {
     config = loadConfig(process.env);
+    logger = createLogger(config.logLevel);
+    config = withDevelopmentSecret(config, logger);
+    signingKeys = loadSigningKeys(config, logger);
   } catch (error) {
     if (error instanceof ConfigError) {
       process.stderr.write(`tokengate: ${error.message}\n`);
@@ -14,12 +20,10 @@ async function main(): Promise<void> {
     }
     throw error;
   }
-  const logger = createLogger(config.logLevel);
-  config = withDevelopmentSecret(config, logger);
   // Loaded only once the configuration is known to be good: a bad setting is
   // reported at once, without first loading the GraphQL stack.
   const { buildApp } = await import('./app.js');
-  const app = buildApp(config, { logger });
+  const app = buildApp(config, { logger, signingKeys });
   await app.start();
   const port = await app.listen(config.port, config.host);
   logger.info(

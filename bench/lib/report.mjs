@@ -9,7 +9,8 @@ import { median, range } from './util.mjs';
 
 /** Scenario order in every table, and what each one sends. */
 export const SCENARIOS = /** @type {const} */ ({
-  protected: '`{ protected { loggedInAs } }` with a valid token (Flask, bare: `GET /protected`)',
+  protected: '`{ protected { loggedInAs } }` with a valid token (Flask, bare: `GET /protected`), the same token on every request',
+  fresh: '`{ protected { loggedInAs } }` with a different valid token on every request (12,000 tokens of one session round-robin, more than the verdict cache holds): a full signature verification each time',
   invalid: 'the same request with a forged token (right shape, wrong signature): must be refused',
   me: '`{ me { id username roles } }` with a valid token',
   refresh: '`refreshToken` mutation, each request with its own unused refresh token (rotation runs)',
@@ -24,6 +25,7 @@ export const SCENARIOS = /** @type {const} */ ({
  * @property {string} id
  * @property {string} label
  * @property {'tokengate' | 'bare' | 'flask'} kind
+ * @property {'HS256' | 'RS256' | 'ES256'} [algorithm] how a tokengate variant signs
  */
 
 /**
@@ -176,7 +178,8 @@ export function checkTargets(rows, servers, extra) {
   const get = (/** @type {string} */ id, /** @type {string} */ scenario) => rows.find((r) => r.server.id === id && r.scenario === scenario);
   const bare = (/** @type {string} */ scenario) => rows.find((r) => r.server.kind === 'bare' && r.scenario === scenario);
   const flask = (/** @type {string} */ scenario) => rows.find((r) => r.server.kind === 'flask' && r.scenario === scenario);
-  for (const server of servers.filter((s) => s.kind === 'tokengate')) {
+  // The RS256/ES256 variants are compared with HS256 in their own table (renderResults), not against these targets.
+  for (const server of servers.filter((s) => s.kind === 'tokengate' && (s.algorithm ?? 'HS256') === 'HS256')) {
     const add = (/** @type {string} */ text, /** @type {boolean | null} */ met, /** @type {string} */ detail) =>
       targets.push({ server: server.label, text, met, detail });
     /**
@@ -236,6 +239,33 @@ export function checkTargets(rows, servers, extra) {
  * @property {string[]} failures
  * @property {string[]} notes
  */
+
+/**
+ * RS256/ES256 against HS256 on `protected` (a token seen before: the memoized
+ * verdict) and `fresh` (a new token every request: full verification).
+ * Empty when no keyed variant ran.
+ * @param {Row[]} rows
+ * @returns {string[]}
+ */
+function signingTable(rows) {
+  const keyed = rows.filter((r) => r.server.kind === 'tokengate' && r.server.algorithm && r.server.algorithm !== 'HS256');
+  if (keyed.length === 0) return [];
+  const hs = rows.filter((r) => r.server.kind === 'tokengate' && (r.server.algorithm ?? 'HS256') === 'HS256' && r.server.id === 'tokengate');
+  const lines = ['### Signing algorithms', '', 'tokengate on SQLite with each `JWT_ALGORITHM`; ratios are paired per round against HS256 on the same scenario.', ''];
+  lines.push('| algorithm | `protected` (repeated token) req/s | vs HS256 | `fresh` (new token per request) req/s | vs HS256 |', '|---|--:|--:|--:|--:|');
+  for (const algorithm of ['HS256', 'ES256', 'RS256']) {
+    const own = algorithm === 'HS256' ? hs : keyed.filter((r) => r.server.algorithm === algorithm);
+    const cell = (/** @type {string} */ scenario) => {
+      const row = own.find((r) => r.scenario === scenario);
+      const ref = hs.find((r) => r.scenario === scenario);
+      if (!row) return ['—', '—'];
+      return [fmtInt(row.rps), algorithm === 'HS256' ? 'itself' : ref ? fmtPct(pairedRatio(row.rounds, ref.rounds)) : '—'];
+    };
+    if (own.length > 0) lines.push(`| ${algorithm} | ${[...cell('protected'), ...cell('fresh')].join(' | ')} |`);
+  }
+  lines.push('');
+  return lines;
+}
 
 /**
  * The results as Markdown (printed, and written to docs/benchmarks.md).
@@ -300,6 +330,8 @@ export function renderResults(input) {
     lines.push(`| ${server.label} | ${coldText} | ${fmtMB(mem?.idle ?? NaN)}${both} | ${peak} | ${fmtMB(mem?.end ?? NaN)} |`);
   }
   lines.push('');
+
+  lines.push(...signingTable(rows));
 
   lines.push('### Targets', '', 'Ratios in one run on one machine; reported, never asserted.', '');
   for (const t of input.targets) {

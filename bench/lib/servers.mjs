@@ -5,7 +5,7 @@
  * knows how to start pinned to the server core, how to time a cold start,
  * and how to prepare each of its scenarios (fresh tokens, refresh pools).
  */
-import { randomBytes } from 'node:crypto';
+import { generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto';
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -27,6 +27,7 @@ const BASELINE_DIR = path.join(ROOT, 'bench', 'baseline');
  * @property {string} id
  * @property {string} label
  * @property {'tokengate' | 'bare' | 'flask'} kind
+ * @property {'HS256' | 'RS256' | 'ES256'} [algorithm] how a tokengate variant signs its access tokens
  * @property {readonly string[]} scenarios what this server can be measured on
  * @property {() => Promise<void>} start spawn, wait until it serves, create the bench user
  * @property {(scenario: string) => Promise<ScenarioSpec>} prepare a fresh spec (fresh tokens) for one measurement
@@ -67,6 +68,29 @@ export const BENCH_RATE_LIMITS = Object.freeze({
 /** @returns {string} a random secret of 48 URL-safe characters */
 export function randomSecret() {
   return randomBytes(36).toString('base64url');
+}
+
+/**
+ * How many distinct tokens the `fresh` scenario cycles through: more than
+ * AccessTokens' verdict cache holds (10,000 by default, src/tokens/access-token.ts),
+ * so under round-robin every request is a cache miss and runs full signature verification.
+ */
+export const FRESH_TOKENS = 12_000;
+
+/**
+ * A key pair for an RS256/ES256 variant: the PEM file the server reads, and
+ * the private key the bench signs `fresh` tokens with.
+ * @param {string} tmp
+ * @param {'RS256' | 'ES256'} algorithm
+ * @returns {{ file: string, pem: string }}
+ */
+export function writeBenchKey(tmp, algorithm) {
+  const { privateKey } =
+    algorithm === 'RS256' ? generateKeyPairSync('rsa', { modulusLength: 2048 }) : generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const pem = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+  const file = path.join(tmp, `bench-${algorithm.toLowerCase()}.pem`);
+  writeFileSync(file, pem, { mode: 0o600 });
+  return { file, pem };
 }
 
 /**
@@ -149,14 +173,19 @@ const START = (() => {
  * @param {Credentials} options.user
  * @param {number} options.poolSize refresh tokens kept in the pool
  * @param {string[]} [options.nodeArgs] extra node flags (e.g. --cpu-prof)
+ * @param {readonly string[]} [options.scenarios] what to measure (default: all of tokengate's)
+ * @param {{ algorithm: 'HS256' | 'RS256' | 'ES256', key: string }} [options.signing] the algorithm and the key
+ *   (JWT_SECRET, or the private key PEM) the bench signs `fresh` tokens with, as the server would
  * @returns {BenchServer & { login: () => Promise<{ accessToken: string, refreshToken: string }> }}
  */
-export function tokengateServer({ id, label, env, sqlite, tmp, cpu, user, poolSize, nodeArgs = [] }) {
+export function tokengateServer({ id, label, env, sqlite, tmp, cpu, user, poolSize, nodeArgs = [], scenarios, signing }) {
   /** @type {Managed | null} */
   let managed = null;
   let port = 0;
   const poolFile = path.join(tmp, `${id}-refresh-pool.txt`);
   const poolOut = path.join(tmp, `${id}-refresh-left.txt`);
+  const freshFile = path.join(tmp, `${id}-fresh-tokens.txt`);
+  let freshMadeAt = 0;
 
   /** @param {Record<string, string>} extra */
   const launch = (extra) => async () => {
@@ -188,6 +217,28 @@ export function tokengateServer({ id, label, env, sqlite, tmp, cpu, user, poolSi
     writeFileSync(poolFile, `${tokens.join('\n')}\n`);
   };
 
+  /**
+   * FRESH_TOKENS access tokens of one real session, each with its own jti,
+   * signed with the server's own key and header as tokengate signs them:
+   * every one valid, no two alike. Remade when older than 10 minutes
+   * (access tokens live 15).
+   */
+  const makeFreshTokens = async () => {
+    if (!signing) throw new Error(`${label}: no signing key for the fresh scenario`);
+    if (Date.now() - freshMadeAt < 10 * 60_000 && existsSync(freshFile)) return;
+    const decoded = jwt.decode((await login()).accessToken, { complete: true });
+    if (decoded === null || typeof decoded.payload === 'string') throw new Error(`${label}: cannot decode the access token`);
+    const { header, payload } = decoded;
+    const iat = Math.floor(Date.now() / 1000);
+    const lines = [];
+    for (let i = 0; i < FRESH_TOKENS; i++) {
+      const claims = { ...payload, jti: randomUUID(), iat, exp: iat + 15 * 60 };
+      lines.push(jwt.sign(claims, signing.key, { algorithm: signing.algorithm, header: /** @type {jwt.JwtHeader} */ (header) }));
+    }
+    writeFileSync(freshFile, `${lines.join('\n')}\n`);
+    freshMadeAt = Date.now();
+  };
+
   /** @param {string} body @param {string} expectBody @param {'success' | 'reject'} mode @param {string} [token] @returns {ScenarioSpec} */
   const graphqlSpec = (body, expectBody, mode, token) => ({
     path: '/graphql',
@@ -203,7 +254,8 @@ export function tokengateServer({ id, label, env, sqlite, tmp, cpu, user, poolSi
     id,
     label,
     kind: 'tokengate',
-    scenarios: ['protected', 'invalid', 'me', 'refresh', 'login'],
+    algorithm: signing?.algorithm ?? 'HS256',
+    scenarios: scenarios ?? ['protected', ...(signing ? ['fresh'] : []), 'invalid', 'me', 'refresh', 'login'],
     login,
     async start() {
       const started = await launchAndWait(launch({}), label);
@@ -221,6 +273,12 @@ export function tokengateServer({ id, label, env, sqlite, tmp, cpu, user, poolSi
         case 'protected': {
           const { accessToken } = await login();
           return graphqlSpec(JSON.stringify({ query: QUERIES.protected }), `"loggedInAs":"${user.username}"`, 'success', accessToken);
+        }
+        case 'fresh': {
+          await makeFreshTokens();
+          // The first token also goes in the static headers, for the one-request check before the load (wrk replaces it per request).
+          const first = readFileSync(freshFile, 'utf8').slice(0, readFileSync(freshFile, 'utf8').indexOf('\n'));
+          return { ...graphqlSpec(JSON.stringify({ query: QUERIES.protected }), `"loggedInAs":"${user.username}"`, 'success', first), authTokensIn: freshFile };
         }
         case 'me': {
           const { accessToken } = await login();

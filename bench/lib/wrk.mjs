@@ -22,6 +22,7 @@ const SCRIPT = fileURLToPath(new URL('../wrk/scenario.lua', import.meta.url));
  * @property {string} expectBody a plain substring of the expected answer
  * @property {string} [tokensIn] refresh rotation: file of refresh tokens, one a line
  * @property {string} [tokensOut] where wrk writes the tokens left unused
+ * @property {string} [authTokensIn] file of access tokens, one a line: each request sends the next as its Bearer token, round-robin
  */
 
 /**
@@ -73,6 +74,7 @@ export async function runWrk({ port, spec, seconds, connections, cpu }) {
   if (spec.body !== undefined) env.BENCH_BODY = spec.body;
   if (spec.tokensIn) env.BENCH_TOKENS_IN = spec.tokensIn;
   if (spec.tokensOut) env.BENCH_TOKENS_OUT = spec.tokensOut;
+  if (spec.authTokensIn) env.BENCH_AUTH_TOKENS = spec.authTokensIn;
   const args = ['-t1', `-c${connections}`, `-d${Math.max(1, Math.round(seconds))}s`, '--timeout', '10s', '--latency', '-s', SCRIPT, `http://127.0.0.1:${port}${spec.path}`];
   const [command, argv] = cpu === null ? ['wrk', args] : ['taskset', ['-c', cpu, 'wrk', ...args]];
   const { code, stdout, stderr } = await runToEnd(command, argv, { env, cwd: path.dirname(SCRIPT) });

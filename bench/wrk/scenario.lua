@@ -13,6 +13,9 @@
 --                       each request takes one token and each answer puts the
 --                       new token back, so every token is presented exactly once
 --   BENCH_TOKENS_OUT    where done() writes the tokens left unused
+--   BENCH_AUTH_TOKENS   a file of access tokens, one a line: each request
+--                       sends the next one as "Authorization: Bearer …",
+--                       round-robin (the fresh-token scenario)
 --   BENCH_THREADS       wrk's -t, to share the tokens between threads
 --
 -- done() prints one line "BENCH_RESULT {json}" with the counts and wrk's
@@ -34,6 +37,7 @@ for code in string.gmatch(env("BENCH_EXPECT_STATUS") or "200", "%d+") do
   expect_status[tonumber(code)] = true
 end
 local tokens_in = env("BENCH_TOKENS_IN")
+local auth_tokens_in = env("BENCH_AUTH_TOKENS")
 local threads = {}
 
 -- Per-thread counters (each wrk thread has its own Lua state).
@@ -78,6 +82,26 @@ if tokens_in then
       token = "pool-exhausted"
     end
     return wrk.format(nil, nil, nil, '{"query":"' .. query .. '","variables":{"t":"' .. token .. '"}}')
+  end
+end
+
+if auth_tokens_in and not tokens_in then
+  auth_tokens, auth_next = {}, 1
+
+  function init(args)
+    for line in io.lines(auth_tokens_in) do
+      if line ~= "" then table.insert(auth_tokens, "Bearer " .. line) end
+    end
+    -- Each thread starts elsewhere in the list, so threads do not send the same token at once.
+    auth_next = (thread_index * 7919) % #auth_tokens + 1
+  end
+
+  function request()
+    local headers = {}
+    for name, value in pairs(wrk.headers) do headers[name] = value end
+    headers["authorization"] = auth_tokens[auth_next]
+    auth_next = auth_next % #auth_tokens + 1
+    return wrk.format(nil, nil, headers, nil)
   end
 end
 

@@ -64,11 +64,13 @@ export class AuthRateLimits {
   private readonly perAddress: RateLimiterAbstract;
   private readonly signup: RateLimiterAbstract;
   private readonly refresh: RateLimiterAbstract;
+  private readonly connections: RateLimiterAbstract | null;
 
   constructor(
     private readonly config: RateLimitConfig,
     private readonly logger: Logger,
     redis: { readonly client: Redis; readonly prefix: string } | null,
+    connectionsPerAddress: { readonly points: number; readonly duration: number } | null = null,
   ) {
     const make = (name: string, points: number, duration: number) => makeLimiter(redis, name, points, duration);
     this.pair = make('login-pair', config.loginPair, PAIR_WINDOW_SECONDS);
@@ -77,6 +79,7 @@ export class AuthRateLimits {
     this.perAddress = make('login-address', config.loginPerAddress.points, config.loginPerAddress.duration);
     this.signup = make('signup-address', config.signupPerAddress.points, config.signupPerAddress.duration);
     this.refresh = make('refresh-address', config.refreshPerAddress.points, config.refreshPerAddress.duration);
+    this.connections = connectionsPerAddress ? make('ws-address', connectionsPerAddress.points, connectionsPerAddress.duration) : null;
   }
 
   /** Charges a login attempt; throws RATE_LIMITED when any budget is spent. */
@@ -128,6 +131,11 @@ export class AuthRateLimits {
   /** Charges a refresh; checked before the token is looked at, so a refused call does not use it up. */
   async chargeRefresh(meta: AuditMeta): Promise<void> {
     await this.charge(this.refresh, meta, 'refreshToken');
+  }
+
+  /** Charges a WebSocket connection attempt, before the upgrade is accepted. */
+  async chargeConnection(meta: AuditMeta): Promise<void> {
+    if (this.connections) await this.charge(this.connections, meta, 'websocket');
   }
 
   private async charge(limiter: RateLimiterAbstract, meta: AuditMeta, operation: string): Promise<void> {

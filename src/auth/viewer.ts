@@ -6,4 +6,6 @@ export interface Viewer {
   readonly sessionId: string;
   /** True when the token came straight from a password login, signup or password change. */
   readonly fresh: boolean;
+  /** When the access token expires (its `exp`), in ms since the epoch: a WebSocket is closed then. */
+  readonly tokenExpiresAt: number;
 }

@@ -2,6 +2,8 @@ import path from 'node:path';
 import { z } from 'zod';
 import { boolean, budget, duration, int } from './fields.js';
 import { mailConfig, mailProblems, mailSettings, type MailConfig } from './mail.config.js';
+import { subscriptionsFields, subscriptionsSection, type SubscriptionsConfig } from './subscriptions.config.js';
+import { checkJwtKeys, jwtKeysConfig, jwtKeysSettings, type JwtKeysConfig } from './jwt-keys.config.js';
 import { totpConfig, totpSettings, type TotpConfig } from './totp.config.js';
 
 /** Where the data lives: an embedded SQLite file, or a PostgreSQL server. */
@@ -52,6 +54,8 @@ export interface Config {
     readonly accessTokenTtl: number;
     readonly clockTolerance: number;
   };
+  /** Signing keys: HS256 with the secret, or RS256/ES256 key files. */
+  readonly jwtKeys: JwtKeysConfig;
   readonly refreshTokenTtl: number;
   readonly refreshReuseGrace: number;
   readonly signupEnabled: boolean;
@@ -67,6 +71,7 @@ export interface Config {
   /** Create this admin at start-up when no user of that name exists. */
   readonly bootstrapAdmin: { readonly username: string; readonly password: string } | null;
   readonly mail: MailConfig;
+  readonly subscriptions: SubscriptionsConfig;
   readonly totp: TotpConfig;
 }
 
@@ -136,6 +141,8 @@ const schema = z.object({
   ADMIN_USERNAME: z.string().optional(),
   ADMIN_PASSWORD: z.string().optional(),
   ...mailSettings,
+  ...subscriptionsFields,
+  ...jwtKeysSettings,
   ...totpSettings,
 });
 
@@ -174,6 +181,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
       if (weakness) problems.push(weakness);
     }
   }
+  problems.push(...checkJwtKeys(present));
   if ((present.ADMIN_USERNAME === undefined) !== (present.ADMIN_PASSWORD === undefined)) {
     problems.push('ADMIN_USERNAME and ADMIN_PASSWORD go together: set both or neither');
   }
@@ -203,6 +211,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
       accessTokenTtl: e.ACCESS_TOKEN_TTL,
       clockTolerance: e.JWT_CLOCK_TOLERANCE,
     }),
+    jwtKeys: jwtKeysConfig(e),
     refreshTokenTtl: e.REFRESH_TOKEN_TTL,
     refreshReuseGrace: e.REFRESH_REUSE_GRACE,
     signupEnabled: e.SIGNUP_ENABLED,
@@ -226,6 +235,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
         ? Object.freeze({ username: e.ADMIN_USERNAME, password: e.ADMIN_PASSWORD })
         : null,
     mail: mailConfig(e, dataDir),
+    subscriptions: subscriptionsSection(e),
     totp: totpConfig(e),
   });
 }

@@ -7,6 +7,7 @@ import type { Clock } from '../platform/clock.js';
 import type { AuthFailureReason } from '../errors.js';
 import type { UserService } from '../users/user.service.js';
 import type { EmailService } from '../auth/email.service.js';
+import type { SessionEventFeed } from '../sessions/session-events.js';
 import type { TotpService } from '../auth/totp.service.js';
 
 /** The services resolvers call. */
@@ -15,6 +16,7 @@ export interface Services {
   readonly users: UserService;
   readonly sessions: SessionService;
   readonly email: EmailService;
+  readonly sessionEvents: SessionEventFeed;
   readonly totp: TotpService;
 }
 
@@ -44,7 +46,7 @@ export interface ContextBuilderDeps {
   readonly signupEnabled: boolean;
 }
 
-/** What the HTTP layer knows of a request. */
+/** What the transport (HTTP request or WebSocket connection) knows of a request. */
 export interface ContextInput {
   /** The bearer credential as the transport parsed it: null when none was sent, 'malformed' when it was not a JWT. */
   readonly credential: string | null | 'malformed';
@@ -81,5 +83,5 @@ async function authenticate(
   if (!session.active) return { viewer: null, authFailure: 'TOKEN_REVOKED' };
   // Roles come from the server's current state, not the token: setUserRoles
   // takes effect on the user's very next request.
-  return { viewer: { user: session.user, sessionId: claims.sid, fresh: claims.fresh }, authFailure: null };
+  return { viewer: { user: session.user, sessionId: claims.sid, fresh: claims.fresh, tokenExpiresAt: claims.exp * 1000 }, authFailure: null };
 }

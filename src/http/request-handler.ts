@@ -15,6 +15,8 @@ export interface RequestHandlerDeps {
   /** Readiness of each dependency, e.g. `{ database: true }`. */
   readonly readiness: () => Promise<Record<string, boolean>>;
   readonly logger: Logger;
+  /** The JWK Set document, serialized once at start-up (`{"keys":[]}` for HS256). */
+  readonly jwks: string;
   readonly bodyLimitBytes: number;
   readonly trustProxy: boolean;
   /** Allowed CORS origins; `'*'` reflects any origin (development default). */
@@ -33,6 +35,12 @@ class HttpError extends Error {
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
+/**
+ * How long verifiers may cache the JWKS (the contract allows at most an hour).
+ * Short enough that a key published for a rotation reaches caching verifiers
+ * (Hasura, gateways) within minutes; verifiers such as jose also refetch on an unknown kid.
+ */
+export const JWKS_MAX_AGE_SECONDS = 300;
 const CORS_ALLOW_HEADERS = 'authorization, content-type, apollo-require-preflight, x-apollo-operation-name, x-request-id';
 
 /**
@@ -75,9 +83,9 @@ async function handle(deps: RequestHandlerDeps, req: IncomingMessage, res: Serve
     case '/reset-password':
       return sendEmailPage(res, pathname.slice(1) as EmailPage, (req.method ?? 'GET').toUpperCase());
     case '/.well-known/jwks.json':
-      // HS256 keys are secret: there is nothing public to publish.
-      res.setHeader('cache-control', 'public, max-age=300');
-      return sendJson(res, 200, { keys: [] });
+      // Public members only (HS256 keys are secret: then there is nothing to publish).
+      res.setHeader('cache-control', `public, max-age=${JWKS_MAX_AGE_SECONDS}`);
+      return sendText(res, 200, deps.jwks);
     default:
       return sendJson(res, 404, { error: 'Not found', paths: ['/graphql', '/healthz', '/readyz', '/.well-known/jwks.json', '/verify-email', '/reset-password'] });
   }
@@ -163,7 +171,7 @@ function readBody(req: IncomingMessage, limit: number, contentType: string | und
  * X-Forwarded-For entry, which our own proxy appended (earlier entries are
  * whatever the client chose to send).
  */
-function clientAddress(req: IncomingMessage, trustProxy: boolean): string {
+export function clientAddress(req: IncomingMessage, trustProxy: boolean): string {
   const forwarded = req.headers['x-forwarded-for'];
   if (trustProxy && typeof forwarded === 'string') {
     const last = forwarded.split(',').at(-1)?.trim();
@@ -186,7 +194,11 @@ function applyCors(deps: RequestHandlerDeps, req: IncomingMessage, res: ServerRe
 }
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
+  sendText(res, status, JSON.stringify(body));
+}
+
+/** Sends an already serialized JSON body. */
+function sendText(res: ServerResponse, status: number, text: string): void {
   res.statusCode = status;
   res.setHeader('content-type', 'application/json; charset=utf-8');
   res.setHeader('content-length', Buffer.byteLength(text));

@@ -213,3 +213,10 @@ export async function restartRefreshChain(
   await insertRefreshToken(db, { hash: s.hash, sessionId: s.sessionId, generation: s.fromGeneration + 1, now: s.now });
   return true;
 }
+
+/** Finds sessions by id, active or not (an ended session's last state, for its ENDED event). */
+export async function findSessionsByIds(db: Db, ids: readonly string[]): Promise<Session[]> {
+  if (ids.length === 0) return [];
+  const rows = await db.selectFrom('sessions').selectAll().where('id', 'in', [...ids]).execute();
+  return rows.map(toSession);
+}

@@ -1,15 +1,22 @@
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDatabase, serviceUrls } from '../helpers/backend.js';
 import { startInstance, type Instance } from '../helpers/instances.js';
+import { decodeHeader } from '../helpers/jwt.js';
+import { writeTestKey, type TestKey } from '../helpers/keys.js';
 import { AUTH_FIELDS, type AuthPayload } from '../helpers/server.js';
 
 /*
  * Two real tokengate processes behind no balancer, sharing one PostgreSQL
  * (and, in the first mode, one Redis): what one instance changes, the other
- * must honour on the very next request.
+ * must honour on the very next request. The first mode signs with ES256,
+ * both instances reading the same key files, so every token below crosses
+ * instances under a key pair; the second keeps the HS256 default.
  */
 const SIGNUP = `mutation ($u: String!, $p: String!) { signup(username: $u, password: $p) { ${AUTH_FIELDS} } }`;
 const LOGIN = `mutation ($u: String!, $p: String!) { login(username: $u, password: $p) { ${AUTH_FIELDS} } }`;
@@ -21,12 +28,15 @@ function sidOf(token: string): string {
 }
 
 describe.each([
-  { mode: 'PostgreSQL + Redis', redis: true },
-  { mode: 'PostgreSQL only', redis: false },
-])('two instances on $mode', ({ redis }) => {
+  { mode: 'PostgreSQL + Redis, ES256', redis: true, algorithm: 'ES256' as const },
+  { mode: 'PostgreSQL only, HS256', redis: false, algorithm: 'HS256' as const },
+])('two instances on $mode', ({ redis, algorithm }) => {
   let a: Instance;
   let b: Instance;
   let database: Awaited<ReturnType<typeof createDatabase>>;
+  const keyDir = mkdtempSync(path.join(tmpdir(), 'tokengate-cluster-keys-'));
+  let activeKey: TestKey | null = null;
+  let earlierKey: TestKey | null = null;
   const prefix = `tg-cluster-${randomBytes(4).toString('hex')}:`;
 
   const signup = async (on: Instance, username: string): Promise<AuthPayload> => {
@@ -45,12 +55,33 @@ describe.each([
     database = await createDatabase();
     const env: Record<string, string> = { DATABASE_URL: database.url, REFRESH_REUSE_GRACE: '2s' };
     if (redis) Object.assign(env, { REDIS_URL: serviceUrls().redisUrl, REDIS_PREFIX: prefix });
+    if (algorithm !== 'HS256') {
+      // One set of key files for the deployment, as an operator mounts them on every instance.
+      activeKey = writeTestKey(keyDir, algorithm, 'active');
+      earlierKey = writeTestKey(keyDir, algorithm, 'earlier');
+      Object.assign(env, { JWT_ALGORITHM: algorithm, JWT_PRIVATE_KEY_FILE: activeKey.file, JWT_VERIFY_KEY_FILES: earlierKey.file });
+    }
     // Started together: both run the migrations at once, and the migrator's lock must make that safe.
     [a, b] = await Promise.all([startInstance('A', env), startInstance('B', env)]);
   });
   afterAll(async () => {
     await Promise.all([a?.stop(), b?.stop()]);
     await database?.drop();
+    rmSync(keyDir, { recursive: true, force: true });
+  });
+
+  it(`both instances sign with ${algorithm} and publish the same JWKS`, async () => {
+    const [jwksA, jwksB] = await Promise.all([a, b].map(async (on) => (await fetch(`${on.url}/.well-known/jwks.json`)).json()));
+    expect(jwksA).toEqual(jwksB);
+    const kids = (jwksA as { keys: Array<{ kid: string }> }).keys.map((k) => k.kid);
+    expect(kids).toEqual(activeKey && earlierKey ? [activeKey.kid, earlierKey.kid] : []);
+    const onA = await signup(a, 'keyed');
+    const onB = await login(b, 'keyed');
+    for (const token of [onA.accessToken, onB.accessToken]) {
+      expect(decodeHeader(token)).toEqual(activeKey ? { alg: 'ES256', typ: 'at+jwt', kid: activeKey.kid } : { alg: 'HS256', typ: 'at+jwt' });
+      expect(await reasonOn(a, token)).toBe('OK');
+      expect(await reasonOn(b, token)).toBe('OK');
+    }
   });
 
   it('a logout on A is refused on B on the very next request, every time', async () => {

@@ -185,7 +185,7 @@ describe('every session-ending write announces itself once, after it committed',
       const pair = await h.services.auth.login(username, PASSWORD, META);
       const c = decodeClaims(pair.accessToken);
       const user = (await h.services.users.getUser(c.sub))!;
-      return { user, sessionId: c.sid, fresh: true };
+      return { user, sessionId: c.sid, fresh: true, tokenExpiresAt: c.exp * 1000 };
     };
     const v1 = await viewer('alice');
     await h.services.auth.logout(v1, META);

@@ -37,7 +37,7 @@ async function codeOf(error: Promise<unknown>): Promise<string | null> {
 beforeEach(async () => {
   h = await startServices();
   const pair = await h.services.auth.signup('alice', PASSWORD, META);
-  viewer = { user: pair.user, sessionId: decodeClaims(pair.accessToken).sid, fresh: true };
+  viewer = { user: pair.user, sessionId: decodeClaims(pair.accessToken).sid, fresh: true, tokenExpiresAt: decodeClaims(pair.accessToken).exp * 1000 };
   ({ secret } = await h.services.totp.enroll(viewer, META));
   await h.services.totp.confirm(viewer, generateTotpCode(secret, h.clock.now()), META);
   h.clock.advance(30);

@@ -55,6 +55,8 @@ const RULE_MAP_BEFORE = {
   UserConnection: { nodes: 'allow', totalCount: 'allow', endCursor: 'allow', hasNextPage: 'allow' },
   Session: { id: 'allow', createdAt: 'allow', lastUsedAt: 'allow', expiresAt: 'allow', userAgent: 'allow', current: 'allow' },
   Protected: { loggedInAs: 'allow' },
+  Subscription: { sessionEvents: 'isSignedIn' },
+  SessionEvent: { kind: 'allow', session: 'allow' },
 };
 
 const alice: User = { id: 'u-alice', username: 'alice', roles: ['USER'], createdAt: new Date('2026-01-01T00:00:00Z'), email: null, emailVerified: false };
@@ -201,7 +203,7 @@ describe('the requirements for clients', () => {
     expect(derived.Query.users).toEqual({ signedIn: true, role: 'ADMIN' satisfies Role });
     expect(derived.Mutation.login).toEqual({});
     expect(derived.Mutation.signup).toEqual({ signupOpen: true });
-    expect(derived.Subscription).toEqual({});
+    expect(derived.Subscription).toEqual({ sessionEvents: { signedIn: true } });
   });
 
   it('match the committed generated module (run `npm run codegen` when this fails)', () => {

@@ -94,5 +94,9 @@ export const requirements = {
     "verifyEmail": {},
     "verifyMfa": {}
   },
-  "Subscription": {}
+  "Subscription": {
+    "sessionEvents": {
+      "signedIn": true
+    }
+  }
 } as const satisfies OperationRequirements;

@@ -2,6 +2,7 @@
 import type { GraphQLResolveInfo, GraphQLScalarType, GraphQLScalarTypeConfig } from 'graphql';
 import type { User as UserModel } from '../../users/user.js';
 import type { Session as SessionModel } from '../../sessions/session.js';
+import type { SessionEvent as SessionEventModel } from '../../sessions/session-events.js';
 import type { AuthResult } from '../../auth/auth.service.js';
 import type { UserPage } from '../../users/user.service.js';
 import type { GraphQLContext } from '../context.js';
@@ -225,6 +226,24 @@ export type Session = {
   readonly userAgent: Maybe<Scalars['String']['output']>;
 };
 
+/** A session of the caller's account that opened or ended, on any instance. */
+export type SessionEvent = {
+  readonly __typename?: 'SessionEvent';
+  readonly kind: SessionEventKind;
+  /** `current` is relative to the subscribing connection's session. */
+  readonly session: Session;
+};
+
+export type SessionEventKind =
+  | 'CREATED'
+  | 'ENDED';
+
+export type Subscription = {
+  readonly __typename?: 'Subscription';
+  /** The caller's sessions as they open (login, signup) and end (for any reason), on any instance. */
+  readonly sessionEvents: SessionEvent;
+};
+
 /**
  * A TOTP secret waiting for `confirmTotp`: add it to an authenticator app by
  * scanning `otpauthUrl` as a QR code, or by typing `secret`.
@@ -345,7 +364,10 @@ export type ResolversTypes = {
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
   Role: Role;
   Session: ResolverTypeWrapper<SessionModel>;
+  SessionEvent: ResolverTypeWrapper<SessionEventModel>;
+  SessionEventKind: SessionEventKind;
   String: ResolverTypeWrapper<Scalars['String']['output']>;
+  Subscription: ResolverTypeWrapper<Record<PropertyKey, never>>;
   TotpEnrollment: ResolverTypeWrapper<TotpEnrollment>;
   User: ResolverTypeWrapper<UserModel>;
   UserConnection: ResolverTypeWrapper<UserPage>;
@@ -362,7 +384,9 @@ export type ResolversParentTypes = {
   Protected: UserModel;
   Query: Record<PropertyKey, never>;
   Session: SessionModel;
+  SessionEvent: SessionEventModel;
   String: Scalars['String']['output'];
+  Subscription: Record<PropertyKey, never>;
   TotpEnrollment: TotpEnrollment;
   User: UserModel;
   UserConnection: UserPage;
@@ -448,6 +472,15 @@ export type SessionResolvers<ContextType = GraphQLContext, ParentType extends Re
   userAgent?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
 };
 
+export type SessionEventResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['SessionEvent'] = ResolversParentTypes['SessionEvent']> = {
+  kind?: Resolver<ResolversTypes['SessionEventKind'], ParentType, ContextType>;
+  session?: Resolver<ResolversTypes['Session'], ParentType, ContextType>;
+};
+
+export type SubscriptionResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Subscription'] = ResolversParentTypes['Subscription']> = {
+  sessionEvents?: SubscriptionResolver<ResolversTypes['SessionEvent'], "sessionEvents", ParentType, ContextType>;
+};
+
 export type TotpEnrollmentResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['TotpEnrollment'] = ResolversParentTypes['TotpEnrollment']> = {
   otpauthUrl?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   secret?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
@@ -477,6 +510,8 @@ export type Resolvers<ContextType = GraphQLContext> = {
   Protected?: ProtectedResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
   Session?: SessionResolvers<ContextType>;
+  SessionEvent?: SessionEventResolvers<ContextType>;
+  Subscription?: SubscriptionResolvers<ContextType>;
   TotpEnrollment?: TotpEnrollmentResolvers<ContextType>;
   User?: UserResolvers<ContextType>;
   UserConnection?: UserConnectionResolvers<ContextType>;

@@ -3,6 +3,7 @@ import { authResolvers } from './auth.resolvers.js';
 import { emailResolvers } from './email.resolvers.js';
 import { DateTimeScalar } from './scalars.js';
 import { sessionResolvers } from './session.resolvers.js';
+import { subscriptionResolvers } from './subscription.resolvers.js';
 import { totpResolvers } from './totp.resolvers.js';
 import { userResolvers } from './user.resolvers.js';
 
@@ -13,5 +14,6 @@ export const resolvers: Resolvers = {
   Mutation: { ...authResolvers.Mutation, ...sessionResolvers.Mutation, ...userResolvers.Mutation, ...emailResolvers.Mutation, ...totpResolvers.Mutation },
   Protected: authResolvers.Protected,
   Session: sessionResolvers.Session,
+  Subscription: subscriptionResolvers.Subscription,
   User: totpResolvers.User,
 };
