@@ -112,7 +112,7 @@ export class Page {
   }
 
   /** Waits until an expression is truthy in the page. */
-  async waitFor(expression: string, timeoutMs = 10_000): Promise<void> {
+  async waitFor(expression: string, timeoutMs = 30_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       if (await this.evaluate<boolean>(`Boolean(${expression})`).catch(() => false)) return;
