@@ -35,6 +35,13 @@ import { metricsPlugin } from './graphql/metrics-plugin.js';
 import { sessionPruneTasks } from './sessions/session-prune-tasks.js';
 import { openRedis, type Redis } from './platform/redis.js';
 import { UserService } from './users/user.service.js';
+import { EmailService, type MailDelivery } from './auth/email.service.js';
+import { MailRateLimits } from './auth/mail-rate-limits.js';
+import { FileMailer, SmtpMailer } from './mail/mailers.js';
+import { OutboxWorker } from './mail/outbox-worker.js';
+import { pruneSettledMail } from './mail/outbox.repository.js';
+import { pruneSpentEmailTokens } from './auth/email-token.repository.js';
+import { pruneExpiredMfaTokens } from './auth/mfa-token.repository.js';
 
 /** What buildApp may be given instead of its defaults (tests inject a clock, a logger or a schema). */
 export interface AppDeps {
@@ -58,6 +65,7 @@ export interface App {
     readonly auth: AuthService;
     readonly users: UserService;
     readonly sessions: SessionService;
+    readonly email: EmailService;
     readonly totp: TotpService;
     readonly sessionEvents: SessionEventFeed;
   };
@@ -71,6 +79,8 @@ export interface App {
   readonly metrics: Metrics;
   /** The background pruner; features register their PruneTasks before start(). */
   readonly pruner: Pruner;
+  /** The mail outbox worker (null when mail is disabled): `queueDepth()` feeds the `tokengate_mail_queue_depth` gauge. */
+  readonly outbox: OutboxWorker | null;
   /** Migrates the database, starts Apollo and creates the bootstrap admin. */
   start(): Promise<void>;
   /** Listens on the given port (0 for a free one); resolves to the bound port. */
@@ -123,6 +133,18 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
     if (event.type === 'sessions_ended') metrics.sessionsEnded.inc({ reason: event.reason }, event.sessionIds.length);
   });
   const users = new UserService({ db, clock, hasher, userChanges: sessions, logger });
+  const { outbox, delivery } = createOutbox(config, db, clock, logger);
+  const email = new EmailService({
+    db,
+    clock,
+    hasher,
+    sessions,
+    rateLimits: new MailRateLimits(config.mail, logger, redis && config.redis ? { client: redis, prefix: config.redis.prefix } : null),
+    logger,
+    config: config.mail,
+    delivery,
+    mailQueued: () => outbox?.nudge(),
+  });
   // TOTP secrets at rest: AES-256-GCM under their own HKDF-derived key (credentials/secret-box.ts).
   const totp = new TotpService({ db, clock, secretKey: deriveSecretBoxKey(secret), issuer: config.totp.issuer, sessions, rateLimits, logger });
   const auth = new AuthService({
@@ -135,6 +157,7 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
     sessions,
     rateLimits,
     userService: users,
+    email,
     totp,
     logger,
     refreshTokenTtl: config.refreshTokenTtl,
@@ -145,7 +168,7 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
   // The door's events reach every instance through the bus: sockets close, sessionEvents stream.
   sessions.onEvent((event) => bus.publish(event));
   const sessionEvents = new SessionEventFeed(bus, { db, logger });
-  const services = { auth, users, sessions, totp, sessionEvents };
+  const services = { auth, users, sessions, email, totp, sessionEvents };
 
   const queryLimits = createQueryLimits(config);
 
@@ -211,6 +234,11 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
     onPruned: (task, rows) => metrics.pruned.inc({ task }, rows),
   });
   for (const task of sessionPruneTasks(db, config.operations)) pruner.register(task);
+  // One-time tokens once spent, and mail once sent or given up (its body is already erased), past the session retention.
+  pruner.register({ name: 'email_tokens', prune: (now, limit) => pruneSpentEmailTokens(db, now, limit) });
+  pruner.register({ name: 'mfa_tokens', prune: (now, limit) => pruneExpiredMfaTokens(db, now, limit) });
+  pruner.register({ name: 'mail_outbox', prune: (now, limit) => pruneSettledMail(db, now - config.operations.sessionRetention * 1000, limit) });
+  if (outbox) metrics.setMailQueueDepthSource(() => outbox.queueDepth());
 
   const server = createServer({ requestTimeout: 30_000 }, handler);
   server.keepAliveTimeout = 65_000;
@@ -244,6 +272,7 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
     services,
     metrics,
     pruner,
+    outbox,
     subscriptions: {
       connectionCount: () => websockets.connectionCount(),
       onConnectionCountChange(listener) {
@@ -264,6 +293,13 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
       if (explorer && !explorer.built) logger.warn({ dir: explorer.dir }, 'EXPLORER=graphiql but the explorer is not built: run `npm run build`');
       if (config.bootstrapAdmin) await ensureAdmin(users, config.bootstrapAdmin, logger);
       pruner.start();
+      if (delivery === 'disabled') {
+        logger.warn(
+          { event: 'mail.disabled' },
+          'SMTP_URL is not set: email addresses are stored unverified, and requestPasswordReset/requestEmailVerification answer FORBIDDEN (EMAIL_DISABLED)',
+        );
+      }
+      outbox?.start();
     },
     listen(port, host) {
       return new Promise((resolve, reject) => {
@@ -295,11 +331,27 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
       await bus.close();
       await pruning;
       await apollo.stop();
+      await outbox?.stop();
       await sessionGuard.close();
       redis?.disconnect();
       await db.destroy();
     },
   };
+}
+
+/**
+/**
+ * How mail leaves: SMTP when SMTP_URL is set; outside production without it,
+ * .eml files in the outbox folder; in production without it, nowhere (the
+ * flows that need mail answer EMAIL_DISABLED).
+ */
+function createOutbox(config: Config, db: Db, clock: Clock, logger: Logger): { outbox: OutboxWorker | null; delivery: MailDelivery } {
+  const { mail } = config;
+  const delivery: MailDelivery = mail.smtpUrl !== null ? 'smtp' : config.env === 'production' ? 'disabled' : 'files';
+  if (delivery === 'disabled') return { outbox: null, delivery };
+  const mailer = mail.smtpUrl !== null ? new SmtpMailer(mail.smtpUrl, mail.from) : new FileMailer(mail.outboxDir, mail.from, logger);
+  const outbox = new OutboxWorker({ db, dialect: config.database.dialect, mailer, clock, logger, policy: mail });
+  return { outbox, delivery };
 }
 
 /**

@@ -10,6 +10,7 @@ import type { UserService } from '../users/user.service.js';
 import { isValidUsername, type User } from '../users/user.js';
 import type { AccessTokens } from '../tokens/access-token.js';
 import type { AuthRateLimits } from './rate-limits.js';
+import type { EmailService } from './email.service.js';
 import type { Viewer } from './viewer.js';
 import { checkNewPassword, isOverlongPassword, type PasswordHasher } from '../credentials/password.js';
 import { csrfTokenFor, sameCsrfToken } from '../tokens/csrf-token.js';
@@ -56,6 +57,8 @@ export interface AuthServiceDeps {
   readonly sessions: SessionService;
   readonly rateLimits: AuthRateLimits;
   readonly userService: UserService;
+  /** Addresses and their verification links (signup writes the first one). */
+  readonly email: EmailService;
   /** Second factors: whether a user has TOTP on, and checking a code. */
   readonly totp: TotpService;
   readonly logger: Logger;
@@ -79,18 +82,26 @@ export class AuthService {
     this.metrics = deps.metrics ?? noAuthMetrics;
   }
 
-  /** Creates an account and signs it in with a fresh pair. */
-  async signup(username: string, password: string, meta: RequestMeta): Promise<AuthResult> {
+  /**
+   * Creates an account and signs it in with a fresh pair. With an address,
+   * its verification link and mail are written in the same transaction.
+   */
+  async signup(username: string, password: string, meta: RequestMeta, email: string | null = null): Promise<AuthResult> {
     await this.deps.rateLimits.chargeSignup(meta);
+    const address = email === null ? null : this.deps.email.parseEmail(email);
     const now = this.deps.clock.now();
     const refreshToken = generateRefreshToken();
-    // The user and its first session commit together: a crash between the two
-    // writes must not leave an account that a retried signup calls taken.
-    const { user, result: session } = await this.deps.userService.createUserWith({ username, password, roles: ['USER'] }, (trx, created) =>
-      this.insertSession(trx, created, meta, refreshToken, now, PASSWORD_ONLY),
-    );
+    const mail = address !== null && (await this.deps.email.mayMail(address));
+    // The user, its first session and its first link commit together: a crash
+    // between the writes must not leave an account that a retried signup calls taken.
+    const { user, result: session } = await this.deps.userService.createUserWith({ username, password, roles: ['USER'], email: address }, async (trx, created) => {
+      const started = await this.insertSession(trx, created, meta, refreshToken, now, PASSWORD_ONLY);
+      if (mail && address) await this.deps.email.queueVerification(trx, created, address, now);
+      return started;
+    });
+    this.deps.email.afterQueue(mail);
     this.deps.sessions.sessionStarted(session);
-    this.audit('auth.signup', meta, { userId: user.id, sessionId: session.id });
+    this.audit('auth.signup', meta, { userId: user.id, sessionId: session.id, email: address !== null, mailQueued: mail });
     return this.issue(user, session.id, refreshToken, true, now, session.amr);
   }
 

@@ -57,3 +57,10 @@ export async function completeMfaToken(db: Db, hash: string, now: number): Promi
 export async function deleteMfaTokensOfUser(db: Db, userId: string): Promise<void> {
   await db.deleteFrom('mfa_tokens').where('user_id', '=', userId).execute();
 }
+
+/** Deletes up to `limit` second-step tokens that expired before `now` (used ones expire too); returns how many (for the pruner). */
+export async function pruneExpiredMfaTokens(db: Db, now: number, limit: number): Promise<number> {
+  const expired = db.selectFrom('mfa_tokens').select('token_hash').where('expires_at', '<=', toTimestamp(now)).limit(limit);
+  const result = await db.deleteFrom('mfa_tokens').where('token_hash', 'in', expired).executeTakeFirst();
+  return Number(result.numDeletedRows);
+}

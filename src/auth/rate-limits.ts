@@ -10,6 +10,21 @@ const MAX_LOCK_SECONDS = 3_600;
 const LOCK_MEMORY_SECONDS = 86_400;
 const PAIR_WINDOW_SECONDS = 86_400;
 
+/**
+ * A budget of `points` per `duration` seconds, in Redis when configured (shared
+ * by every instance) with in-memory counters as insurance while Redis is away.
+ */
+export function makeLimiter(
+  redis: { readonly client: Redis; readonly prefix: string } | null,
+  name: string,
+  points: number,
+  duration: number,
+): RateLimiterAbstract {
+  const memory = new RateLimiterMemory({ keyPrefix: name, points, duration });
+  if (!redis) return memory;
+  return new RateLimiterRedis({ storeClient: redis.client, keyPrefix: `${redis.prefix}rl:${name}`, points, duration, insuranceLimiter: memory });
+}
+
 /** The request facts an audit line carries. */
 export interface AuditMeta {
   readonly clientAddress: string;
@@ -57,11 +72,7 @@ export class AuthRateLimits {
     redis: { readonly client: Redis; readonly prefix: string } | null,
     connectionsPerAddress: { readonly points: number; readonly duration: number } | null = null,
   ) {
-    const make = (name: string, points: number, duration: number): RateLimiterAbstract => {
-      const memory = new RateLimiterMemory({ keyPrefix: name, points, duration });
-      if (!redis) return memory;
-      return new RateLimiterRedis({ storeClient: redis.client, keyPrefix: `${redis.prefix}rl:${name}`, points, duration, insuranceLimiter: memory });
-    };
+    const make = (name: string, points: number, duration: number) => makeLimiter(redis, name, points, duration);
     this.pair = make('login-pair', config.loginPair, PAIR_WINDOW_SECONDS);
     this.pairLocks = make('login-pair-locks', 1_000_000, LOCK_MEMORY_SECONDS);
     this.perUsername = make('login-username', config.loginPerUsername.points, config.loginPerUsername.duration);
@@ -136,14 +147,19 @@ export class AuthRateLimits {
   }
 
   private limited(operation: string, rejection: unknown, meta: AuditMeta, fields: Record<string, string>): Error {
-    if (!(rejection instanceof RateLimiterRes)) return rejection instanceof Error ? rejection : new Error(String(rejection));
-    const retryAfter = Math.max(1, Math.ceil(rejection.msBeforeNext / 1000));
-    this.logger.warn(
-      { event: 'auth.rate_limited', operation, retryAfter, ...fields, clientAddress: meta.clientAddress, requestId: meta.requestId },
-      'auth.rate_limited',
-    );
-    return new AppError(ErrorCode.RATE_LIMITED, `Too many attempts; try again in ${retryAfter} s.`, { retryAfter });
+    return rateLimitedError(this.logger, operation, rejection, meta, fields);
   }
+}
+
+/** The RATE_LIMITED error for a limiter's rejection (with its audit line), or the limiter's own failure passed on. */
+export function rateLimitedError(logger: Logger, operation: string, rejection: unknown, meta: AuditMeta, fields: Record<string, string> = {}): Error {
+  if (!(rejection instanceof RateLimiterRes)) return rejection instanceof Error ? rejection : new Error(String(rejection));
+  const retryAfter = Math.max(1, Math.ceil(rejection.msBeforeNext / 1000));
+  logger.warn(
+    { event: 'auth.rate_limited', operation, retryAfter, ...fields, clientAddress: meta.clientAddress, requestId: meta.requestId },
+    'auth.rate_limited',
+  );
+  return new AppError(ErrorCode.RATE_LIMITED, `Too many attempts; try again in ${retryAfter} s.`, { retryAfter });
 }
 
 /** The counter key of a username: normalized, and bounded (a 100 KB username must not become a 100 KB key). */

@@ -26,7 +26,7 @@ Exit codes: 0 done, 64 usage error, 65 refused (unknown user, last ADMIN, …),
 
 /** The actor recorded in audit lines for changes made here. */
 const CLI_ACTOR = { userId: 'cli', sessionId: 'cli' };
-const CLI_VIEWER: Viewer = { user: { id: 'cli', username: 'cli', roles: ['ADMIN'], createdAt: new Date(0) }, sessionId: 'cli', fresh: false, tokenExpiresAt: 0 };
+const CLI_VIEWER: Viewer = { user: { id: 'cli', username: 'cli', roles: ['ADMIN'], createdAt: new Date(0), email: null, emailVerified: false }, sessionId: 'cli', fresh: false, tokenExpiresAt: 0 };
 
 class UsageError extends Error {}
 /** Redis is configured but does not answer: the door refuses writes, so nothing is changed. */

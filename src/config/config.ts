@@ -4,6 +4,7 @@ import { boolean, budget, duration, int } from './fields.js';
 import { checkOperations, operationsConfig, operationsSchema, type OperationsConfig } from './operations.config.js';
 import { explorerConfig, explorerSettings, type ExplorerConfig } from './explorer.config.js';
 import { checkCookies, cookiesFields, cookiesSection, type CookiesConfig } from './cookies.config.js';
+import { mailConfig, mailProblems, mailSettings, type MailConfig } from './mail.config.js';
 import { subscriptionsFields, subscriptionsSection, type SubscriptionsConfig } from './subscriptions.config.js';
 import { checkJwtKeys, jwtKeysConfig, jwtKeysSettings, type JwtKeysConfig } from './jwt-keys.config.js';
 import { totpConfig, totpSettings, type TotpConfig } from './totp.config.js';
@@ -75,6 +76,7 @@ export interface Config {
   readonly bootstrapAdmin: { readonly username: string; readonly password: string } | null;
   readonly operations: OperationsConfig;
   readonly explorer: ExplorerConfig;
+  readonly mail: MailConfig;
   readonly subscriptions: SubscriptionsConfig;
   readonly totp: TotpConfig;
 }
@@ -147,6 +149,7 @@ const schema = z.object({
   ...operationsSchema,
   ...explorerSettings,
   ...cookiesFields,
+  ...mailSettings,
   ...subscriptionsFields,
   ...jwtKeysSettings,
   ...totpSettings,
@@ -197,6 +200,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     problems.push('REFRESH_TOKEN_TTL must be longer than ACCESS_TOKEN_TTL');
   }
   if (parsed.success) problems.push(...checkOperations(parsed.data, parsed.data.REFRESH_REUSE_GRACE));
+  problems.push(...mailProblems(present));
   if (!parsed.success || typeof database === 'string' || problems.length > 0) throw new ConfigError(problems);
   const e = parsed.data;
 
@@ -244,6 +248,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
         : null,
     operations: operationsConfig(e),
     explorer: explorerConfig(e),
+    mail: mailConfig(e, dataDir),
     subscriptions: subscriptionsSection(e),
     totp: totpConfig(e),
   });

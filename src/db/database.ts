@@ -41,6 +41,12 @@ export function openDatabase(config: DatabaseConfig): Db {
       // A dropped idle connection (server restart) is reported here; without a
       // listener it would crash the process. The pool replaces it on next use.
       pool.on('error', () => {});
+      // pg-pool listens for errors on idle clients only: a checked-out client
+      // whose connection drops between two statements (a server restart in
+      // the middle of a transaction, or of the mail outbox's pass) would emit
+      // an unhandled 'error' and crash the process. Its next statement fails
+      // instead, and the pool discards it on release (it is no longer queryable).
+      pool.on('connect', (client) => client.on('error', () => {}));
       return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
     }
     default: {

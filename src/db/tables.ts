@@ -18,6 +18,12 @@ export interface UserTable {
   roles: string;
   created_at: Timestamp;
   updated_at: Timestamp;
+  /** The address as written (trimmed); null when none is set. */
+  email: string | null;
+  /** Lower-cased address, unique: addresses are compared case-insensitively. */
+  email_key: string | null;
+  /** When the current address was proven; null while unverified. */
+  email_verified_at: Timestamp | null;
   /** TOTP secret in use, AES-256-GCM ciphertext (credentials/secret-box.ts); null while TOTP is off. */
   totp_secret: ColumnType<string | null, string | null | undefined, string | null>;
   /** Secret of an enrollment waiting for confirmTotp, ciphertext; null when none is pending. */
@@ -73,11 +79,46 @@ export interface RefreshTokenTable {
   used_at: Timestamp | null;
 }
 
+/** The `email_tokens` table: one-time link tokens (verification, password reset), by hash only. */
+export interface EmailTokenTable {
+  token_hash: string;
+  user_id: string;
+  /** 'verify_email' or 'reset_password'. */
+  kind: string;
+  /** The address key the link was sent to. */
+  email_key: string;
+  created_at: Timestamp;
+  expires_at: Timestamp;
+  /** When it was used, or voided by a newer link; null while it works. */
+  used_at: Timestamp | null;
+}
+
+/** The `mail_outbox` table: mail written in the transaction of its token, sent by the outbox worker. */
+export interface MailOutboxTable {
+  id: string;
+  kind: string;
+  user_id: string | null;
+  to_address: string;
+  subject: string;
+  /** Erased (null) once sent or given up: no usable link stays at rest. */
+  text_body: string | null;
+  html_body: string | null;
+  attempts: ColumnType<number, number | undefined, number>;
+  next_attempt_at: Timestamp;
+  claimed_until: Timestamp | null;
+  sent_at: Timestamp | null;
+  failed_at: Timestamp | null;
+  last_error: string | null;
+  created_at: Timestamp;
+}
+
 /** Every table, for Kysely<Database>. */
 export interface Database {
   users: UserTable;
   sessions: SessionTable;
   refresh_tokens: RefreshTokenTable;
+  email_tokens: EmailTokenTable;
+  mail_outbox: MailOutboxTable;
   recovery_codes: RecoveryCodeTable;
   mfa_tokens: MfaTokenTable;
 }

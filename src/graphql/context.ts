@@ -6,6 +6,7 @@ import type { RequestMeta } from '../platform/request-meta.js';
 import type { Clock } from '../platform/clock.js';
 import type { AuthFailureReason } from '../errors.js';
 import type { UserService } from '../users/user.service.js';
+import type { EmailService } from '../auth/email.service.js';
 import type { SessionEventFeed } from '../sessions/session-events.js';
 import type { TotpService } from '../auth/totp.service.js';
 
@@ -14,6 +15,7 @@ export interface Services {
   readonly auth: AuthService;
   readonly users: UserService;
   readonly sessions: SessionService;
+  readonly email: EmailService;
   readonly sessionEvents: SessionEventFeed;
   readonly totp: TotpService;
 }

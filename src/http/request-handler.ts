@@ -5,6 +5,7 @@ import { HeaderMap } from '@apollo/server';
 import type { RequestMeta } from '../platform/request-meta.js';
 import { parseBearer } from './credentials.js';
 import { CSRF_HEADER, createCookieTransport, type CookieTransportOptions } from './cookies.js';
+import { sendEmailPage, type EmailPage } from './email-pages.js';
 import type { ContextInput, GraphQLContext } from '../graphql/context.js';
 import type { Logger } from '../platform/logger.js';
 import { EXPLORER_ASSET_PREFIX, prefersHtml, type ExplorerAssets } from './explorer.js';
@@ -98,6 +99,9 @@ async function handle(deps: RequestHandlerDeps, req: IncomingMessage, res: Serve
     case '/metrics':
       if (deps.metrics !== null) return handleMetrics(deps.metrics, req, res);
       break;
+    case '/verify-email':
+    case '/reset-password':
+      return sendEmailPage(res, pathname.slice(1) as EmailPage, (req.method ?? 'GET').toUpperCase());
     case '/.well-known/jwks.json':
       // Public members only (HS256 keys are secret: then there is nothing to publish).
       res.setHeader('cache-control', `public, max-age=${JWKS_MAX_AGE_SECONDS}`);
@@ -105,7 +109,7 @@ async function handle(deps: RequestHandlerDeps, req: IncomingMessage, res: Serve
     default:
       if (deps.explorer && pathname.startsWith(EXPLORER_ASSET_PREFIX) && deps.explorer.serveAsset(pathname, req, res)) return;
   }
-  const paths = ['/graphql', '/healthz', '/readyz', ...(deps.metrics ? ['/metrics'] : []), '/.well-known/jwks.json'];
+  const paths = ['/graphql', '/healthz', '/readyz', ...(deps.metrics ? ['/metrics'] : []), '/.well-known/jwks.json', '/verify-email', '/reset-password'];
   return sendJson(res, 404, { error: 'Not found', paths });
 }
 

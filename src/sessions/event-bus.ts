@@ -300,7 +300,14 @@ function parseWireMessage(text: string): WireMessage | null {
     case 'roles_changed': {
       const u = e.user;
       if (!isRecord(u) || typeof u.id !== 'string' || typeof u.username !== 'string' || !Array.isArray(u.roles) || !u.roles.every((r) => ROLES.has(r))) return null;
-      const user = { id: u.id, username: u.username, roles: u.roles as Role[], createdAt: new Date(String(u.createdAt)) };
+      const user = {
+        id: u.id,
+        username: u.username,
+        roles: u.roles as Role[],
+        createdAt: new Date(String(u.createdAt)),
+        email: typeof u.email === 'string' ? u.email : null,
+        emailVerified: u.emailVerified === true,
+      };
       return { origin: value.origin, event: { type: 'roles_changed', userId: e.userId, user } };
     }
     case 'session_started': {

@@ -61,7 +61,7 @@ export async function findSessionState(db: Db, id: string): Promise<{ userId: st
   const row = await db
     .selectFrom('sessions as s')
     .innerJoin('users as u', 'u.id', 's.user_id')
-    .select(['s.user_id', 's.ended_at', 'u.id', 'u.username', 'u.roles', 'u.created_at'])
+    .select(['s.user_id', 's.ended_at', 'u.id', 'u.username', 'u.roles', 'u.created_at', 'u.email', 'u.email_verified_at'])
     .where('s.id', '=', id)
     .executeTakeFirst();
   return row ? { userId: row.user_id, ended: row.ended_at !== null, user: toUser(row) } : null;

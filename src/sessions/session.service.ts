@@ -13,6 +13,12 @@ export interface AuthStateChange {
   readonly ended?: { readonly sessionIds: readonly string[]; readonly reason: SessionEndReason };
   /** The user as the write left them, when what their tokens may do changed (roles). */
   readonly user?: User;
+  /**
+   * The user as the write left them, when only what they show changed (their
+   * address, its verification): cached copies are replaced on every instance,
+   * and no roles_changed event is sent.
+   */
+  readonly profile?: User;
 }
 
 /** What the door announces after a change committed; subscriptions and metrics listen. */
@@ -75,7 +81,8 @@ export class SessionService implements UserChanges {
     }
     const { result, change } = await write();
     const endedSessionIds = change.ended?.sessionIds ?? [];
-    await this.deps.guard.afterChange(userId, { endedSessionIds, ...(change.user ? { user: change.user } : {}) });
+    const user = change.user ?? change.profile;
+    await this.deps.guard.afterChange(userId, { endedSessionIds, ...(user ? { user } : {}) });
     if (change.ended && endedSessionIds.length > 0) {
       this.emit({ type: 'sessions_ended', userId, sessionIds: endedSessionIds, reason: change.ended.reason });
     }

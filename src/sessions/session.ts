@@ -15,7 +15,7 @@ export interface Session {
 }
 
 /** Why a session ended; stored for operators, never shown to other users. */
-export type SessionEndReason = 'logout' | 'logout_all' | 'revoked' | 'password_changed' | 'refresh_reuse' | 'mfa_reset' | 'admin_revoked';
+export type SessionEndReason = 'logout' | 'logout_all' | 'revoked' | 'password_changed' | 'refresh_reuse' | 'password_reset' | 'mfa_reset' | 'admin_revoked';
 
 /** The outcome of checking an access token's session against current server state. */
 export type SessionCheck = { readonly active: true; readonly user: User } | { readonly active: false };

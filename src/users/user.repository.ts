@@ -1,4 +1,4 @@
-import type { Selectable } from 'kysely';
+import { sql, type Selectable } from 'kysely';
 import type { Db } from '../db/database.js';
 import { toDate, toTimestamp, type UserTable } from '../db/tables.js';
 import { normalizeRoles, usernameKey, type Role, type User } from './user.js';
@@ -12,21 +12,24 @@ export interface UserWithHash {
 }
 
 /** Maps a users row to the domain User: the one place that does. */
-export function toUser(row: Pick<UserRow, 'id' | 'username' | 'roles' | 'created_at'>): User {
+export function toUser(row: Pick<UserRow, 'id' | 'username' | 'roles' | 'created_at' | 'email' | 'email_verified_at'>): User {
   return {
     id: row.id,
     username: row.username,
     roles: normalizeRoles(JSON.parse(row.roles) as Role[]),
     createdAt: toDate(row.created_at),
+    email: row.email,
+    emailVerified: row.email_verified_at !== null,
   };
 }
 
-const PUBLIC_COLUMNS = ['id', 'username', 'roles', 'created_at'] as const;
+/** The columns toUser reads. */
+export const PUBLIC_COLUMNS = ['id', 'username', 'roles', 'created_at', 'email', 'email_verified_at'] as const;
 
-/** Inserts a user; throws the driver's unique-violation error when the username is taken. */
+/** Inserts a user; throws the driver's unique-violation error when the username (or address) is taken. */
 export async function insertUser(
   db: Db,
-  user: { id: string; username: string; passwordHash: string; roles: readonly Role[]; now: number },
+  user: { id: string; username: string; passwordHash: string; roles: readonly Role[]; now: number; email?: { email: string; key: string } | null },
 ): Promise<User> {
   const row = await db
     .insertInto('users')
@@ -38,6 +41,9 @@ export async function insertUser(
       roles: JSON.stringify(normalizeRoles(user.roles)),
       created_at: toTimestamp(user.now),
       updated_at: toTimestamp(user.now),
+      email: user.email?.email ?? null,
+      email_key: user.email?.key ?? null,
+      email_verified_at: null,
     })
     .returning(PUBLIC_COLUMNS)
     .executeTakeFirstOrThrow();
@@ -122,4 +128,33 @@ export async function countAdmins(db: Db): Promise<number> {
     .where('roles', 'like', '%"ADMIN"%')
     .executeTakeFirstOrThrow();
   return Number(row.count);
+}
+
+/** Finds a user by address key. */
+export async function findUserByEmailKey(db: Db, key: string): Promise<User | null> {
+  const row = await db.selectFrom('users').select(PUBLIC_COLUMNS).where('email_key', '=', key).executeTakeFirst();
+  return row ? toUser(row) : null;
+}
+
+/** Replaces a user's address (unverified); throws the driver's unique-violation error when it is taken. */
+export async function updateEmail(db: Db, id: string, email: { email: string; key: string }, verified: boolean, now: number): Promise<User | null> {
+  const row = await db
+    .updateTable('users')
+    .set({ email: email.email, email_key: email.key, email_verified_at: verified ? toTimestamp(now) : null, updated_at: toTimestamp(now) })
+    .where('id', '=', id)
+    .returning(PUBLIC_COLUMNS)
+    .executeTakeFirst();
+  return row ? toUser(row) : null;
+}
+
+/** Marks the user's address verified, if it still is the one with key `key`; the user as left, or null. */
+export async function markEmailVerified(db: Db, id: string, key: string, now: number): Promise<User | null> {
+  const row = await db
+    .updateTable('users')
+    .set({ email_verified_at: sql<string>`coalesce(email_verified_at, ${toTimestamp(now)})`, updated_at: toTimestamp(now) })
+    .where('id', '=', id)
+    .where('email_key', '=', key)
+    .returning(PUBLIC_COLUMNS)
+    .executeTakeFirst();
+  return row ? toUser(row) : null;
 }

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { checkNewPassword, isOverlongPassword, type PasswordHasher } from '../credentials/password.js';
 import type { Clock } from '../platform/clock.js';
 import type { Db } from '../db/database.js';
-import { isUniqueViolation } from '../db/errors.js';
+import { isUniqueViolation, isUniqueViolationOf } from '../db/errors.js';
 import { AppError, ErrorCode, badInput } from '../errors.js';
 import type { Logger } from '../platform/logger.js';
 import * as users from './user.repository.js';
@@ -32,6 +32,8 @@ export interface NewUser {
   readonly username: string;
   readonly password: string;
   readonly roles: readonly Role[];
+  /** An address already checked by the caller (stored unverified), or none. */
+  readonly email?: { readonly email: string; readonly key: string } | null;
 }
 
 const MAX_PAGE = 100;
@@ -63,12 +65,20 @@ export class UserService {
     const passwordHash = await this.deps.hasher.hash(input.password);
     try {
       const created = await this.deps.db.transaction().execute(async (trx) => {
-        const user = await users.insertUser(trx, { id: randomUUID(), username: input.username, passwordHash, roles: input.roles, now: this.deps.clock.now() });
+        const user = await users.insertUser(trx, {
+          id: randomUUID(),
+          username: input.username,
+          passwordHash,
+          roles: input.roles,
+          now: this.deps.clock.now(),
+          email: input.email ?? null,
+        });
         return { user, result: await andThen(trx, user) };
       });
       this.deps.logger.info({ event: 'user.created', userId: created.user.id, roles: created.user.roles }, 'user created');
       return created;
     } catch (error) {
+      if (isUniqueViolationOf(error, 'email_key')) throw new AppError(ErrorCode.EMAIL_TAKEN, 'That email address is in use.');
       if (isUniqueViolation(error)) throw new AppError(ErrorCode.USERNAME_TAKEN, 'That username is taken.');
       throw error;
     }

@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { buildApp, type App, type AppDeps } from '../../src/app.js';
 import { loadConfig, type Config } from '../../src/config/config.js';
 import { createStorage, type Storage } from './backend.js';
@@ -30,6 +31,8 @@ export function testEnv(storage: Storage, env: Record<string, string> = {}): Rec
     JWT_SECRET: TEST_SECRET,
     ARGON2_MEMORY_KIB: '8192',
     ARGON2_TIME_COST: '1',
+    // Without SMTP_URL mail becomes .eml files: in the test's own folder, never the repository's ./data.
+    MAIL_OUTBOX_DIR: path.join(storage.dir, 'outbox'),
     ...storage.env,
     ...env,
   };

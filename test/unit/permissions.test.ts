@@ -38,6 +38,11 @@ const RULE_MAP_BEFORE = {
     revokeSession: 'isSignedIn',
     changePassword: 'hasFreshToken',
     setUserRoles: 'isAdmin',
+    setEmail: 'hasFreshToken',
+    requestEmailVerification: 'isSignedIn',
+    verifyEmail: 'allow',
+    requestPasswordReset: 'allow',
+    resetPassword: 'allow',
     enrollTotp: 'hasFreshToken',
     confirmTotp: 'hasFreshToken',
     disableTotp: 'hasFreshToken',
@@ -45,7 +50,7 @@ const RULE_MAP_BEFORE = {
     resetUserMfa: 'isAdmin',
   },
   AuthPayload: { accessToken: 'allow', refreshToken: 'allow', tokenType: 'allow', expiresIn: 'allow', user: 'allow' },
-  User: { id: 'allow', username: 'allow', roles: 'allow', createdAt: 'allow', mfaEnabled: 'isSelfOrAdmin' },
+  User: { id: 'allow', username: 'allow', roles: 'allow', createdAt: 'allow', email: 'isSelfOrAdmin', emailVerified: 'isSelfOrAdmin', mfaEnabled: 'isSelfOrAdmin' },
   TotpEnrollment: { secret: 'allow', otpauthUrl: 'allow' },
   UserConnection: { nodes: 'allow', totalCount: 'allow', endCursor: 'allow', hasNextPage: 'allow' },
   Session: { id: 'allow', createdAt: 'allow', lastUsedAt: 'allow', expiresAt: 'allow', userAgent: 'allow', current: 'allow' },
@@ -54,9 +59,9 @@ const RULE_MAP_BEFORE = {
   SessionEvent: { kind: 'allow', session: 'allow' },
 };
 
-const alice: User = { id: 'u-alice', username: 'alice', roles: ['USER'], createdAt: new Date('2026-01-01T00:00:00Z') };
-const bob: User = { id: 'u-bob', username: 'bob', roles: ['USER'], createdAt: new Date('2026-01-02T00:00:00Z') };
-const admin: User = { id: 'u-admin', username: 'root', roles: ['USER', 'ADMIN'], createdAt: new Date('2026-01-03T00:00:00Z') };
+const alice: User = { id: 'u-alice', username: 'alice', roles: ['USER'], createdAt: new Date('2026-01-01T00:00:00Z'), email: null, emailVerified: false };
+const bob: User = { id: 'u-bob', username: 'bob', roles: ['USER'], createdAt: new Date('2026-01-02T00:00:00Z'), email: null, emailVerified: false };
+const admin: User = { id: 'u-admin', username: 'root', roles: ['USER', 'ADMIN'], createdAt: new Date('2026-01-03T00:00:00Z'), email: null, emailVerified: false };
 
 /** A context as the builder makes it, without the services (the resolvers under test need none). */
 function context(viewer: { user: User; fresh?: boolean } | null, signupEnabled = true): GraphQLContext {

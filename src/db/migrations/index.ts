@@ -1,6 +1,7 @@
 import type { Migration } from 'kysely';
 import { initial } from './2026-11-28T00-00-initial.js';
 import { pruneIndexes } from './2026-12-01T00-00-prune-indexes.js';
+import { email } from './2026-12-01T00-02-email.js';
 import { totp } from './2026-12-01T00-03-totp.js';
 
 /** Every migration, by dated name; Kysely runs them in name order. */
@@ -8,6 +9,7 @@ export function migrations(dialect: 'sqlite' | 'postgres'): Record<string, Migra
   return {
     '2026-11-28T00-00-initial': initial(dialect),
     '2026-12-01T00-00-prune-indexes': pruneIndexes(),
+    '2026-12-01T00-02-email': email(dialect),
     '2026-12-01T00-03-totp': totp(dialect),
   };
 }

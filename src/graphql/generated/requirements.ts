@@ -68,12 +68,21 @@ export const requirements = {
       "signedIn": true
     },
     "refreshToken": {},
+    "requestEmailVerification": {
+      "signedIn": true
+    },
+    "requestPasswordReset": {},
+    "resetPassword": {},
     "resetUserMfa": {
       "signedIn": true,
       "role": "ADMIN"
     },
     "revokeSession": {
       "signedIn": true
+    },
+    "setEmail": {
+      "signedIn": true,
+      "fresh": true
     },
     "setUserRoles": {
       "signedIn": true,
@@ -82,6 +91,7 @@ export const requirements = {
     "signup": {
       "signupOpen": true
     },
+    "verifyEmail": {},
     "verifyMfa": {}
   },
   "Subscription": {

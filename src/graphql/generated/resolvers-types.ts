@@ -65,14 +65,39 @@ export type Mutation = {
    * used and the X-CSRF-Token header must equal the tg_csrf cookie.
    */
   readonly refreshToken: AuthPayload;
+  /**
+   * Signed in. Mails a new verification link to the caller's address (older links stop working).
+   * False when the address is verified already.
+   */
+  readonly requestEmailVerification: Scalars['Boolean']['output'];
+  /**
+   * Public. Mails a password reset link when an account has this address. Always true, in the same time,
+   * whether or not the address is known.
+   */
+  readonly requestPasswordReset: Scalars['Boolean']['output'];
+  /**
+   * Public. Sets a new password from a reset link, ends every session of the user and marks the address verified.
+   * The user then logs in.
+   */
+  readonly resetPassword: Scalars['Boolean']['output'];
   /** ADMIN only. Turns a user's TOTP off and ends every session of that user. */
   readonly resetUserMfa: User;
   /** Ends one of the caller's own sessions; false when there is no such active session. */
   readonly revokeSession: Scalars['Boolean']['output'];
+  /**
+   * Needs a fresh token. Sets the caller's address; a new address starts unverified and gets a verification link.
+   * Addresses are compared case-insensitively and unique (EMAIL_TAKEN).
+   */
+  readonly setEmail: User;
   /** Replaces a user's roles (ADMIN only). Takes effect on that user's next request. */
   readonly setUserRoles: User;
-  /** Creates an account and signs it in. Public, unless SIGNUP_ENABLED=false. */
+  /**
+   * Creates an account and signs it in. Public, unless SIGNUP_ENABLED=false.
+   * With `email`, the address is stored unverified and a verification link is mailed to it.
+   */
   readonly signup: AuthPayload;
+  /** Public. Completes a verification link: `token` is the link's `token` parameter. */
+  readonly verifyEmail: Scalars['Boolean']['output'];
   /**
    * The second step of a login that answered MFA_REQUIRED: its `extensions.mfaToken`
    * and a current TOTP code or an unused recovery code. Answers a fresh pair.
@@ -108,6 +133,17 @@ export type MutationRefreshTokenArgs = {
 };
 
 
+export type MutationRequestPasswordResetArgs = {
+  email: Scalars['String']['input'];
+};
+
+
+export type MutationResetPasswordArgs = {
+  newPassword: Scalars['String']['input'];
+  token: Scalars['String']['input'];
+};
+
+
 export type MutationResetUserMfaArgs = {
   userId: Scalars['ID']['input'];
 };
@@ -118,6 +154,11 @@ export type MutationRevokeSessionArgs = {
 };
 
 
+export type MutationSetEmailArgs = {
+  email: Scalars['String']['input'];
+};
+
+
 export type MutationSetUserRolesArgs = {
   roles: ReadonlyArray<Role>;
   userId: Scalars['ID']['input'];
@@ -125,8 +166,14 @@ export type MutationSetUserRolesArgs = {
 
 
 export type MutationSignupArgs = {
+  email?: InputMaybe<Scalars['String']['input']>;
   password: Scalars['String']['input'];
   username: Scalars['String']['input'];
+};
+
+
+export type MutationVerifyEmailArgs = {
+  token: Scalars['String']['input'];
 };
 
 
@@ -220,6 +267,10 @@ export type TotpEnrollment = {
 export type User = {
   readonly __typename?: 'User';
   readonly createdAt: Scalars['DateTime']['output'];
+  /** The user's email address as written (trimmed), or null. Readable by the user themself and by ADMIN only. */
+  readonly email: Maybe<Scalars['String']['output']>;
+  /** Whether the current address was proven by a link mailed to it. Readable by the user themself and by ADMIN only. */
+  readonly emailVerified: Scalars['Boolean']['output'];
   readonly id: Scalars['ID']['output'];
   /** Whether two-factor authentication (TOTP) is on. Readable by the user themself and by ADMIN only. */
   readonly mfaEnabled: Scalars['Boolean']['output'];
@@ -396,10 +447,15 @@ export type MutationResolvers<ContextType = GraphQLContext, ParentType extends R
   logout?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   logoutAll?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   refreshToken?: Resolver<ResolversTypes['AuthPayload'], ParentType, ContextType, Partial<MutationRefreshTokenArgs>>;
+  requestEmailVerification?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  requestPasswordReset?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationRequestPasswordResetArgs, 'email'>>;
+  resetPassword?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationResetPasswordArgs, 'newPassword' | 'token'>>;
   resetUserMfa?: Resolver<ResolversTypes['User'], ParentType, ContextType, RequireFields<MutationResetUserMfaArgs, 'userId'>>;
   revokeSession?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationRevokeSessionArgs, 'id'>>;
+  setEmail?: Resolver<ResolversTypes['User'], ParentType, ContextType, RequireFields<MutationSetEmailArgs, 'email'>>;
   setUserRoles?: Resolver<ResolversTypes['User'], ParentType, ContextType, RequireFields<MutationSetUserRolesArgs, 'roles' | 'userId'>>;
   signup?: Resolver<ResolversTypes['AuthPayload'], ParentType, ContextType, RequireFields<MutationSignupArgs, 'password' | 'username'>>;
+  verifyEmail?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationVerifyEmailArgs, 'token'>>;
   verifyMfa?: Resolver<ResolversTypes['AuthPayload'], ParentType, ContextType, RequireFields<MutationVerifyMfaArgs, 'code' | 'mfaToken'>>;
 };
 
@@ -440,6 +496,8 @@ export type TotpEnrollmentResolvers<ContextType = GraphQLContext, ParentType ext
 
 export type UserResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['User'] = ResolversParentTypes['User']> = {
   createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  email?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  emailVerified?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   mfaEnabled?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   roles?: Resolver<ReadonlyArray<ResolversTypes['Role']>, ParentType, ContextType>;

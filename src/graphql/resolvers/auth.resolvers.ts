@@ -7,7 +7,7 @@ export const authResolvers: Resolvers = {
     protected: (_parent, _args, ctx) => viewerOf(ctx).user,
   },
   Mutation: {
-    signup: (_parent, { username, password }, ctx) => ctx.services.auth.signup(username, password, ctx.meta),
+    signup: (_parent, { username, password, email }, ctx) => ctx.services.auth.signup(username, password, ctx.meta, email ?? null),
     login: (_parent, { username, password }, ctx) => ctx.services.auth.login(username, password, ctx.meta),
     // Without the argument, the tg_refresh cookie (cookie mode; see http/cookies.ts).
     refreshToken: (_parent, { refreshToken }, ctx) =>

@@ -1,0 +1,268 @@
+import { randomUUID } from 'node:crypto';
+import type { MailConfig } from '../config/mail.config.js';
+import { checkNewPassword, isOverlongPassword, type PasswordHasher } from '../credentials/password.js';
+import type { Db } from '../db/database.js';
+import { isUniqueViolationOf } from '../db/errors.js';
+import { AppError, ErrorCode, badInput } from '../errors.js';
+import type { MailKind } from '../mail/mail.js';
+import * as outbox from '../mail/outbox.repository.js';
+import { buildLink, renderMail } from '../mail/templates.js';
+import type { Clock } from '../platform/clock.js';
+import type { Logger } from '../platform/logger.js';
+import type { RequestMeta } from '../platform/request-meta.js';
+import * as sessions from '../sessions/session.repository.js';
+import type { SessionService } from '../sessions/session.service.js';
+import { generateOneTimeToken, hashOneTimeToken, isOneTimeTokenUsable, isWellFormedOneTimeToken, oneTimeTokenExpiry, type OneTimeTokenKind } from '../tokens/one-time-token.js';
+import * as users from '../users/user.repository.js';
+import { normalizeEmail, type User } from '../users/user.js';
+import * as emailTokens from './email-token.repository.js';
+import type { MailRateLimits } from './mail-rate-limits.js';
+import type { Viewer } from './viewer.js';
+
+/** How mail leaves this server: over SMTP, as files (development), or not at all (production without SMTP_URL). */
+export type MailDelivery = 'smtp' | 'files' | 'disabled';
+
+/** Dependencies of EmailService. */
+export interface EmailServiceDeps {
+  readonly db: Db;
+  readonly clock: Clock;
+  readonly hasher: PasswordHasher;
+  /** The door every session-ending write goes through. */
+  readonly sessions: SessionService;
+  readonly rateLimits: MailRateLimits;
+  readonly logger: Logger;
+  readonly config: MailConfig;
+  readonly delivery: MailDelivery;
+  /** Wakes the outbox worker after a mail was committed; never waits for it. */
+  readonly mailQueued: () => void;
+}
+
+/** An address as stored, and its key. */
+export type NormalizedEmail = { readonly email: string; readonly key: string };
+
+const INVALID_TOKEN_MESSAGE = 'This link is not valid: it may have been used already or have expired. Ask for a new one.';
+const MAIL_KIND: Record<OneTimeTokenKind, MailKind> = { verify_email: 'verify_email', reset_password: 'reset_password' };
+
+/**
+ * Email addresses and the two link flows: verification and password reset.
+ * Every link token is written in the same transaction as the mail that
+ * carries it (the outbox), so a committed link is always delivered and a
+ * rolled-back one never is.
+ */
+export class EmailService {
+  constructor(private readonly deps: EmailServiceDeps) {}
+
+  /** Whether mail can be sent at all. */
+  get enabled(): boolean {
+    return this.deps.delivery !== 'disabled';
+  }
+
+  /** Checks an address against the contract's rules; BAD_USER_INPUT (`field: "email"`) when it breaks them. */
+  parseEmail(raw: string): NormalizedEmail {
+    const parsed = normalizeEmail(raw);
+    if (parsed === null) throw badInput('email', 'Email must be a valid address of at most 254 characters.');
+    return parsed;
+  }
+
+  /**
+   * Decides, before a transaction, whether a verification mail may go to
+   * `email` (mail enabled, and the recipient's budget not spent).
+   */
+  async mayMail(email: NormalizedEmail): Promise<boolean> {
+    return this.enabled && (await this.deps.rateLimits.tryChargeRecipient(email.key));
+  }
+
+  /** Writes a verification link and its mail for `user`'s address inside the caller's transaction (signup). */
+  async queueVerification(trx: Db, user: User, email: NormalizedEmail, now: number): Promise<void> {
+    await emailTokens.voidEmailTokens(trx, user.id, ['verify_email'], now);
+    await this.queueLink(trx, 'verify_email', user, email, now);
+  }
+
+  /** Maps a unique violation of the address to EMAIL_TAKEN; anything else passes. */
+  emailTakenOr(error: unknown): unknown {
+    return isUniqueViolationOf(error, 'email_key') ? new AppError(ErrorCode.EMAIL_TAKEN, 'That email address is in use.') : error;
+  }
+
+  /**
+   * Sets the caller's address (the permission layer has required a fresh
+   * token). A new address starts unverified, voids the links of the old one,
+   * and gets a verification link (unless its mail budget is spent, or mail
+   * is disabled: then it stays unverified until requestEmailVerification).
+   */
+  async setEmail(viewer: Viewer, raw: string, meta: RequestMeta): Promise<User> {
+    const email = this.parseEmail(raw);
+    const current = await users.findUserById(this.deps.db, viewer.user.id);
+    if (current === null) throw new AppError(ErrorCode.UNAUTHENTICATED, 'The session has ended; sign in again.', { reason: 'TOKEN_REVOKED' });
+    const sameAddress = current.email !== null && normalizeEmail(current.email)?.key === email.key;
+    if (sameAddress && current.emailVerified && current.email === email.email) return current;
+    const send = !(sameAddress && current.emailVerified) && (await this.mayMail(email));
+    const now = this.deps.clock.now();
+    let user: User;
+    try {
+      user = await this.deps.sessions.change(viewer.user.id, () =>
+        this.deps.db.transaction().execute(async (trx) => {
+          const updated = await users.updateEmail(trx, viewer.user.id, email, sameAddress && current.emailVerified, now);
+          if (updated === null) throw new AppError(ErrorCode.UNAUTHENTICATED, 'The session has ended; sign in again.', { reason: 'TOKEN_REVOKED' });
+          // Links sent to the old address stop working: it is no longer the user's.
+          if (!sameAddress) await emailTokens.voidEmailTokens(trx, updated.id, ['verify_email', 'reset_password'], now);
+          if (send) await this.queueVerification(trx, updated, email, now);
+          return { result: updated, change: { profile: updated } };
+        }),
+      );
+    } catch (error) {
+      throw this.emailTakenOr(error);
+    }
+    this.afterQueue(send);
+    this.audit('email.set', meta, { userId: viewer.user.id, sessionId: viewer.sessionId, mailQueued: send });
+    return user;
+  }
+
+  /**
+   * Sends a new verification link to the caller's address (voiding older
+   * ones). False when the address is verified already; true when a link was
+   * queued, or silently not, when the address's mail budget is spent.
+   */
+  async requestVerification(viewer: Viewer, meta: RequestMeta): Promise<boolean> {
+    this.requireEnabled();
+    const user = await users.findUserById(this.deps.db, viewer.user.id);
+    if (user?.email == null) throw badInput('email', 'Set an email address first (setEmail).');
+    if (user.emailVerified) return false;
+    const email = this.parseEmail(user.email);
+    const send = await this.deps.rateLimits.tryChargeRecipient(email.key);
+    if (send) {
+      const now = this.deps.clock.now();
+      await this.deps.db.transaction().execute((trx) => this.queueVerification(trx, user, email, now));
+    }
+    this.afterQueue(send);
+    this.audit(send ? 'email.verification_requested' : 'email.verification_silenced', meta, { userId: user.id, sessionId: viewer.sessionId });
+    return true;
+  }
+
+  /** Completes a verification link: the address it was sent to becomes verified, if it still is the user's. */
+  async verifyEmail(token: string, meta: RequestMeta): Promise<boolean> {
+    const { hash, stored } = await this.findUsable(token, 'verify_email');
+    await this.deps.sessions.change(stored.userId, () =>
+      this.deps.db.transaction().execute(async (trx) => {
+        if (!(await emailTokens.consumeEmailToken(trx, hash, 'verify_email', this.deps.clock.now()))) throw invalidToken();
+        const user = await users.markEmailVerified(trx, stored.userId, stored.emailKey, this.deps.clock.now());
+        if (user === null) throw invalidToken(); // the address changed since the link was sent; rolls the use back too
+        return { result: true, change: { profile: user } };
+      }),
+    );
+    this.audit('email.verified', meta, { userId: stored.userId });
+    return true;
+  }
+
+  /**
+   * Sends a reset link when the address belongs to a user, and answers true
+   * either way. Known and unknown addresses do the same work (one user
+   * lookup, one budget charge, one token hashed, one mail rendered, one
+   * transaction of three statements), so neither the answer nor its time
+   * tells whether an account has the address.
+   */
+  async requestPasswordReset(raw: string, meta: RequestMeta): Promise<boolean> {
+    this.requireEnabled();
+    await this.deps.rateLimits.chargeResetRequest(meta);
+    const email = this.parseEmail(raw);
+    const user = await users.findUserByEmailKey(this.deps.db, email.key);
+    const withinBudget = await this.deps.rateLimits.tryChargeRecipient(email.key);
+    const now = this.deps.clock.now();
+    const send = user !== null && withinBudget;
+    if (send) {
+      await this.deps.db.transaction().execute(async (trx) => {
+        // A new link voids the older ones.
+        await emailTokens.voidEmailTokens(trx, user.id, ['reset_password'], now);
+        await this.queueLink(trx, 'reset_password', user, email, now);
+      });
+    } else {
+      await this.decoyWrite(email, now);
+    }
+    this.afterQueue(send);
+    const outcome = user === null ? 'email.reset_unknown_address' : withinBudget ? 'email.reset_requested' : 'email.reset_silenced';
+    this.audit(outcome, meta, { userId: user?.id ?? null });
+    return true;
+  }
+
+  /**
+   * Sets a new password from a reset link, ends every session of the user
+   * (through the door), and marks the address verified: the link proved it.
+   * The token is checked before the password is hashed, so garbage tokens
+   * cost no Argon2 work.
+   */
+  async resetPassword(token: string, newPassword: string, meta: RequestMeta): Promise<boolean> {
+    if (isOverlongPassword(newPassword)) throw badInput('newPassword', 'Password must be at most 256 characters.');
+    const { hash, stored } = await this.findUsable(token, 'reset_password');
+    const weakness = checkNewPassword(newPassword, stored.username);
+    if (weakness) throw badInput('newPassword', weakness);
+    const passwordHash = await this.deps.hasher.hash(newPassword);
+    const ended = await this.deps.sessions.change(stored.userId, () =>
+      this.deps.db.transaction().execute(async (trx) => {
+        const now = this.deps.clock.now();
+        if (!(await emailTokens.consumeEmailToken(trx, hash, 'reset_password', now))) throw invalidToken();
+        await users.updatePasswordHash(trx, stored.userId, passwordHash, now);
+        await emailTokens.voidEmailTokens(trx, stored.userId, ['reset_password'], now);
+        const user = (await users.markEmailVerified(trx, stored.userId, stored.emailKey, now)) ?? (await users.findUserById(trx, stored.userId));
+        const sessionIds = await sessions.endSessions(trx, { userId: stored.userId }, 'password_reset', now);
+        return { result: sessionIds, change: { ended: { sessionIds, reason: 'password_reset' as const }, ...(user ? { profile: user } : {}) } };
+      }),
+    );
+    this.audit('auth.password_reset', meta, { userId: stored.userId, endedSessions: ended.length });
+    return true;
+  }
+
+  private async findUsable(token: string, kind: OneTimeTokenKind): Promise<{ hash: string; stored: emailTokens.StoredEmailToken }> {
+    if (!isWellFormedOneTimeToken(token)) throw invalidToken();
+    const hash = hashOneTimeToken(token);
+    const stored = await emailTokens.findEmailToken(this.deps.db, hash);
+    if (stored === null || stored.kind !== kind || !isOneTimeTokenUsable(stored, this.deps.clock.now())) throw invalidToken();
+    return { hash, stored };
+  }
+
+  /** Writes a new link token and the mail that carries it. */
+  private async queueLink(trx: Db, kind: OneTimeTokenKind, user: User, email: NormalizedEmail, now: number): Promise<void> {
+    const token = generateOneTimeToken();
+    const ttl = kind === 'verify_email' ? this.deps.config.verifyTtl : this.deps.config.resetTtl;
+    await emailTokens.insertEmailToken(trx, { hash: hashOneTimeToken(token), userId: user.id, kind, emailKey: email.key, now, expiresAt: oneTimeTokenExpiry(now, ttl) });
+    const mail = this.render(kind, user.username, token);
+    await outbox.enqueueMail(trx, { id: randomUUID(), kind: MAIL_KIND[kind], userId: user.id, to: email.email, ...mail, now });
+  }
+
+  /**
+   * The unknown-address arm of requestPasswordReset: the same token and mail
+   * work and a transaction of as many statements, which leaves nothing behind.
+   */
+  private async decoyWrite(email: NormalizedEmail, now: number): Promise<void> {
+    const token = generateOneTimeToken();
+    hashOneTimeToken(token);
+    const mail = this.render('reset_password', 'decoy', token);
+    const id = randomUUID();
+    await this.deps.db.transaction().execute(async (trx) => {
+      await emailTokens.voidEmailTokens(trx, id, ['reset_password'], now);
+      await outbox.enqueueMail(trx, { id, kind: 'reset_password', userId: null, to: email.email, ...mail, now });
+      await outbox.deleteMail(trx, id);
+    });
+  }
+
+  private render(kind: OneTimeTokenKind, username: string, token: string) {
+    const template = kind === 'verify_email' ? this.deps.config.verifyUrl : this.deps.config.resetUrl;
+    const ttlSeconds = kind === 'verify_email' ? this.deps.config.verifyTtl : this.deps.config.resetTtl;
+    return renderMail(MAIL_KIND[kind], { username, link: buildLink(template, token), ttlSeconds });
+  }
+
+  /** Called once a transaction that may have queued mail committed. */
+  afterQueue(queued: boolean): void {
+    if (queued) this.deps.mailQueued();
+  }
+
+  private requireEnabled(): void {
+    if (!this.enabled) throw new AppError(ErrorCode.FORBIDDEN, 'Email is not configured on this server.', { reason: 'EMAIL_DISABLED' });
+  }
+
+  private audit(event: string, meta: RequestMeta, fields: Record<string, unknown>): void {
+    this.deps.logger.info({ event, ...fields, clientAddress: meta.clientAddress, requestId: meta.requestId }, event);
+  }
+}
+
+function invalidToken(): AppError {
+  return new AppError(ErrorCode.INVALID_EMAIL_TOKEN, INVALID_TOKEN_MESSAGE);
+}
