@@ -74,7 +74,7 @@ export default defineConfig({
       {
         extends: true,
         test: {
-          // Real Chromium (test/helpers/browser.ts) against the compiled server: fails under CI=true without Chromium.
+          // Every test that drives real Chromium (test/helpers/browser.ts: example app, explorer, email link pages); fails under CI=true without Chromium.
           name: 'browser',
           include: ['test/browser/**/*.test.ts'],
           // One browser at a time: Chromium and the server share two cores with everything else.

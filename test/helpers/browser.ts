@@ -1,12 +1,10 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { describe } from 'vitest';
-import { freePort } from './own-services.js';
-import { TEST_SECRET } from './server.js';
+import { startInstance, type Instance } from './instances.js';
 
 /*
  * Real Chromium for browser tests: Debian's /usr/bin/chromium driven by
@@ -69,8 +67,8 @@ export interface BrowserTab {
   readonly consoleErrors: string[];
   /** Every request the page makes to `/graphql` (method, headers, POST body), to count operations such as refreshToken. */
   readonly graphqlRequests: GraphQLRequestRecord[];
-  /** Saves a full-page PNG under test-results/<group>/<name>.png and returns its path. */
-  screenshot(name: string): Promise<string>;
+  /** Saves a full-page PNG of `page` (default: the tab's first page) under test-results/<group>/<name>.png and returns its path. */
+  screenshot(name: string, page?: Page): Promise<string>;
   /** Another page in the same context (a second tab: same cookies, own memory). */
   newPage(): Promise<Page>;
   close(): Promise<void>;
@@ -159,9 +157,9 @@ export async function launchBrowser(): Promise<TestBrowser> {
         foreignRequests,
         consoleErrors,
         graphqlRequests,
-        async screenshot(name) {
+        async screenshot(name, of = page) {
           const file = path.join(dir, `${name}.png`);
-          await page.screenshot({ path: file, fullPage: true });
+          await of.screenshot({ path: file, fullPage: true });
           return file;
         },
         newPage: () => context.newPage(),
@@ -173,66 +171,31 @@ export async function launchBrowser(): Promise<TestBrowser> {
 }
 
 /** The compiled server (`node dist/main.js`, as `npm start` runs it) on a free port with its own SQLite file. */
-export interface BuiltServer {
-  readonly url: string;
+export interface BuiltServer extends Instance {
   readonly port: number;
-  /** Everything the server printed (JSON log lines). */
-  output(): string;
-  stop(): Promise<void>;
 }
 
 /**
  * Starts dist/main.js in production mode on SQLite, for browser tests: a
- * strong test secret, cheap Argon2, and `env` on top (e.g. ACCESS_TOKEN_TTL,
- * EXPLORER, REFRESH_TOKEN_COOKIE). Resolves once /healthz answers.
+ * strong test secret, cheap Argon2 (test/helpers/instances.ts), a fresh
+ * SQLite file, and `env` on top (e.g. ACCESS_TOKEN_TTL, EXPLORER,
+ * REFRESH_TOKEN_COOKIE). Resolves once it is ready; `stop` removes its files.
  */
 export async function startBuiltServer(env: Record<string, string> = {}): Promise<BuiltServer> {
-  const main = path.join(ROOT, 'dist/main.js');
-  if (!existsSync(main)) throw new Error('dist/main.js is missing: run `npm run build` (npm test does it for you)');
   const dir = mkdtempSync(path.join(tmpdir(), 'tokengate-browser-'));
-  const port = await freePort();
-  const child: ChildProcess = spawn(process.execPath, [main], {
-    cwd: dir,
-    env: {
-      PATH: process.env.PATH ?? '',
-      HOME: process.env.HOME ?? '/tmp',
-      NODE_ENV: 'production',
-      JWT_SECRET: TEST_SECRET,
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      DATABASE_URL: path.join(dir, 'tokengate.sqlite'),
-      ARGON2_MEMORY_KIB: '8192',
-      ARGON2_TIME_COST: '1',
-      LOG_LEVEL: 'warn',
-      ...env,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-  const url = `http://127.0.0.1:${port}`;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const stop = async (): Promise<void> => {
-    if (child.exitCode === null) child.kill('SIGTERM');
-    await exited;
+  let instance: Instance;
+  try {
+    instance = await startInstance('tokengate', { HOME: process.env.HOME ?? '/tmp', DATABASE_URL: path.join(dir, 'tokengate.sqlite'), ...env }, { cwd: dir });
+  } catch (error) {
     rmSync(dir, { recursive: true, force: true });
-  };
-  for (let attempt = 0; ; attempt += 1) {
-    if (child.exitCode !== null) {
-      await stop();
-      throw new Error(`the server exited with ${child.exitCode}:\n${out}`);
-    }
-    try {
-      if ((await fetch(`${url}/healthz`)).ok) break;
-    } catch {
-      // not listening yet
-    }
-    if (attempt > 400) {
-      await stop();
-      throw new Error(`the server did not answer /healthz:\n${out}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    throw error;
   }
-  return { url, port, output: () => out, stop };
+  return {
+    ...instance,
+    port: Number(new URL(instance.url).port),
+    async stop() {
+      await instance.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gql, type GqlResponse } from './gql-client.js';
@@ -17,8 +18,9 @@ export interface Instance {
   stop(): Promise<void>;
 }
 
-/** Starts one instance with the given environment on a free port and waits until it serves. */
-export async function startInstance(name: string, env: Record<string, string>): Promise<Instance> {
+/** Starts one instance with the given environment (and working directory) on a free port and waits until it serves. */
+export async function startInstance(name: string, env: Record<string, string>, options: { cwd?: string } = {}): Promise<Instance> {
+  if (!existsSync(MAIN)) throw new Error('dist/main.js is missing: run `npm run build` (npm test does it for you)');
   const port = await freePort();
   const child = spawn(process.execPath, [MAIN], {
     env: {
@@ -33,13 +35,13 @@ export async function startInstance(name: string, env: Record<string, string>): 
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
-    cwd: path.dirname(MAIN),
+    cwd: options.cwd ?? path.dirname(MAIN),
   });
   let out = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
   const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 15_000;
+  const deadline = Date.now() + 30_000; // a loaded two-core machine
   for (;;) {
     if (child.exitCode !== null) throw new Error(`${name} exited with ${child.exitCode}: ${out}`);
     try {
@@ -47,7 +49,10 @@ export async function startInstance(name: string, env: Record<string, string>): 
     } catch {
       // not listening yet
     }
-    if (Date.now() > deadline) throw new Error(`${name} did not become ready: ${out}`);
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`${name} did not become ready: ${out}`);
+    }
     await new Promise((r) => setTimeout(r, 50));
   }
   return {
