@@ -13,22 +13,8 @@ import { CHROMIUM_PATH, describeBrowser, launchBrowser, startBuiltServer, type B
 
 const PASSWORD = 'correct horse battery staple';
 
-interface GqlBody {
-  data?: Record<string, unknown> | null;
-  errors?: Array<{ message: string; extensions?: Record<string, unknown> }>;
-}
-
-async function gql(server: BuiltServer, query: string, variables: Record<string, unknown> = {}, token?: string): Promise<GqlBody> {
-  const res = await fetch(`${server.url}/graphql`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
-    body: JSON.stringify({ query, variables }),
-  });
-  return (await res.json()) as GqlBody;
-}
-
 async function loginFromNode(server: BuiltServer, username: string): Promise<{ accessToken: string }> {
-  const body = await gql(server, 'mutation ($u: String!, $p: String!) { login(username: $u, password: $p) { accessToken refreshToken user { id username roles } } }', { u: username, p: PASSWORD });
+  const body = (await server.gql('mutation ($u: String!, $p: String!) { login(username: $u, password: $p) { accessToken refreshToken user { id username roles } } }', { u: username, p: PASSWORD })).body;
   if (!body.data?.login) throw new Error(`login failed: ${JSON.stringify(body.errors)}`);
   return body.data.login as { accessToken: string };
 }
@@ -86,7 +72,7 @@ describeBrowser('the explorer in Chromium (EXPLORER=graphiql, production build)'
   beforeAll(async () => {
     server = await startBuiltServer({ EXPLORER: 'graphiql', INTROSPECTION: 'true', ACCESS_TOKEN_TTL: '3s' });
     browser = await launchBrowser();
-    const signup = await gql(server, 'mutation ($u: String!, $p: String!) { signup(username: $u, password: $p) { accessToken } }', { u: 'alice', p: PASSWORD });
+    const signup = (await server.gql('mutation ($u: String!, $p: String!) { signup(username: $u, password: $p) { accessToken } }', { u: 'alice', p: PASSWORD })).body;
     expect(signup.errors).toBeUndefined();
   });
   afterAll(async () => {
@@ -163,7 +149,7 @@ describeBrowser('the explorer in Chromium (EXPLORER=graphiql, production build)'
       await page.getByRole('button', { name: 'Sign out', exact: true }).click();
       await expect.poll(() => page.locator('.tg-notice').textContent()).toContain('Signed out');
       expect(await page.getByTestId('session-badge').textContent()).toBe('anonymous');
-      const revoked = await gql(server, '{ me { username } }', {}, current);
+      const revoked = (await server.gql('{ me { username } }', {}, current)).body;
       expect(revoked.errors?.[0]?.extensions).toMatchObject({ code: 'UNAUTHENTICATED', reason: 'TOKEN_REVOKED' });
       const anonymous = await run(tab);
       expect(anonymous).toContain('MISSING_TOKEN');
@@ -188,11 +174,11 @@ describeBrowser('the explorer in Chromium (EXPLORER=graphiql, production build)'
       await expect.poll(() => page.getByTestId('signed-in-user').textContent()).toBe('bob');
       // Another device of bob's.
       const elsewhere = await loginFromNode(server, 'bob');
-      expect((await gql(server, '{ me { username } }', {}, elsewhere.accessToken)).data).toEqual({ me: { username: 'bob' } });
+      expect((await server.gql('{ me { username } }', {}, elsewhere.accessToken)).body.data).toEqual({ me: { username: 'bob' } });
 
       await page.getByRole('button', { name: 'Sign out everywhere' }).click();
       await expect.poll(() => page.locator('.tg-notice').textContent()).toContain('2 sessions ended');
-      const after = await gql(server, '{ me { username } }', {}, elsewhere.accessToken);
+      const after = (await server.gql('{ me { username } }', {}, elsewhere.accessToken)).body;
       expect(after.errors?.[0]?.extensions).toMatchObject({ code: 'UNAUTHENTICATED', reason: 'TOKEN_REVOKED' });
       await tab.screenshot('06-signed-out-everywhere');
       expect(tab.foreignRequests).toEqual([]);
@@ -224,11 +210,11 @@ describeBrowser('the explorer in Chromium (EXPLORER=graphiql, production build)'
 
   it('asks for the TOTP code when login answers MFA_REQUIRED, then signs in with verifyMfa', async () => {
     // erin turns TOTP on (enrollTotp + confirmTotp with a fresh token), as in the README.
-    const signup = await gql(server, 'mutation ($u: String!, $p: String!) { signup(username: $u, password: $p) { accessToken } }', { u: 'erin', p: PASSWORD });
+    const signup = (await server.gql('mutation ($u: String!, $p: String!) { signup(username: $u, password: $p) { accessToken } }', { u: 'erin', p: PASSWORD })).body;
     const fresh = (signup.data?.signup as { accessToken: string }).accessToken;
-    const enrollment = await gql(server, 'mutation { enrollTotp { secret } }', {}, fresh);
+    const enrollment = (await server.gql('mutation { enrollTotp { secret } }', {}, fresh)).body;
     const secret = (enrollment.data?.enrollTotp as { secret: string }).secret;
-    const confirmed = await gql(server, 'mutation ($c: String!) { confirmTotp(code: $c) }', { c: generateTotpCode(secret, Date.now()) }, fresh);
+    const confirmed = (await server.gql('mutation ($c: String!) { confirmTotp(code: $c) }', { c: generateTotpCode(secret, Date.now()) }, fresh)).body;
     expect(confirmed.errors).toBeUndefined();
 
     const tab = await browser.open(server.url, 'explorer');
@@ -283,7 +269,7 @@ describeBrowser('the explorer with cookie sessions (REFRESH_TOKEN_COOKIE=true)',
   beforeAll(async () => {
     server = await startBuiltServer({ EXPLORER: 'graphiql', INTROSPECTION: 'true', ACCESS_TOKEN_TTL: '3s', REFRESH_TOKEN_COOKIE: 'true', COOKIE_SECURE: 'false', CORS_ORIGINS: 'http://127.0.0.1' });
     browser = await launchBrowser();
-    await gql(server, 'mutation ($u: String!, $p: String!) { signup(username: $u, password: $p) { accessToken } }', { u: 'carol', p: PASSWORD });
+    expect((await server.gql('mutation ($u: String!, $p: String!) { signup(username: $u, password: $p) { accessToken } }', { u: 'carol', p: PASSWORD })).body.errors).toBeUndefined();
   });
   afterAll(async () => {
     await browser?.close();
@@ -291,11 +277,7 @@ describeBrowser('the explorer with cookie sessions (REFRESH_TOKEN_COOKIE=true)',
   });
 
   it('a reload keeps the person signed in, and the token refreshes through the cookie', async () => {
-    const probe = await fetch(`${server.url}/graphql`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ query: 'mutation ($u: String!, $p: String!) { login(username: $u, password: $p) { refreshToken } }', variables: { u: 'carol', p: PASSWORD } }),
-    });
+    const probe = await server.gql('mutation ($u: String!, $p: String!) { login(username: $u, password: $p) { refreshToken } }', { u: 'carol', p: PASSWORD });
     // REFRESH_TOKEN_COOKIE=true: login sets the readable CSRF cookie next to the HttpOnly refresh cookie.
     expect(probe.headers.getSetCookie().some((c) => c.startsWith('tg_csrf='))).toBe(true);
     const tab = await browser.open(server.url, 'explorer-cookie');
@@ -331,7 +313,7 @@ describeBrowser('subscriptions from the explorer (graphql-ws, same token)', () =
   beforeAll(async () => {
     server = await startBuiltServer({ EXPLORER: 'graphiql', INTROSPECTION: 'true', ACCESS_TOKEN_TTL: '3s' });
     browser = await launchBrowser();
-    await gql(server, 'mutation ($u: String!, $p: String!) { signup(username: $u, password: $p) { accessToken } }', { u: 'dave', p: PASSWORD });
+    expect((await server.gql('mutation ($u: String!, $p: String!) { signup(username: $u, password: $p) { accessToken } }', { u: 'dave', p: PASSWORD })).body.errors).toBeUndefined();
   });
   afterAll(async () => {
     await browser?.close();
@@ -339,7 +321,7 @@ describeBrowser('subscriptions from the explorer (graphql-ws, same token)', () =
   });
 
   it('runs sessionEvents over the socket, and keeps it running across token expiry', async () => {
-    const probe = await gql(server, '{ __schema { subscriptionType { name } } }');
+    const probe = (await server.gql('{ __schema { subscriptionType { name } } }')).body;
     expect(probe.data?.__schema).toEqual({ subscriptionType: { name: 'Subscription' } });
     const tab = await browser.open(server.url, 'explorer-subscriptions');
     const { page } = tab;
