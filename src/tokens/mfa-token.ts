@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { generateOpaqueToken, hashOpaqueToken, isWellFormedOpaqueToken } from './opaque-token.js';
 
 /*
  * The mfaToken a login answers with MFA_REQUIRED: opaque, 256 random bits,
@@ -11,20 +11,14 @@ import { createHash, randomBytes } from 'node:crypto';
 export const MFA_TOKEN_TTL_SECONDS = 300;
 /** Wrong codes after which an mfaToken is dead. */
 export const MFA_TOKEN_MAX_FAILURES = 5;
-const TOKEN_BYTES = 32;
-const TOKEN_PATTERN = /^[A-Za-z0-9_-]{43}$/;
 
 /** A new random mfaToken. */
-export function generateMfaToken(): string {
-  return randomBytes(TOKEN_BYTES).toString('base64url');
-}
+export const generateMfaToken = generateOpaqueToken;
 
 /** Whether a string could be one of our mfaTokens (checked before any database work). */
-export function isWellFormedMfaToken(token: string): boolean {
-  return TOKEN_PATTERN.test(token);
-}
+export const isWellFormedMfaToken = isWellFormedOpaqueToken;
 
 /** The stored form of an mfaToken. */
 export function hashMfaToken(token: string): string {
-  return createHash('sha256').update(`mfa:${token}`, 'utf8').digest('base64url');
+  return hashOpaqueToken(token, 'mfa:');
 }

@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { generateOpaqueToken, hashOpaqueToken, isWellFormedOpaqueToken } from './opaque-token.js';
 
 /**
  * One-time link tokens (email verification, password reset): 32 random bytes
@@ -8,25 +8,19 @@ import { createHash, randomBytes } from 'node:crypto';
  * yields no usable link. Single use and expiry are the repository's and the
  * service's job; this module is pure.
  */
-const TOKEN_BYTES = 32;
-const TOKEN_PATTERN = /^[A-Za-z0-9_-]{43}$/;
 
 /** What a one-time token is for; a token of one kind never works for the other. */
 export type OneTimeTokenKind = 'verify_email' | 'reset_password';
 
 /** Creates a new random one-time token. */
-export function generateOneTimeToken(): string {
-  return randomBytes(TOKEN_BYTES).toString('base64url');
-}
+export const generateOneTimeToken = generateOpaqueToken;
 
 /** Whether a string could be one of our one-time tokens (checked before any database work). */
-export function isWellFormedOneTimeToken(token: string): boolean {
-  return TOKEN_PATTERN.test(token);
-}
+export const isWellFormedOneTimeToken = isWellFormedOpaqueToken;
 
 /** The stored form of a one-time token. */
 export function hashOneTimeToken(token: string): string {
-  return createHash('sha256').update(token, 'utf8').digest('base64url');
+  return hashOpaqueToken(token);
 }
 
 /** When a token issued at `nowMs` with a lifetime of `ttlSeconds` stops working. */

@@ -1,9 +1,9 @@
-import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { generateOpaqueToken, hashOpaqueToken, isWellFormedOpaqueToken } from './opaque-token.js';
 
 /**
- * Refresh tokens are opaque: 32 random bytes, base64url. The database keeps
- * only their SHA-256 (a fast hash is right for a 256-bit random secret, unlike
- * for passwords), so a leaked table yields no usable token.
+ * Refresh tokens are opaque (opaque-token.ts): 256 random bits, stored only
+ * as their SHA-256.
  *
  * Each rotation's successor is derived, not random: next = HMAC(key, current).
  * That lets a racer presenting an already-used token inside the grace window
@@ -11,22 +11,15 @@ import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypt
  * in plaintext, and without opening a second refresh chain. Without the key,
  * an old token says nothing about its successor.
  */
-const TOKEN_BYTES = 32;
-const TOKEN_PATTERN = /^[A-Za-z0-9_-]{43}$/;
-
 /** Creates a new random refresh token. */
-export function generateRefreshToken(): string {
-  return randomBytes(TOKEN_BYTES).toString('base64url');
-}
+export const generateRefreshToken = generateOpaqueToken;
 
 /** Whether a string could be one of our refresh tokens (checked before any database work). */
-export function isWellFormedRefreshToken(token: string): boolean {
-  return TOKEN_PATTERN.test(token);
-}
+export const isWellFormedRefreshToken = isWellFormedOpaqueToken;
 
 /** The stored form of a refresh token. */
 export function hashRefreshToken(token: string): string {
-  return createHash('sha256').update(token, 'utf8').digest('base64url');
+  return hashOpaqueToken(token);
 }
 
 /** The token that replaces `token` after `steps` rotations. */
