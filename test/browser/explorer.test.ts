@@ -326,12 +326,20 @@ describeBrowser('subscriptions from the explorer (graphql-ws, same token)', () =
     const tab = await browser.open(server.url, 'explorer-subscriptions');
     const { page } = tab;
     const sockets: string[] = [];
-    page.on('websocket', (ws) => sockets.push(ws.url()));
+    // Sockets that have sent their subscribe: an event published before that would reach no one.
+    let subscribed = 0;
+    page.on('websocket', (ws) => {
+      sockets.push(ws.url());
+      ws.on('framesent', (frame) => {
+        if (String(frame.payload).includes('"type":"subscribe"')) subscribed += 1;
+      });
+    });
     try {
       await openExplorer(tab, server, 'subscription Events { sessionEvents { kind session { id current } } }');
       await logIn(page, 'dave');
       await page.getByRole('button', { name: /^Execute query/ }).click();
       await expect.poll(() => sockets.length).toBeGreaterThan(0);
+      await expect.poll(() => subscribed).toBeGreaterThan(0);
       expect(new URL(sockets[0]!).host).toBe(new URL(server.url).host);
       // A login elsewhere is a CREATED event on dave's feed, naming the new session.
       const loginElsewhereShows = async () => {
@@ -345,6 +353,7 @@ describeBrowser('subscriptions from the explorer (graphql-ws, same token)', () =
       // asks connectionParams again, which refreshes, and the subscription resumes on a new socket.
       await waitForExpiry(page);
       await expect.poll(() => sockets.length, { timeout: 15_000 }).toBeGreaterThan(1);
+      await expect.poll(() => subscribed, { timeout: 15_000 }).toBeGreaterThan(1);
       await loginElsewhereShows();
       expect(tab.graphqlRequests.filter((r) => r.operationName === 'ExplorerRefresh').length).toBeGreaterThanOrEqual(1);
       expect(tab.foreignRequests).toEqual([]);
