@@ -9,6 +9,11 @@ function messageId(mail: OutgoingMail, from: string): string {
   return `<${mail.id}@${domain}>`;
 }
 
+/** The message both mailers hand to nodemailer: the same headers whether it goes over SMTP or into a file. */
+function toMessage(mail: OutgoingMail, from: string) {
+  return { from, to: mail.to, subject: mail.subject, text: mail.text, html: mail.html, messageId: messageId(mail, from) };
+}
+
 /**
  * Sends over SMTP with nodemailer, from SMTP_URL (`smtp://` with STARTTLS when
  * the server offers it, `smtps://` for TLS from the first byte). Short
@@ -26,14 +31,7 @@ export class SmtpMailer implements Mailer {
   }
 
   async send(mail: OutgoingMail): Promise<void> {
-    await this.transport.sendMail({
-      from: this.from,
-      to: mail.to,
-      subject: mail.subject,
-      text: mail.text,
-      html: mail.html,
-      messageId: messageId(mail, this.from),
-    });
+    await this.transport.sendMail(toMessage(mail, this.from));
   }
 
   async close(): Promise<void> {
@@ -56,14 +54,7 @@ export class FileMailer implements Mailer {
   ) {}
 
   async send(mail: OutgoingMail): Promise<void> {
-    const info = await this.composer.sendMail({
-      from: this.from,
-      to: mail.to,
-      subject: mail.subject,
-      text: mail.text,
-      html: mail.html,
-      messageId: messageId(mail, this.from),
-    });
+    const info = await this.composer.sendMail(toMessage(mail, this.from));
     mkdirSync(this.dir, { recursive: true, mode: 0o700 });
     const file = path.join(this.dir, `${mail.id}.eml`);
     // 0600: the file holds a live link.
