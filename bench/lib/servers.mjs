@@ -176,9 +176,10 @@ const START = (() => {
  * @param {readonly string[]} [options.scenarios] what to measure (default: all of tokengate's)
  * @param {{ algorithm: 'HS256' | 'RS256' | 'ES256', key: string }} [options.signing] the algorithm and the key
  *   (JWT_SECRET, or the private key PEM) the bench signs `fresh` tokens with, as the server would
+ * @param {string} [options.dist] the build to run (default: this checkout's dist/)
  * @returns {BenchServer & { login: () => Promise<{ accessToken: string, refreshToken: string }> }}
  */
-export function tokengateServer({ id, label, env, sqlite, tmp, cpu, user, poolSize, nodeArgs = [], scenarios, signing }) {
+export function tokengateServer({ id, label, env, sqlite, tmp, cpu, user, poolSize, nodeArgs = [], scenarios, signing, dist = path.join(ROOT, 'dist') }) {
   /** @type {Managed | null} */
   let managed = null;
   let port = 0;
@@ -190,7 +191,7 @@ export function tokengateServer({ id, label, env, sqlite, tmp, cpu, user, poolSi
   /** @param {Record<string, string>} extra */
   const launch = (extra) => async () => {
     const p = await freePort();
-    const m = spawnPinned(cpu, process.execPath, [...START.nodeFlags, ...nodeArgs, path.join(ROOT, 'dist', 'main.js')], {
+    const m = spawnPinned(cpu, process.execPath, [...START.nodeFlags, ...nodeArgs, path.join(dist, 'main.js')], {
       env: { ...START.env, ...env, ...extra, PORT: String(p) },
       cwd: tmp,
     });

@@ -1,0 +1,91 @@
+#!/usr/bin/env node
+// @ts-check
+/**
+ * A quick A/B of tokengate builds or settings on one scenario: starts each
+ * variant pinned to the server core, then measures them interleaved
+ * (A B A B …) and prints per-variant medians and the median of the paired
+ * ratios against the first. For deciding whether a change is worth keeping;
+ * `npm run bench` is the report.
+ *
+ *   node bench/ab.mjs --scenario=protected --rounds=5 --duration=5 \
+ *     --variant='base' --variant='semi16:--max-semi-space-size=16' \
+ *     --variant='dist2:@/tmp/other-dist' --variant='pg:DATABASE_URL=postgres://…'
+ *
+ * A variant is NAME[:PART,PART…]; a PART is a node flag (starts with --),
+ * NAME=VALUE for the server's environment, or @DIR for another build's dist/.
+ */
+import console from 'node:console';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import process from 'node:process';
+import { BENCH_RATE_LIMITS, bareServer, randomSecret, tokengateServer } from './lib/servers.mjs';
+import { killAll, median } from './lib/util.mjs';
+import { runWrk } from './lib/wrk.mjs';
+
+const args = process.argv.slice(2);
+const opt = (/** @type {string} */ name, /** @type {string} */ dflt) => args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? dflt;
+const scenario = opt('scenario', 'protected');
+const rounds = Number(opt('rounds', '5'));
+const duration = Number(opt('duration', '5'));
+const connections = Number(opt('connections', '50'));
+const withBare = args.includes('--bare');
+const variants = args.filter((a) => a.startsWith('--variant=')).map((a) => a.slice('--variant='.length));
+if (variants.length === 0) variants.push('base');
+
+const tmp = mkdtempSync(path.join(os.tmpdir(), 'tokengate-ab-'));
+const secret = randomSecret();
+const user = { username: 'bench', password: 'correct horse battery staple' };
+const baseEnv = {
+  PATH: process.env.PATH ?? '', HOME: tmp, NODE_ENV: 'production', HOST: '127.0.0.1', LOG_LEVEL: 'warn',
+  JWT_SECRET: secret, ...BENCH_RATE_LIMITS,
+};
+const servers = variants.map((spec, i) => {
+  const [name, rest = ''] = spec.split(/:(.*)/s);
+  const parts = rest ? rest.split(',') : [];
+  /** @type {Record<string, string>} */ const env = { ...baseEnv, DATABASE_URL: path.join(tmp, `v${i}.sqlite`) };
+  const nodeArgs = [];
+  let dist;
+  for (const p of parts) {
+    if (p.startsWith('--')) nodeArgs.push(p);
+    else if (p.startsWith('@')) dist = p.slice(1);
+    else env[p.slice(0, p.indexOf('='))] = p.slice(p.indexOf('=') + 1);
+  }
+  return tokengateServer({
+    id: `v${i}`, label: name ?? `v${i}`, env, sqlite: !String(env.DATABASE_URL).startsWith('postgres'), tmp, cpu: '0', user,
+    poolSize: scenario === 'refresh' ? connections * 4 : 0, nodeArgs, signing: { algorithm: 'HS256', key: secret }, dist,
+  });
+});
+try {
+  for (const s of servers) await s.start();
+  const all = [...servers];
+  if (withBare) {
+    const bare = bareServer({ secret, cpu: '0', username: user.username, accessToken: async () => (await servers[0].login()).accessToken });
+    await bare.start();
+    all.push(bare);
+  }
+  /** @type {number[][]} */ const rps = all.map(() => []);
+  /** @type {number[][]} */ const p99 = all.map(() => []);
+  for (let r = 0; r < rounds; r++) {
+    for (let k = 0; k < all.length; k++) {
+      const i = (k + r) % all.length;
+      const s = all[i];
+      const sc = s.kind === 'bare' ? 'protected' : scenario;
+      const spec = await s.prepare(sc);
+      const res = await runWrk({ port: s.port(), spec, seconds: duration, connections, cpu: '1' });
+      await s.after(sc);
+      if (res.good !== res.responses && spec.mode === 'success') console.error(`${s.label}: ${res.responses - res.good} unexpected answers: ${res.sample}`);
+      rps[i].push(res.rps);
+      p99[i].push(res.p99Ms);
+      console.error(`round ${r + 1} ${s.label}: ${Math.round(res.rps)} req/s p99 ${res.p99Ms} ms`);
+    }
+  }
+  for (let i = 0; i < all.length; i++) {
+    const ratio = median(rps[i].map((v, r) => v / rps[0][r]));
+    console.log(`${all[i].label.padEnd(28)} ${String(Math.round(median(rps[i]))).padStart(7)} req/s  p99 ${median(p99[i]).toFixed(1).padStart(6)} ms  vs first ${(ratio * 100).toFixed(0)} %  [${rps[i].map(Math.round).join(' ')}]`);
+  }
+} finally {
+  for (const s of servers) await s.stop().catch(() => {});
+  killAll();
+  rmSync(tmp, { recursive: true, force: true });
+}
