@@ -14,6 +14,7 @@ import { AuthService } from './auth/auth.service.js';
 import { TotpService } from './auth/totp.service.js';
 import { deriveSecretBoxKey } from './credentials/secret-box.js';
 import { SessionService } from './sessions/session.service.js';
+import { createFastRotations } from './sessions/refresh-rotation.repository.js';
 import { PasswordHasher } from './credentials/password.js';
 import { AuthRateLimits } from './auth/rate-limits.js';
 import { systemClock, type Clock } from './platform/clock.js';
@@ -52,6 +53,11 @@ export interface AppDeps {
   readonly signingKeys?: SigningKeySet | null;
   /** Wraps the database handle every part uses (service tests add a Kysely plugin that pauses or fails queries). */
   readonly wrapDb?: (db: Db) => Db;
+  /**
+   * The one-step refresh rotation on SQLite (sessions/refresh-rotation.repository.ts);
+   * default on. Service tests that step through the general path's queries turn it off.
+   */
+  readonly fastRotations?: boolean;
   /** Where the built explorer is (default: dist/explorer). */
   readonly explorerDir?: string;
 }
@@ -162,6 +168,8 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
     logger,
     refreshTokenTtl: config.refreshTokenTtl,
     refreshReuseGrace: config.refreshReuseGrace,
+    // On the unwrapped handle: its statements are not Kysely queries (it shares Kysely's one connection).
+    fastRotations: deps.fastRotations === false ? null : createFastRotations(opened),
     metrics: metrics.auth,
   });
   const bus = createEventBus(config, db, redis, logger);

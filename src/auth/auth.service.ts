@@ -16,6 +16,7 @@ import { checkNewPassword, isOverlongPassword, type PasswordHasher } from '../cr
 import { csrfTokenFor, sameCsrfToken } from '../tokens/csrf-token.js';
 import { deriveRefreshToken, generateRefreshToken, hashRefreshToken, isWellFormedRefreshToken, sameHash } from '../tokens/refresh-token.js';
 import * as sessions from '../sessions/session.repository.js';
+import type { FastRotations } from '../sessions/refresh-rotation.repository.js';
 import type { SessionService } from '../sessions/session.service.js';
 import { isSessionActive, type Session } from '../sessions/session.js';
 import { MFA_TOKEN_MAX_FAILURES, MFA_TOKEN_TTL_SECONDS, generateMfaToken, hashMfaToken, isWellFormedMfaToken } from '../tokens/mfa-token.js';
@@ -64,6 +65,12 @@ export interface AuthServiceDeps {
   readonly logger: Logger;
   readonly refreshTokenTtl: number;
   readonly refreshReuseGrace: number;
+  /**
+   * The common case of a refresh in one step (SQLite: prepared statements,
+   * rotations of one event-loop turn sharing a commit); absent or null, every
+   * refresh takes the general path.
+   */
+  readonly fastRotations?: FastRotations | null;
   /** Where login and refresh outcomes are counted (Prometheus in the server); counts nothing when absent. */
   readonly metrics?: AuthMetrics;
 }
@@ -252,7 +259,7 @@ export class AuthService {
     if (!isWellFormedRefreshToken(token)) throw this.invalidRefresh();
     const now = this.deps.clock.now();
     const hash = hashRefreshToken(token);
-    const outcome = await this.deps.db.transaction().execute((trx) => this.rotate(trx, token, hash, now, csrf));
+    const outcome = (await this.rotateFast(token, hash, now, csrf)) ?? (await this.deps.db.transaction().execute((trx) => this.rotate(trx, token, hash, now, csrf)));
     if (outcome.kind === 'csrf') throw csrfRefused();
     if (outcome.kind === 'reused') {
       const { session } = outcome;
@@ -282,6 +289,22 @@ export class AuthService {
   private invalidRefresh(): AppError {
     this.metrics.refresh('invalid');
     return invalidRefresh();
+  }
+
+  /**
+   * The live token of an open session rotates in one step; null when that is
+   * not the case (or there is no fast path), and the general path decides.
+   * With a CSRF value, a session it does not belong to is left alone here, so
+   * the general path refuses it before anything is written.
+   */
+  private async rotateFast(token: string, hash: string, now: number, csrf: string | null): Promise<RotateOutcome | null> {
+    const fast = this.deps.fastRotations;
+    if (!fast) return null;
+    const next = deriveRefreshToken(this.deps.refreshChainKey, token);
+    const expiresAt = now + this.deps.refreshTokenTtl * 1000;
+    const belongs = csrf === null ? undefined : (sessionId: string) => sameCsrfToken(csrf, csrfTokenFor(this.deps.csrfKey, sessionId));
+    const session = await fast.rotate({ hash, nextHash: hashRefreshToken(next), now, expiresAt, belongs });
+    return session === null ? null : { kind: 'rotated', session, refreshToken: next, expiresAt };
   }
 
   private async rotate(trx: Db, token: string, hash: string, now: number, csrf: string | null): Promise<RotateOutcome> {

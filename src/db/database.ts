@@ -26,6 +26,7 @@ export function openDatabase(config: DatabaseConfig): Db {
       const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
       const dataVersion = sqlite.prepare('PRAGMA data_version').pluck();
       externalChangeCounters.set(db, () => dataVersion.get() as number);
+      sqliteHandles.set(db, sqlite);
       return db;
     }
     case 'postgres': {
@@ -57,6 +58,17 @@ export function openDatabase(config: DatabaseConfig): Db {
 }
 
 const externalChangeCounters = new WeakMap<Db, () => number>();
+const sqliteHandles = new WeakMap<Db, SQLite.Database>();
+
+/**
+ * For an SQLite database: the better-sqlite3 handle under Kysely, for the
+ * few statements run synchronously (the refresh rotation). Use it only
+ * inside `db.connection().execute(…)`, which holds Kysely's one connection,
+ * so no Kysely transaction is open around it. Null for PostgreSQL.
+ */
+export function sqliteHandle(db: Db): SQLite.Database | null {
+  return sqliteHandles.get(db) ?? null;
+}
 
 /**
  * For an SQLite database: a function whose value changes whenever another

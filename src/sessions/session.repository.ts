@@ -5,7 +5,7 @@ import { toUser } from '../users/user.repository.js';
 import type { User } from '../users/user.js';
 import type { Session, SessionCheck, SessionEndReason } from './session.js';
 
-function toSession(row: Selectable<SessionTable>): Session {
+export function toSession(row: Selectable<SessionTable>): Session {
   return {
     id: row.id,
     userId: row.user_id,

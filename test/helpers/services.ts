@@ -29,13 +29,17 @@ export const PASSWORD = 'correct horse battery staple';
 /**
  * Builds and starts the services on fresh storage of the backend under test,
  * or on `options.storage` (several harnesses sharing one database and Redis
- * prefix play several instances).
+ * prefix play several instances). `fastRotations: false` sends every
+ * refresh down the general path, whose queries the gate sees one by one.
  */
-export async function startServices(env: Record<string, string> = {}, options: { storage?: Storage; clock?: ManualClock } = {}): Promise<ServiceHarness> {
+export async function startServices(
+  env: Record<string, string> = {},
+  options: { storage?: Storage; clock?: ManualClock; fastRotations?: boolean } = {},
+): Promise<ServiceHarness> {
   const storage = options.storage ?? (await createStorage());
   const clock = options.clock ?? new ManualClock(Date.parse('2026-12-01T09:00:00Z'));
   const gate = new QueryGate();
-  const app = buildApp(loadConfig(testEnv(storage, env)), { clock, wrapDb: (db) => db.withPlugin(gate) });
+  const app = buildApp(loadConfig(testEnv(storage, env)), { clock, wrapDb: (db) => db.withPlugin(gate), fastRotations: options.fastRotations });
   await app.start();
   return {
     app,
