@@ -169,7 +169,7 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
     refreshTokenTtl: config.refreshTokenTtl,
     refreshReuseGrace: config.refreshReuseGrace,
     // On the unwrapped handle: its statements are not Kysely queries (it shares Kysely's one connection).
-    fastRotations: deps.fastRotations === false ? null : createFastRotations(opened),
+    fastRotations: deps.fastRotations === false ? null : createFastRotations(opened, config.database.dialect),
     metrics: metrics.auth,
   });
   const bus = createEventBus(config, db, redis, logger);

@@ -67,8 +67,8 @@ export interface AuthServiceDeps {
   readonly refreshReuseGrace: number;
   /**
    * The common case of a refresh in one step (SQLite: prepared statements,
-   * rotations of one event-loop turn sharing a commit); absent or null, every
-   * refresh takes the general path.
+   * rotations of one event-loop turn sharing a commit; PostgreSQL: one
+   * statement); absent or null, every refresh takes the general path.
    */
   readonly fastRotations?: FastRotations | null;
   /** Where login and refresh outcomes are counted (Prometheus in the server); counts nothing when absent. */

@@ -1,5 +1,5 @@
 import type SQLite from 'better-sqlite3';
-import type { Selectable } from 'kysely';
+import { sql, type Selectable } from 'kysely';
 import { sqliteHandle, type Db } from '../db/database.js';
 import { toTimestamp, type SessionTable } from '../db/tables.js';
 import { toSession } from './session.repository.js';
@@ -132,8 +132,7 @@ class SqliteRotations implements FastRotations {
     const live = s.findLive.get(hash) as { session_id: string; generation: number } | undefined;
     if (live === undefined || (belongs !== undefined && !belongs(live.session_id))) return null;
     const row = s.advance.get(toTimestamp(now), toTimestamp(expiresAt), live.session_id, live.generation, toTimestamp(now)) as
-      | Selectable<SessionTable>
-      | undefined;
+      Selectable<SessionTable> | undefined;
     if (row === undefined) return null;
     s.markUsed.run(toTimestamp(now), hash);
     s.insertNext.run(nextHash, live.session_id, live.generation + 1, toTimestamp(now));
@@ -152,14 +151,52 @@ function prepare(sqlite: SQLite.Database) {
         'where "id" = ? and "refresh_generation" = ? and "ended_at" is null and "expires_at" > ? returning *',
     ),
     markUsed: sqlite.prepare('update "refresh_tokens" set "used_at" = ? where "token_hash" = ?'),
-    insertNext: sqlite.prepare(
-      'insert into "refresh_tokens" ("token_hash", "session_id", "generation", "created_at", "used_at") values (?, ?, ?, ?, null)',
-    ),
+    insertNext: sqlite.prepare('insert into "refresh_tokens" ("token_hash", "session_id", "generation", "created_at", "used_at") values (?, ?, ?, ?, null)'),
   };
 }
 
-/** The fast rotation for this database, or null where the general path is the only one (PostgreSQL). */
-export function createFastRotations(db: Db): FastRotations | null {
+/**
+ * The rotation on PostgreSQL: one statement, so one round trip and no
+ * explicit transaction (a statement is atomic), instead of seven (BEGIN,
+ * five queries, COMMIT). Its data-modifying CTEs all see one snapshot; the
+ * session's UPDATE is the compare-and-set: a parallel rotation of the same
+ * token waits for the first one's row lock, then finds the generation moved
+ * and updates nothing, so the marking and the insert (which depend on it)
+ * do nothing either, and it declines to the general path (the grace window).
+ * A CSRF check needs the session before any write, which one statement
+ * cannot call out for: cookie refreshes take the general path here.
+ */
+class PostgresRotations implements FastRotations {
+  constructor(private readonly db: Db) {}
+
+  async rotate({ hash, nextHash, now, expiresAt, belongs }: RotationInput): Promise<Session | null> {
+    if (belongs !== undefined) return null;
+    const at = toTimestamp(now);
+    const { rows } = await sql<Selectable<SessionTable>>`
+      with live as (
+        select session_id, generation from refresh_tokens where token_hash = ${hash} and used_at is null
+      ), advanced as (
+        update sessions set refresh_generation = sessions.refresh_generation + 1, last_used_at = ${at}::timestamptz, expires_at = ${toTimestamp(expiresAt)}::timestamptz
+        from live
+        where sessions.id = live.session_id and sessions.refresh_generation = live.generation
+          and sessions.ended_at is null and sessions.expires_at > ${at}::timestamptz
+        returning sessions.*
+      ), used as (
+        update refresh_tokens set used_at = ${at}::timestamptz where token_hash = ${hash} and exists (select 1 from advanced)
+      ), inserted as (
+        insert into refresh_tokens (token_hash, session_id, generation, created_at, used_at)
+        select ${nextHash}, id, refresh_generation, ${at}::timestamptz, null from advanced
+      )
+      select * from advanced`.execute(this.db);
+    const row = rows[0];
+    return row === undefined ? null : toSession(row);
+  }
+}
+
+/** The one-step rotation for a database of this dialect, as openDatabase opened it. */
+export function createFastRotations(db: Db, dialect: 'sqlite' | 'postgres'): FastRotations {
+  if (dialect === 'postgres') return new PostgresRotations(db);
   const sqlite = sqliteHandle(db);
-  return sqlite === null ? null : new SqliteRotations(db, sqlite);
+  if (sqlite === null) throw new Error('createFastRotations needs the SQLite database as openDatabase returned it (not a wrapped one)');
+  return new SqliteRotations(db, sqlite);
 }

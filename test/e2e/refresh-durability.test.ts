@@ -17,7 +17,12 @@ const SIGNUP = 'mutation ($u: String!, $p: String!) { signup(username: $u, passw
 const LOGIN = 'mutation ($u: String!, $p: String!) { login(username: $u, password: $p) { refreshToken } }';
 const REFRESH = 'mutation ($t: String!) { refreshToken(refreshToken: $t) { refreshToken } }';
 const PASSWORD = 'correct horse battery staple';
-const LIMITS = { RATE_LIMIT_REFRESH_ADDRESS: '1000000/1s', RATE_LIMIT_LOGIN_PAIR: '1000', RATE_LIMIT_LOGIN_USERNAME: '1000/1m', RATE_LIMIT_LOGIN_ADDRESS: '1000/1m' };
+const LIMITS = {
+  RATE_LIMIT_REFRESH_ADDRESS: '1000000/1s',
+  RATE_LIMIT_LOGIN_PAIR: '1000',
+  RATE_LIMIT_LOGIN_USERNAME: '1000/1m',
+  RATE_LIMIT_LOGIN_ADDRESS: '1000/1m',
+};
 
 const dirs: string[] = [];
 const instances: Instance[] = [];
@@ -35,7 +40,8 @@ describe('refresh rotation and kill -9 (SQLite)', () => {
     instances.push(doomed);
     const first = await doomed.gql<{ signup: { refreshToken: string } }>(SIGNUP, { u: 'grace', p: PASSWORD });
     const chains = [first.body.data!.signup.refreshToken];
-    for (let i = 1; i < 16; i++) chains.push((await doomed.gql<{ login: { refreshToken: string } }>(LOGIN, { u: 'grace', p: PASSWORD })).body.data!.login.refreshToken);
+    for (let i = 1; i < 16; i++)
+      chains.push((await doomed.gql<{ login: { refreshToken: string } }>(LOGIN, { u: 'grace', p: PASSWORD })).body.data!.login.refreshToken);
 
     // Each chain refreshes in a loop; `chains[i]` is always the last token its answer carried.
     let killed = false;

@@ -6,7 +6,7 @@ import { migrateToLatest, openDatabase, type Db } from '../../src/db/database.js
 import { createFastRotations } from '../../src/sessions/refresh-rotation.repository.js';
 import { insertSession } from '../../src/sessions/session.repository.js';
 import { insertUser } from '../../src/users/user.repository.js';
-import { BACKEND } from '../helpers/backend.js';
+import { BACKEND, createDatabase } from '../helpers/backend.js';
 import { decodeClaims } from '../helpers/jwt.js';
 import { META, PASSWORD, startServices, type ServiceHarness } from '../helpers/services.js';
 
@@ -18,7 +18,11 @@ import { META, PASSWORD, startServices, type ServiceHarness } from '../helpers/s
  * same either way; refresh-rotation.test.ts steps through the general path.
  */
 
-const MANY_LOGINS = { RATE_LIMIT_LOGIN_PAIR: '1000', RATE_LIMIT_LOGIN_USERNAME: '1000/1m', RATE_LIMIT_LOGIN_ADDRESS: '1000/1m' };
+const MANY_LOGINS = {
+  RATE_LIMIT_LOGIN_PAIR: '1000',
+  RATE_LIMIT_LOGIN_USERNAME: '1000/1m',
+  RATE_LIMIT_LOGIN_ADDRESS: '1000/1m',
+};
 
 let h: ServiceHarness;
 beforeEach(async () => {
@@ -83,68 +87,141 @@ describe(`refresh as the server runs it (${BACKEND})`, () => {
     await expect(h.services.auth.refresh(second.refreshToken, META)).rejects.toMatchObject({ code: 'INVALID_REFRESH_TOKEN' });
   });
 
-  it(BACKEND === 'sqlite' ? 'rotates the live token in one step, outside Kysely' : 'rotates through the general path', async () => {
+  it('rotates the live token in one step, not through the general path', async () => {
     const first = await h.services.auth.signup('frank', PASSWORD, META);
     h.gate.log.length = 0;
     await h.gate.as('A', () => h.services.auth.refresh(first.refreshToken, META));
     const queries = h.gate.log.filter((q) => q.actor === 'A').map((q) => q.label);
-    if (BACKEND === 'sqlite') expect(queries).not.toContain('select:refresh_tokens');
-    else expect(queries).toContain('update:sessions');
+    expect(queries).not.toContain('select:refresh_tokens');
+    expect(queries).not.toContain('update:sessions');
   });
 });
 
-if (BACKEND === 'sqlite') {
-  describe('the one-step rotation on SQLite', () => {
-    let dir: string;
-    let db: Db;
-    const NOW = Date.parse('2026-12-01T09:00:00Z');
-    beforeEach(async () => {
-      dir = mkdtempSync(path.join(tmpdir(), 'tokengate-rotation-'));
-      db = openDatabase({ dialect: 'sqlite', file: path.join(dir, 'db.sqlite') });
-      await migrateToLatest(db, 'sqlite');
-      await insertUser(db, { id: 'u1', username: 'erin', passwordHash: 'x', roles: ['USER'], now: NOW });
-      for (const n of [1, 2, 3]) {
-        await insertSession(db, { id: `s${n}`, userId: 'u1', userAgent: null, now: NOW, expiresAt: NOW + 86_400_000, refreshTokenHash: `h${n}`, amr: ['pwd'] });
-      }
+describe(`the one-step rotation (${BACKEND})`, () => {
+  let dispose: () => Promise<void>;
+  let db: Db;
+  const NOW = Date.parse('2026-12-01T09:00:00Z');
+  beforeEach(async () => {
+    if (BACKEND === 'sqlite') {
+      const dir = mkdtempSync(path.join(tmpdir(), 'tokengate-rotation-'));
+      db = openDatabase({
+        dialect: 'sqlite',
+        file: path.join(dir, 'db.sqlite'),
+      });
+      dispose = async () => rmSync(dir, { recursive: true, force: true });
+    } else {
+      const database = await createDatabase();
+      db = openDatabase({
+        dialect: 'postgres',
+        url: database.url,
+        poolSize: 4,
+      });
+      dispose = database.drop;
+    }
+    await migrateToLatest(db, BACKEND);
+    await insertUser(db, {
+      id: 'u1',
+      username: 'erin',
+      passwordHash: 'x',
+      roles: ['USER'],
+      now: NOW,
     });
-    afterEach(async () => {
-      await db.destroy();
-      rmSync(dir, { recursive: true, force: true });
+    for (const n of [1, 2, 3]) {
+      await insertSession(db, {
+        id: `s${n}`,
+        userId: 'u1',
+        userAgent: null,
+        now: NOW,
+        expiresAt: NOW + 86_400_000,
+        refreshTokenHash: `h${n}`,
+        amr: ['pwd'],
+      });
+    }
+  });
+  afterEach(async () => {
+    await db.destroy();
+    await dispose();
+  });
+
+  const state = (id: string) =>
+    db
+      .selectFrom('sessions')
+      .innerJoin('refresh_tokens', 'refresh_tokens.session_id', 'sessions.id')
+      .where('sessions.id', '=', id)
+      .select(['refresh_generation', 'token_hash', 'generation', 'used_at'])
+      .orderBy('generation')
+      .execute();
+
+  it('of one token twice at once: one advances, the other declines', async () => {
+    const fast = createFastRotations(db, BACKEND);
+    const at = (nextHash: string) => ({
+      hash: 'h1',
+      nextHash,
+      now: NOW + 1000,
+      expiresAt: NOW + 86_400_000,
     });
-
-    const state = (id: string) =>
-      db.selectFrom('sessions').innerJoin('refresh_tokens', 'refresh_tokens.session_id', 'sessions.id').where('sessions.id', '=', id)
-        .select(['refresh_generation', 'token_hash', 'generation', 'used_at']).orderBy('generation').execute();
-
-    it('rotations of one turn share a transaction, and one that fails is undone alone', async () => {
-      const fast = createFastRotations(db)!;
-      const input = (n: number, nextHash: string) => ({ hash: `h${n}`, nextHash, now: NOW + 1000, expiresAt: NOW + 2 * 86_400_000 });
-      // The second one's successor collides with the third session's live token: its insert fails.
-      const results = await Promise.allSettled([fast.rotate(input(1, 'n1')), fast.rotate(input(2, 'h3')), fast.rotate(input(3, 'n3'))]);
-      expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
-      expect(results[0]).toMatchObject({ value: { id: 's1', userId: 'u1', refreshGeneration: 1, amr: ['pwd'] } });
-      expect(await state('s1')).toMatchObject([{ token_hash: 'h1', used_at: expect.any(String) }, { token_hash: 'n1', generation: 1, used_at: null, refresh_generation: 1 }]);
-      // Undone: the generation did not move and its token is still live.
-      expect(await state('s2')).toEqual([{ refresh_generation: 0, token_hash: 'h2', generation: 0, used_at: null }]);
-      expect(await state('s3')).toMatchObject([{ token_hash: 'h3' }, { token_hash: 'n3', refresh_generation: 1 }]);
+    const results = await Promise.all([fast.rotate(at('a')), fast.rotate(at('b'))]);
+    expect(results.filter((r) => r !== null)).toHaveLength(1);
+    const rows = await state('s1');
+    expect(rows).toHaveLength(2);
+    expect(rows[1]).toMatchObject({
+      refresh_generation: 1,
+      generation: 1,
+      used_at: null,
     });
+  });
 
-    it('declines what is not the common case, writing nothing', async () => {
-      const fast = createFastRotations(db)!;
-      const at = (hash: string, now = NOW + 1000) => ({ hash, nextHash: `next-${hash}-${now}`, now, expiresAt: now + 86_400_000 });
-      expect(await fast.rotate(at('unknown'))).toBeNull();
-      expect(await fast.rotate(at('h1'))).not.toBeNull();
-      expect(await fast.rotate(at('h1'))).toBeNull(); // used: the general path decides between grace and theft
-      expect(await fast.rotate(at('h2', NOW + 86_400_000))).toBeNull(); // the session expired at that instant
-      await db.updateTable('sessions').set({ ended_at: new Date(NOW).toISOString() }).where('id', '=', 's3').execute();
-      expect(await fast.rotate(at('h3'))).toBeNull();
-      expect(await fast.rotate({ ...at('h2'), belongs: (id) => id !== 's2' })).toBeNull(); // a CSRF value of another session
-      expect(await state('s2')).toEqual([{ refresh_generation: 0, token_hash: 'h2', generation: 0, used_at: null }]);
-      expect(await state('s3')).toEqual([{ refresh_generation: 0, token_hash: 'h3', generation: 0, used_at: null }]);
+  // SQLite: one transaction with a savepoint each; PostgreSQL: one statement each.
+  it('rotations of one turn each succeed or fail alone', async () => {
+    const fast = createFastRotations(db, BACKEND);
+    const input = (n: number, nextHash: string) => ({
+      hash: `h${n}`,
+      nextHash,
+      now: NOW + 1000,
+      expiresAt: NOW + 2 * 86_400_000,
     });
+    // The second one's successor collides with the third session's live token: its insert fails.
+    const results = await Promise.allSettled([fast.rotate(input(1, 'n1')), fast.rotate(input(2, 'h3')), fast.rotate(input(3, 'n3'))]);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect(results[0]).toMatchObject({
+      value: { id: 's1', userId: 'u1', refreshGeneration: 1, amr: ['pwd'] },
+    });
+    expect(await state('s1')).toMatchObject([
+      { token_hash: 'h1', used_at: expect.anything() },
+      { token_hash: 'n1', generation: 1, used_at: null, refresh_generation: 1 },
+    ]);
+    // Undone: the generation did not move and its token is still live.
+    expect(await state('s2')).toEqual([{ refresh_generation: 0, token_hash: 'h2', generation: 0, used_at: null }]);
+    expect(await state('s3')).toMatchObject([{ token_hash: 'h3' }, { token_hash: 'n3', refresh_generation: 1 }]);
+  });
 
+  it('declines what is not the common case, writing nothing', async () => {
+    const fast = createFastRotations(db, BACKEND);
+    const at = (hash: string, now = NOW + 1000) => ({
+      hash,
+      nextHash: `next-${hash}-${now}`,
+      now,
+      expiresAt: now + 86_400_000,
+    });
+    expect(await fast.rotate(at('unknown'))).toBeNull();
+    expect(await fast.rotate(at('h1'))).not.toBeNull();
+    expect(await fast.rotate(at('h1'))).toBeNull(); // used: the general path decides between grace and theft
+    expect(await fast.rotate(at('h2', NOW + 86_400_000))).toBeNull(); // the session expired at that instant
+    await db
+      .updateTable('sessions')
+      .set({ ended_at: new Date(NOW).toISOString() })
+      .where('id', '=', 's3')
+      .execute();
+    expect(await fast.rotate(at('h3'))).toBeNull();
+    expect(await fast.rotate({ ...at('h2'), belongs: (id) => id !== 's2' })).toBeNull(); // a CSRF value of another session
+    expect(await state('s2')).toEqual([{ refresh_generation: 0, token_hash: 'h2', generation: 0, used_at: null }]);
+    expect(await state('s3')).toEqual([{ refresh_generation: 0, token_hash: 'h3', generation: 0, used_at: null }]);
+  });
+
+  // One connection on SQLite: the rotation must wait for it (PostgreSQL's pool gives each its own).
+  if (BACKEND === 'sqlite') {
     it('waits for a Kysely transaction holding the connection, and is not part of it', async () => {
-      const fast = createFastRotations(db)!;
+      const fast = createFastRotations(db, BACKEND);
       let release!: () => void;
       const held = new Promise<void>((r) => (release = r));
       const inTransaction = db.transaction().execute(async (trx) => {
@@ -152,7 +229,12 @@ if (BACKEND === 'sqlite') {
         await held;
         throw new Error('rolled back on purpose');
       });
-      const rotation = fast.rotate({ hash: 'h1', nextHash: 'n1', now: NOW + 1000, expiresAt: NOW + 86_400_000 });
+      const rotation = fast.rotate({
+        hash: 'h1',
+        nextHash: 'n1',
+        now: NOW + 1000,
+        expiresAt: NOW + 86_400_000,
+      });
       let rotated = false;
       void rotation.then(() => (rotated = true));
       for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
@@ -164,5 +246,5 @@ if (BACKEND === 'sqlite') {
       expect(await db.selectFrom('users').select('username').executeTakeFirstOrThrow()).toEqual({ username: 'erin' });
       expect(await state('s1')).toMatchObject([{ token_hash: 'h1' }, { token_hash: 'n1', refresh_generation: 1 }]);
     });
-  });
-}
+  }
+});
