@@ -1,5 +1,6 @@
 import { allow, chain, deny, rule, shield } from 'graphql-shield';
 import type { IRule, IRules } from 'graphql-shield';
+import type { IMiddlewareTypeMap } from 'graphql-middleware';
 import {
   GraphQLError,
   getDirectiveValues,
@@ -246,9 +247,19 @@ export function deriveRequirements(schema: GraphQLSchema): Record<(typeof ROOT_T
   return result;
 }
 
-/** The shield middleware for the schema, its rules read from the schema's directives. */
-export function createPermissions(schema: GraphQLSchema) {
-  return shield(deriveRuleMap(schema) satisfies IRules, {
+/**
+ * The shield middleware for the schema, its rules read from the schema's
+ * directives, on the fields that need a check. A field anyone may read
+ * (`@public`, or a type marked so) gets no middleware at all: shield would
+ * wrap it in an async call that evaluates `allow` and then resolves it, for
+ * every field of every answer (profiled: the wrapping made each scalar of
+ * `me` a promise). Without a wrapper it resolves exactly as `allow` would let
+ * it; errors its resolver throws pass through as they do with
+ * `allowExternalErrors`. Fields without a rule keep shield's `deny`.
+ */
+export function createPermissions(schema: GraphQLSchema): IMiddlewareTypeMap {
+  const ruleMap = deriveRuleMap(schema);
+  const generated = shield(ruleMap satisfies IRules, {
     // Deny what no rule allows: new fields start closed.
     fallbackRule: deny,
     fallbackError: new AppError(ErrorCode.FORBIDDEN, 'You are not allowed to read this field.'),
@@ -257,5 +268,13 @@ export function createPermissions(schema: GraphQLSchema) {
     // "debug" makes an exception inside a rule propagate (and be logged as an
     // internal error) instead of silently becoming a denial.
     debug: true,
-  });
+  }).generate(schema) as IMiddlewareTypeMap;
+  for (const [typeName, fields] of Object.entries(ruleMap)) {
+    const typeMiddleware = generated[typeName];
+    if (typeMiddleware === undefined || typeof typeMiddleware === 'function') continue;
+    for (const [fieldName, fieldRule] of Object.entries(fields)) {
+      if (fieldRule === allow) delete (typeMiddleware as Record<string, unknown>)[fieldName];
+    }
+  }
+  return generated;
 }

@@ -1,7 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import { getIntrospectionQuery, graphql, type GraphQLSchema } from 'graphql';
 import { buildSchema, loadTypeDefs } from '../../src/graphql/schema.js';
-import { deriveRequirements, deriveRuleMap, rules } from '../../src/graphql/permissions.js';
+import { createPermissions, deriveRequirements, deriveRuleMap, rules } from '../../src/graphql/permissions.js';
 import { requirements as generated } from '../../src/graphql/generated/requirements.js';
 import type { GraphQLContext } from '../../src/graphql/context.js';
 import type { Role, User } from '../../src/users/user.js';
@@ -122,6 +122,21 @@ describe('the rule map derived from the SDL', () => {
     const user = await run(schema, '{ report { title motto budget } }', context({ user: alice }));
     expect(user.data).toEqual({ report: { title: 'Q4', motto: 'ship it', budget: null } });
     expect(user.codes).toEqual({ 'report.budget': 'FORBIDDEN' });
+  });
+
+  it('puts no middleware on a field anyone may read, and keeps it on every other field', () => {
+    const schema = schemaWith('extend type Query { leak: String, open: String @public }', { Query: { leak: () => 'secret!', open: () => 'hello' } });
+    const middleware = createPermissions(schema) as Record<string, Record<string, unknown>>;
+    const map = deriveRuleMap(schema);
+    for (const [typeName, fields] of Object.entries(middleware)) {
+      for (const fieldName of Object.keys(fields)) expect(map[typeName]?.[fieldName], `${typeName}.${fieldName}`).not.toBe(rules.allow);
+    }
+    expect(middleware.User).not.toHaveProperty('username'); // @public
+    expect(middleware.Protected).not.toHaveProperty('loggedInAs'); // a @public type
+    expect(middleware.Query).not.toHaveProperty('open');
+    expect(middleware.Query).toHaveProperty('me'); // @signedIn
+    expect(middleware.Query).toHaveProperty('leak'); // no directive: shield's deny
+    expect(middleware.User).toHaveProperty('email'); // @self
   });
 
   it('leaves introspection open, as graphql-shield skips its types', async () => {
