@@ -91,7 +91,13 @@ function withStatementCache(sqlite: SQLite.Database, max = 500): SqliteDatabase 
   const statements = new Map<string, SQLite.Statement>();
   return {
     close: () => sqlite.close(),
-    prepare(text) {
+    prepare(sqlText) {
+      // Kysely opens transactions with a deferred BEGIN. Ours all write, and a
+      // deferred one that reads first fails at its first write with
+      // SQLITE_BUSY, without waiting, when another process (a second
+      // instance, the admin CLI) committed in between; IMMEDIATE takes the
+      // write lock up front, waiting up to busy_timeout for it.
+      const text = sqlText === 'begin' ? 'begin immediate' : sqlText;
       let statement = statements.get(text);
       if (statement === undefined) {
         statement = sqlite.prepare(text);

@@ -63,7 +63,7 @@ class SqliteRotations implements FastRotations {
   /** Prepared on first use: the tables exist only once the app has migrated. */
   #statements: ReturnType<typeof prepare> | null = null;
   readonly #one: (input: RotationInput) => Session | null;
-  readonly #batch: (batch: readonly Pending[], results: (Session | null | { readonly error: unknown })[]) => void;
+  readonly #batch: SQLite.Transaction<(batch: readonly Pending[], results: (Session | null | { readonly error: unknown })[]) => void>;
   #queue: Pending[] = [];
   #scheduled = false;
 
@@ -102,7 +102,8 @@ class SqliteRotations implements FastRotations {
           const batch = this.#queue.splice(0, MAX_BATCH);
           const results: (Session | null | { readonly error: unknown })[] = [];
           try {
-            this.#batch(batch, results);
+            // IMMEDIATE: the write lock up front, waiting up to busy_timeout while another process writes (see withStatementCache).
+            this.#batch.immediate(batch, results);
           } catch (error) {
             // The commit itself failed: none of the batch happened.
             for (const p of batch) p.reject(error);

@@ -31,7 +31,7 @@ afterEach(async () => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
-describe('refresh rotation and kill -9 (SQLite)', () => {
+describe('refresh rotation on an SQLite file, as processes meet it', () => {
   it('every rotation answered before a SIGKILL is there after the restart', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'tokengate-durability-'));
     dirs.push(dir);
@@ -73,5 +73,29 @@ describe('refresh rotation and kill -9 (SQLite)', () => {
       expect(res.body.errors, `chain ${i}`).toBeUndefined();
     }
     await revived.stop();
+  });
+  it('two processes on one SQLite file refresh at once without "database is locked"', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'tokengate-two-processes-'));
+    dirs.push(dir);
+    const env = { ...LIMITS, DATABASE_URL: path.join(dir, 'tokengate.sqlite') };
+    const a = await startInstance('A', env);
+    instances.push(a);
+    const b = await startInstance('B', env);
+    instances.push(b);
+    await a.gql(SIGNUP, { u: 'hana', p: PASSWORD });
+    const chains: string[] = [];
+    for (let i = 0; i < 8; i++)
+      chains.push((await a.gql<{ login: { refreshToken: string } }>(LOGIN, { u: 'hana', p: PASSWORD })).body.data!.login.refreshToken);
+    const errors: unknown[] = [];
+    await Promise.all(
+      chains.map(async (_, i) => {
+        for (let n = 0; n < 30; n++) {
+          const res = await (n % 2 === 0 ? a : b).gql<{ refreshToken: { refreshToken: string } }>(REFRESH, { t: chains[i] });
+          if (res.body.errors) errors.push(res.body.errors);
+          else chains[i] = res.body.data!.refreshToken.refreshToken;
+        }
+      }),
+    );
+    expect(errors).toEqual([]);
   });
 });
