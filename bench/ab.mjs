@@ -4,7 +4,8 @@
  * A quick A/B of tokengate builds or settings on one scenario: starts each
  * variant pinned to the server core, then measures them interleaved
  * (A B A B …) and prints per-variant medians and the median of the paired
- * ratios against the first. For deciding whether a change is worth keeping;
+ * ratios against the first, in req/s and in server CPU time per request
+ * (from /proc: less disturbed by other load on the machine than req/s). For deciding whether a change is worth keeping;
  * `npm run bench` is the report.
  *
  *   node bench/ab.mjs --scenario=protected --rounds=5 --duration=5 \
@@ -15,13 +16,19 @@
  * NAME=VALUE for the server's environment, or @DIR for another build's dist/.
  */
 import console from 'node:console';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import process from 'node:process';
 import { BENCH_RATE_LIMITS, bareServer, randomSecret, tokengateServer } from './lib/servers.mjs';
 import { killAll, median } from './lib/util.mjs';
 import { runWrk } from './lib/wrk.mjs';
+
+/** CPU seconds (user + system) the process has used so far, from /proc. */
+function cpuSeconds(/** @type {number} */ pid) {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ 100)
+}
 
 const args = process.argv.slice(2);
 const opt = (/** @type {string} */ name, /** @type {string} */ dflt) => args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? dflt;
@@ -66,23 +73,31 @@ try {
   }
   /** @type {number[][]} */ const rps = all.map(() => []);
   /** @type {number[][]} */ const p99 = all.map(() => []);
+  /** @type {number[][]} */ const cpu = all.map(() => []);
   for (let r = 0; r < rounds; r++) {
     for (let k = 0; k < all.length; k++) {
       const i = (k + r) % all.length;
       const s = all[i];
       const sc = s.kind === 'bare' ? 'protected' : scenario;
       const spec = await s.prepare(sc);
+      const pid = s.pids()[0] ?? 0;
+      const before = cpuSeconds(pid);
       const res = await runWrk({ port: s.port(), spec, seconds: duration, connections, cpu: '1' });
+      cpu[i].push(((cpuSeconds(pid) - before) / res.requests) * 1e6);
       await s.after(sc);
       if (res.good !== res.responses && spec.mode === 'success') console.error(`${s.label}: ${res.responses - res.good} unexpected answers: ${res.sample}`);
       rps[i].push(res.rps);
       p99[i].push(res.p99Ms);
-      console.error(`round ${r + 1} ${s.label}: ${Math.round(res.rps)} req/s p99 ${res.p99Ms} ms`);
+      console.error(`round ${r + 1} ${s.label}: ${Math.round(res.rps)} req/s p99 ${res.p99Ms} ms, ${cpu[i].at(-1)?.toFixed(1)} µs CPU a request`);
     }
   }
   for (let i = 0; i < all.length; i++) {
     const ratio = median(rps[i].map((v, r) => v / rps[0][r]));
-    console.log(`${all[i].label.padEnd(28)} ${String(Math.round(median(rps[i]))).padStart(7)} req/s  p99 ${median(p99[i]).toFixed(1).padStart(6)} ms  vs first ${(ratio * 100).toFixed(0)} %  [${rps[i].map(Math.round).join(' ')}]`);
+    const cpuRatio = median(cpu[i].map((v, r) => v / cpu[0][r]));
+    console.log(
+      `${all[i].label.padEnd(28)} ${String(Math.round(median(rps[i]))).padStart(7)} req/s  p99 ${median(p99[i]).toFixed(1).padStart(6)} ms  vs first ${(ratio * 100).toFixed(0)} %` +
+        `  | CPU ${median(cpu[i]).toFixed(1)} µs/req, vs first ${(cpuRatio * 100).toFixed(0)} %  [${rps[i].map(Math.round).join(' ')}]`,
+    );
   }
 } finally {
   for (const s of servers) await s.stop().catch(() => {});
