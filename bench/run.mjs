@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // @ts-check
 /**
- * `npm run bench`: tokengate against a bare node:http + jsonwebtoken floor
- * and the Flask seed it grew from, under wrk, in one run on one machine.
+ * `npm run bench`: tokengate against a bare node:http + jsonwebtoken floor,
+ * an Apollo Server floor, and the Flask seed it grew from, under wrk, in one
+ * run on one machine.
  * Writes docs/benchmarks.md. See the usage text below, or docs/benchmarks.md.
  *
  * Exits 1 when a correctness check fails (a success scenario answered with
@@ -16,7 +17,7 @@ import path from 'node:path';
 import process from 'node:process';
 import { pathToFileURL } from 'node:url';
 import { checkRun, checkTargets, fmtInt, fmtMB, fmtMs, renderResults, SCENARIOS, summarize } from './lib/report.mjs';
-import { BENCH_RATE_LIMITS, bareServer, flaskServer, forgeToken, randomSecret, ROOT, tokengateServer, writeBenchKey } from './lib/servers.mjs';
+import { BENCH_RATE_LIMITS, apolloFloorServer, bareServer, flaskServer, forgeToken, randomSecret, ROOT, tokengateServer, writeBenchKey } from './lib/servers.mjs';
 import { killAll, median, memoryOfAll, request, resetPeakMemory, runToEnd } from './lib/util.mjs';
 import { classify, runWrk } from './lib/wrk.mjs';
 
@@ -184,9 +185,19 @@ async function describeMachine(python) {
     kernel: `${os.type()} ${os.release()} ${os.arch()}`,
     node: process.version,
     wrk,
+    'Apollo floor': `@apollo/server ${packageVersion('@apollo/server')}, graphql ${packageVersion('graphql')}, jsonwebtoken ${packageVersion('jsonwebtoken')}`,
     'Flask seed': `Python ${pyVersion}, Flask ${flask}, flask-jwt-extended ${fje}, gunicorn ${gunicorn}`,
     tokengate: head ? `commit ${head}${dirty ? ' plus uncommitted changes to src/' : ''}` : 'unknown',
   };
+}
+
+/** @param {string} name @returns {string} the version of an installed package, '?' when unknown */
+function packageVersion(name) {
+  try {
+    return JSON.parse(readFileSync(path.join(ROOT, 'node_modules', name, 'package.json'), 'utf8')).version ?? '?';
+  } catch {
+    return '?';
+  }
 }
 
 /** @returns {string} how this run was started, to print in the report */
@@ -221,7 +232,7 @@ function writeDoc(results) {
   const kept = at === -1 ? '\n## Observations\n\n(Notes written by people; the bench keeps this part.)\n' : previous.slice(at + NOTES_MARKER.length);
   const doc = `# Benchmarks
 
-tokengate measured against the two programs it should be compared with, in one
+tokengate measured against the three programs it should be compared with, in one
 run on one machine:
 
 - **bare**: a bare \`node:http\` server (\`bench/baseline/bare-server.mjs\`) that
@@ -229,6 +240,17 @@ run on one machine:
   KeyObject, algorithm pinned to HS256; signature and \`exp\` only) and
   answers \`{"loggedInAs": …}\`: the simplest honest server, and the floor any
   GraphQL layer is measured against.
+- **Apollo floor**: the simplest honest Apollo Server 5 server
+  (\`bench/baseline/apollo-floor.mjs\`): \`node:http\`, the JSON body read whole,
+  \`executeHTTPGraphQLRequest\` with a \`HeaderMap\`, a schema of tokengate's
+  \`protected\` query alone, a context that verifies the token exactly as the
+  bare floor does, no plugin but the disabled landing page (Apollo's defaults
+  otherwise, so its cache-control plugin runs), \`NODE_ENV=production\`. It
+  answers \`{"data":{"protected":{"loggedInAs":…}}}\`, and refuses a bad token as
+  tokengate does (HTTP 200, \`UNAUTHENTICATED\` with reason \`INVALID_TOKEN\`).
+  Measured on \`protected\` and \`invalid\`: between the bare floor and tokengate,
+  it shows how much of the gap is Apollo Server's own pipeline and how much is
+  tokengate's (sessions, permissions, query limits, request ids, logging).
 - **Flask seed**: the classic flask_jwt_extended tutorial this project grew from
   (\`bench/baseline/flask_app.py\`: \`POST /login\`, \`GET /protected\`), from Debian's
   packages, under \`gunicorn -w 1 -k sync\`.
@@ -282,14 +304,18 @@ ${Object.entries(SCENARIOS).map(([name, text]) => `  - \`${name}\`: ${text}`).jo
 - What is counted is checked: \`bench/wrk/scenario.lua\` classifies every answer.
   Non-2xx answers and answers with GraphQL \`errors\` are counted separately; a
   success scenario must answer every request with the expected data, and the
-  forged-token scenario must refuse every request (tokengate: \`UNAUTHENTICATED\`
-  / \`INVALID_TOKEN\`; bare: 401; Flask: 422). Any other answer fails the bench
+  forged-token scenario must refuse every request (tokengate and the Apollo
+  floor: \`UNAUTHENTICATED\` / \`INVALID_TOKEN\`; bare: 401; Flask: 422). Any other answer fails the bench
   (exit 1). For \`refreshToken\`, each request takes a refresh token that was
   never presented and the answer's new token goes back into the pool, so
   rotation really runs; an \`INVALID_REFRESH_TOKEN\` fails the bench.
 - The raw argon2 verify rate is measured in the same run by a separate Node
   process on the server's core (\`bench/argon2-rate.mjs\`, 50 concurrent callers),
   at the parameters tokengate's own \`loadConfig\` yields; \`login\` is compared with it.
+- Where the gap to the bare floor goes: every server has one core, so
+  1 / (req/s) is the core time a request costs. Of what tokengate costs per
+  request beyond the bare floor, the part the Apollo floor costs too is
+  Apollo Server's own pipeline; the rest is tokengate's.
 - Peak RSS is the server's \`VmHWM\` (gunicorn: master plus worker), reset
   before each measurement (\`echo 5 > /proc/PID/clear_refs\`) and read after it,
   so each scenario has its own peak (the reset only brings it down to the
@@ -415,6 +441,7 @@ async function runBench(options, prereq, { serverCpu, loadCpu, tmp, setServers }
   const servers = [
     ...tokengates,
     bareServer({ secret, cpu: serverCpu, username: user.username, accessToken }),
+    apolloFloorServer({ secret, cpu: serverCpu, username: user.username, accessToken }),
     flaskServer({ gunicorn: prereq.gunicorn, cpu: serverCpu, user, invalidToken: async () => forgeToken(await accessToken()) }),
   ];
 

@@ -24,7 +24,7 @@ export const SCENARIOS = /** @type {const} */ ({
  * @typedef {object} ServerInfo
  * @property {string} id
  * @property {string} label
- * @property {'tokengate' | 'bare' | 'flask'} kind
+ * @property {'tokengate' | 'bare' | 'apollo' | 'flask'} kind
  * @property {'HS256' | 'RS256' | 'ES256'} [algorithm] how a tokengate variant signs
  */
 
@@ -45,6 +45,7 @@ export const SCENARIOS = /** @type {const} */ ({
  * @property {number} socketErrors
  * @property {string[]} problems correctness failures (empty when the check passed)
  * @property {number | null} vsBare median of the per-round ratios to the bare reference
+ * @property {number | null} vsApollo median of the per-round ratios to the Apollo floor's reference (same mapping as bare)
  * @property {number | null} vsFlask median of the per-round ratios to the Flask reference
  */
 
@@ -117,6 +118,7 @@ export function summarize(servers, measured) {
         socketErrors: sum(m.runs.map((r) => r.socketErrors.connect + r.socketErrors.read + r.socketErrors.write + r.socketErrors.timeout)),
         problems: m.runs.flatMap((r) => checkRun(m.mode, r)),
         vsBare: null,
+        vsApollo: null,
         vsFlask: null,
       });
     }
@@ -124,14 +126,20 @@ export function summarize(servers, measured) {
   const find = (/** @type {string} */ kind, /** @type {string} */ scenario) => rows.find((r) => r.server.kind === kind && r.scenario === scenario);
   for (const row of rows) {
     const bare = find('bare', BARE_REFERENCE[row.scenario] ?? '');
+    const apollo = find('apollo', BARE_REFERENCE[row.scenario] ?? '');
     const flask = find('flask', row.scenario);
     if (bare && row.server.kind !== 'bare') row.vsBare = pairedRatio(row.rounds, bare.rounds);
+    // The bare floor is faster than the Apollo floor by construction: its ratio to it would say nothing new.
+    if (apollo && row.server.kind !== 'apollo' && row.server.kind !== 'bare') row.vsApollo = pairedRatio(row.rounds, apollo.rounds);
     if (flask && row.server.kind !== 'flask') row.vsFlask = pairedRatio(row.rounds, flask.rounds);
   }
   return rows;
 }
 
-/** Which bare-baseline scenario each scenario is compared with (the issue's targets compare me and refresh with protected). */
+/**
+ * Which floor scenario (bare and Apollo floor alike) each scenario is
+ * compared with (the issue's targets compare me and refresh with protected).
+ */
 const BARE_REFERENCE = /** @type {Record<string, string>} */ ({ protected: 'protected', invalid: 'invalid', me: 'protected', refresh: 'protected' });
 
 /** @param {number[]} values @returns {number} the largest finite value, NaN for none */
@@ -268,6 +276,48 @@ function signingTable(rows) {
 }
 
 /**
+ * Where tokengate's distance to the bare floor goes, per request: the server
+ * has one core, so 1 / (req/s) is the core time one request costs. The
+ * Apollo floor's extra cost over bare is Apollo Server's own pipeline; what
+ * tokengate costs beyond the Apollo floor is tokengate's. Shares are the
+ * median of the per-round shares. Empty without both floors.
+ * @param {Row[]} rows
+ * @returns {string[]}
+ */
+function gapTable(rows) {
+  const tg = rows.filter((r) => r.server.kind === 'tokengate' && (r.server.algorithm ?? 'HS256') === 'HS256');
+  const lines = [];
+  for (const scenario of ['protected', 'invalid']) {
+    const bare = rows.find((r) => r.server.kind === 'bare' && r.scenario === scenario);
+    const apollo = rows.find((r) => r.server.kind === 'apollo' && r.scenario === scenario);
+    if (!bare || !apollo) continue;
+    for (const row of tg.filter((r) => r.scenario === scenario)) {
+      const n = Math.min(bare.rounds.length, apollo.rounds.length, row.rounds.length);
+      const share = median(
+        Array.from({ length: n }, (_, i) => (1 / apollo.rounds[i] - 1 / bare.rounds[i]) / (1 / row.rounds[i] - 1 / bare.rounds[i])),
+      );
+      const us = (/** @type {number} */ rps) => (Number.isFinite(rps) && rps > 0 ? `${(1e6 / rps).toFixed(0)} µs` : '—');
+      lines.push(
+        `| ${scenario} | ${row.server.label} | ${us(bare.rps)} | ${us(apollo.rps)} | ${us(row.rps)} | ${fmtPct(share)} | ${fmtPct(Number.isFinite(share) ? 1 - share : NaN)} |`,
+      );
+    }
+  }
+  if (lines.length === 0) return [];
+  return [
+    '### Where the gap to the bare floor goes',
+    '',
+    'Core time per request (1 / median req/s; every server has one core). Of what tokengate costs beyond the bare floor, ' +
+      '"Apollo Server" is the part the Apollo floor costs too (Apollo Server\'s own pipeline on the same query and the same verification), ' +
+      '"tokengate" the rest; shares are medians of the per-round shares (outside 0–100 % when the run was too short or noisy to tell).',
+    '',
+    '| scenario | tokengate variant | bare | Apollo floor | tokengate | of the gap: Apollo Server | of the gap: tokengate |',
+    '|---|---|--:|--:|--:|--:|--:|',
+    ...lines,
+    '',
+  ];
+}
+
+/**
  * The results as Markdown (printed, and written to docs/benchmarks.md).
  * @param {ReportInput} input
  * @returns {string}
@@ -288,29 +338,30 @@ export function renderResults(input) {
     '',
   );
   lines.push(
-    '| scenario | server | req/s | range | p50 | p99 | peak RSS | non-2xx / GraphQL errors | check | vs bare | vs Flask |',
-    '|---|---|--:|--:|--:|--:|--:|--:|---|--:|--:|',
+    '| scenario | server | req/s | range | p50 | p99 | peak RSS | non-2xx / GraphQL errors | check | vs bare | vs Apollo floor | vs Flask |',
+    '|---|---|--:|--:|--:|--:|--:|--:|---|--:|--:|--:|',
   );
   for (const row of rows) {
     const check = row.problems.length === 0 ? 'ok' : '**FAILED**';
     const expected = row.scenario === 'invalid' ? ' (refusals)' : '';
     const ref = row.server.kind === 'bare' ? 'itself' : fmtPct(row.vsBare);
+    const refApollo = row.server.kind === 'apollo' ? 'itself' : fmtPct(row.vsApollo);
     const refFlask = row.server.kind === 'flask' ? 'itself' : fmtTimes(row.vsFlask);
     lines.push(
       `| ${row.scenario} | ${row.server.label} | ${fmtInt(row.rps)} | ${fmtInt(row.rpsMin)}–${fmtInt(row.rpsMax)} | ${fmtMs(row.p50Ms)} | ${fmtMs(row.p99Ms)} | ${fmtMB(row.peakRss)} | ` +
-        `${fmtInt(row.non2xx)} / ${fmtInt(row.gqlErrors)}${expected} of ${fmtInt(row.responses)} | ${check} | ${ref} | ${refFlask} |`,
+        `${fmtInt(row.non2xx)} / ${fmtInt(row.gqlErrors)}${expected} of ${fmtInt(row.responses)} | ${check} | ${ref} | ${refApollo} | ${refFlask} |`,
     );
     if (row.scenario === 'login' && row.server.kind === 'tokengate' && argon2 && Number.isFinite(argon2.rate)) {
       // keep the argon2 row right after the first tokengate login row
       if (rows.filter((r) => r.scenario === 'login' && r.server.kind === 'tokengate')[0] === row) {
         const { min, max } = range(argon2.rates);
         const vs = row.rounds.length > 0 ? ` (tokengate's login: ${fmtPct(pairedRatio(row.rounds, argon2.rates))} of it)` : '';
-        lines.push(`| login | raw argon2 verify, same parameters, 50 callers${vs} | ${argon2.rate.toFixed(1)} | ${min.toFixed(1)}–${max.toFixed(1)} | | | | | | | |`);
+        lines.push(`| login | raw argon2 verify, same parameters, 50 callers${vs} | ${argon2.rate.toFixed(1)} | ${min.toFixed(1)}–${max.toFixed(1)} | | | | | | | | |`);
       }
     }
   }
   lines.push('');
-  lines.push('"vs bare": `protected`, `invalid` against the same scenario on the bare server; `me` and `refresh` against its `protected`. ');
+  lines.push('"vs bare", "vs Apollo floor": `protected`, `invalid` against the same scenario on that floor; `me` and `refresh` against its `protected`. ');
   lines.push('"vs Flask": against the same scenario on the Flask seed. Errors count every measured request of every round.', '');
   if (argon2) lines.push(`argon2 parameters (from tokengate's \`loadConfig\`): \`${JSON.stringify(argon2.params)}\`.`, '');
 
@@ -331,6 +382,7 @@ export function renderResults(input) {
   }
   lines.push('');
 
+  lines.push(...gapTable(rows));
   lines.push(...signingTable(rows));
 
   lines.push('### Targets', '', 'Ratios in one run on one machine; reported, never asserted.', '');
