@@ -170,11 +170,18 @@ export const fmtMB = (bytes) => (Number.isFinite(bytes) ? `${(bytes / 1_048_576)
  * @property {string} text
  * @property {boolean | null} met null when not measured in this run
  * @property {string} detail
+ * @property {boolean} [reportOnly] a figure the issue asks to see, with no threshold
  */
 
 /**
- * The issue's targets, per tokengate variant. Reported, never asserted.
- * Ratios are paired per round (see pairedRatio).
+ * The issue's targets. Reported, never asserted. Ratios are paired per round
+ * (see pairedRatio).
+ *
+ * tokengate on SQLite (id `tokengate`) is held to the floor, Flask, latency,
+ * argon2 and memory targets; the PostgreSQL / Redis variant (id
+ * `tokengate-shared`) to ≥ 70 % of the SQLite figures on `protected` and
+ * `me`, with `refreshToken` reported beside them, plus memory and cold start.
+ * The RS256/ES256 variants are compared with HS256 in their own table.
  * @param {Row[]} rows
  * @param {ServerInfo[]} servers
  * @param {{ argon2Rates: number[], coldStart: Map<string, number[]> }} extra
@@ -186,38 +193,43 @@ export function checkTargets(rows, servers, extra) {
   const get = (/** @type {string} */ id, /** @type {string} */ scenario) => rows.find((r) => r.server.id === id && r.scenario === scenario);
   const bare = (/** @type {string} */ scenario) => rows.find((r) => r.server.kind === 'bare' && r.scenario === scenario);
   const flask = (/** @type {string} */ scenario) => rows.find((r) => r.server.kind === 'flask' && r.scenario === scenario);
-  // The RS256/ES256 variants are compared with HS256 in their own table (renderResults), not against these targets.
-  for (const server of servers.filter((s) => s.kind === 'tokengate' && (s.algorithm ?? 'HS256') === 'HS256')) {
-    const add = (/** @type {string} */ text, /** @type {boolean | null} */ met, /** @type {string} */ detail) =>
-      targets.push({ server: server.label, text, met, detail });
+  for (const server of servers.filter((s) => s.id === 'tokengate' || s.id === 'tokengate-shared')) {
+    const add = (/** @type {string} */ text, /** @type {boolean | null} */ met, /** @type {string} */ detail, reportOnly = false) =>
+      targets.push({ server: server.label, text, met, detail, ...(reportOnly ? { reportOnly } : {}) });
     /**
      * @param {string} text
      * @param {Row | undefined} row
      * @param {{ rounds: number[], rps: number } | undefined} ref
-     * @param {number} factor
+     * @param {number | null} factor null: reported, no threshold
      * @param {string} [unit]
      */
     const ratio = (text, row, ref, factor, unit = 'req/s') => {
-      if (!row || !ref || ref.rounds.length === 0) return add(text, null, 'not measured');
+      if (!row || !ref || ref.rounds.length === 0) return add(text, null, 'not measured', factor === null);
       const r = pairedRatio(row.rounds, ref.rounds);
-      const shown = factor >= 1 ? fmtTimes(r) : fmtPct(r);
+      const shown = factor !== null && factor >= 1 ? fmtTimes(r) : fmtPct(r);
       const fmt = (/** @type {number} */ n) => (n < 100 ? n.toFixed(1) : fmtInt(n));
-      add(text, r >= factor, `${shown} (medians ${fmt(row.rps)} vs ${fmt(ref.rps)} ${unit})`);
+      add(text, factor === null ? null : r >= factor, `${shown} (medians ${fmt(row.rps)} vs ${fmt(ref.rps)} ${unit})`, factor === null);
     };
     const prot = get(server.id, 'protected');
-    ratio('`protected` ≥ 35 % of the bare baseline', prot, bare('protected'), 0.35);
-    ratio('`protected` ≥ 3× the Flask seed', prot, flask('protected'), 3);
-    if (prot) {
-      add('`protected` p50 < 10 ms at 50 connections', prot.p50Ms < 10, fmtMs(prot.p50Ms));
-      add('`protected` p99 < 50 ms at 50 connections', prot.p99Ms < 50, fmtMs(prot.p99Ms));
+    if (server.id === 'tokengate') {
+      ratio('`protected` ≥ 45 % of the bare floor', prot, bare('protected'), 0.45);
+      ratio('`protected` ≥ 3.5× the Flask seed', prot, flask('protected'), 3.5);
+      if (prot) {
+        add('`protected` p50 < 10 ms at 50 connections', prot.p50Ms < 10, fmtMs(prot.p50Ms));
+        add('`protected` p99 < 20 ms at 50 connections', prot.p99Ms < 20, fmtMs(prot.p99Ms));
+      } else {
+        add('`protected` p50 < 10 ms, p99 < 20 ms at 50 connections', null, 'not measured');
+      }
+      ratio('invalid token ≥ 90 % of the valid-token rate', get(server.id, 'invalid'), prot, 0.9);
+      ratio('`me` ≥ 40 % of the bare floor', get(server.id, 'me'), bare('protected'), 0.4);
+      ratio('`refreshToken` ≥ 20 % of the bare floor', get(server.id, 'refresh'), bare('protected'), 0.2);
+      const argon2 = extra.argon2Rates.length > 0 ? { rounds: extra.argon2Rates, rps: median(extra.argon2Rates) } : undefined;
+      ratio('`login` ≥ 90 % of the raw argon2 verify rate', get(server.id, 'login'), argon2, 0.9, 'per second');
     } else {
-      add('`protected` p50 < 10 ms, p99 < 50 ms', null, 'not measured');
+      ratio('`protected` ≥ 70 % of tokengate on SQLite', prot, get('tokengate', 'protected'), 0.7);
+      ratio('`me` ≥ 70 % of tokengate on SQLite', get(server.id, 'me'), get('tokengate', 'me'), 0.7);
+      ratio('`refreshToken` against tokengate on SQLite', get(server.id, 'refresh'), get('tokengate', 'refresh'), null);
     }
-    ratio('invalid token ≥ 80 % of the valid-token rate', get(server.id, 'invalid'), prot, 0.8);
-    ratio('`me` ≥ 25 % of the bare baseline', get(server.id, 'me'), bare('protected'), 0.25);
-    const argon2 = extra.argon2Rates.length > 0 ? { rounds: extra.argon2Rates, rps: median(extra.argon2Rates) } : undefined;
-    ratio('`login` ≥ 80 % of the raw argon2 verify rate', get(server.id, 'login'), argon2, 0.8, 'per second');
-    ratio('`refreshToken` ≥ 20 % of the bare baseline', get(server.id, 'refresh'), bare('protected'), 0.2);
     const own = rows.filter((r) => r.server.id === server.id && Number.isFinite(r.peakRss));
     if (own.length > 0) {
       const worst = own.reduce((a, b) => (b.peakRss > a.peakRss ? b : a));
@@ -387,7 +399,7 @@ export function renderResults(input) {
 
   lines.push('### Targets', '', 'Ratios in one run on one machine; reported, never asserted.', '');
   for (const t of input.targets) {
-    const mark = t.met === null ? '—' : t.met ? 'met' : '**not met**';
+    const mark = t.reportOnly ? 'reported' : t.met === null ? '—' : t.met ? 'met' : '**not met**';
     const who = input.targets.some((x) => x.server !== t.server) ? ` (${t.server})` : '';
     lines.push(`- ${mark}: ${t.text}${who}: ${t.detail}`);
   }
