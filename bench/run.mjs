@@ -35,7 +35,10 @@ const USAGE = `Usage: npm run bench [-- options]     (or: node bench/run.mjs [op
   --write / --no-write  write docs/benchmarks.md or not (default: write, except with --smoke)
 
 Env: BENCH_DATABASE_URL (postgres://…) and/or BENCH_REDIS_URL (redis://…) add a
-second tokengate variant run with DATABASE_URL / REDIS_URL set to them.`;
+second tokengate variant run with DATABASE_URL / REDIS_URL set to them.
+BENCH_FLASK_JWT_EXTENDED=/path/to/checkout (a folder holding the flask_jwt_extended
+package, e.g. a release's source) goes first on the Flask seed's PYTHONPATH, so the
+seed runs that flask_jwt_extended instead of the system one.`;
 
 const APT_LINE = 'sudo apt-get install wrk python3-flask python3-python-flask-jwt-extended gunicorn';
 const DOC = path.join(ROOT, 'docs', 'benchmarks.md');
@@ -125,10 +128,27 @@ function which(name) {
 }
 
 /**
+ * BENCH_FLASK_JWT_EXTENDED: a folder holding a `flask_jwt_extended` package
+ * (a source checkout) that goes first on the Flask seed's PYTHONPATH.
+ * @returns {string | null} its absolute path, or null when unset
+ */
+function flaskJwtExtendedPath() {
+  const value = process.env.BENCH_FLASK_JWT_EXTENDED;
+  if (!value) return null;
+  const dir = path.resolve(value);
+  if (!existsSync(path.join(dir, 'flask_jwt_extended', '__init__.py'))) {
+    console.error(`bench: BENCH_FLASK_JWT_EXTENDED=${value}: no flask_jwt_extended/__init__.py in that folder (it must hold the package, e.g. a source checkout's root)`);
+    process.exit(2);
+  }
+  return dir;
+}
+
+/**
  * Checks what the bench needs and says what to install when something is missing.
+ * @param {string | null} fjePath BENCH_FLASK_JWT_EXTENDED, resolved
  * @returns {Promise<{ gunicorn: string, python: string, cores: number, warnings: string[] }>}
  */
-async function checkPrerequisites() {
+async function checkPrerequisites(fjePath) {
   const missing = [];
   const warnings = [];
   if (!which('wrk')) missing.push('wrk, the load generator (Debian package wrk)');
@@ -141,9 +161,13 @@ async function checkPrerequisites() {
     // gunicorn runs the app with the interpreter of its #! line: Debian's, not a pyenv or venv one.
     const shebang = /^#!\s*(\S+)/.exec(readFileSync(gunicorn, 'utf8').split('\n')[0] ?? '');
     if (shebang) python = shebang[1];
-    const probe = await runToEnd(python, ['-c', 'import flask, flask_jwt_extended']);
+    const probe = await runToEnd(python, ['-c', 'import flask, flask_jwt_extended'], { env: pythonEnv(fjePath) });
     if (probe.code !== 0) {
-      missing.push(`Flask and flask_jwt_extended for ${python}, which gunicorn uses (Debian packages python3-flask, python3-python-flask-jwt-extended)`);
+      missing.push(
+        fjePath
+          ? `flask_jwt_extended from ${fjePath} does not import with ${python}, which gunicorn uses: ${probe.stderr.trim().split('\n').pop()}`
+          : `Flask and flask_jwt_extended for ${python}, which gunicorn uses (Debian packages python3-flask, python3-python-flask-jwt-extended)`,
+      );
     }
   }
   for (const file of ['dist/main.js', 'dist/config/config.js']) {
@@ -163,19 +187,37 @@ async function checkPrerequisites() {
 }
 
 /**
+ * The environment the Flask seed's interpreter runs with: the given
+ * flask_jwt_extended checkout first on PYTHONPATH, nothing else inherited.
+ * @param {string | null} fjePath
+ * @returns {Record<string, string>}
+ */
+function pythonEnv(fjePath) {
+  return { PATH: process.env.PATH ?? '/usr/bin:/bin', PYTHONDONTWRITEBYTECODE: '1', ...(fjePath ? { PYTHONPATH: fjePath } : {}) };
+}
+
+/**
  * @param {string} python
+ * @param {string | null} fjePath BENCH_FLASK_JWT_EXTENDED, resolved
  * @returns {Promise<Record<string, string>>}
  */
-async function describeMachine(python) {
+async function describeMachine(python, fjePath) {
   const cpuinfo = existsSync('/proc/cpuinfo') ? readFileSync('/proc/cpuinfo', 'utf8') : '';
   const model = /^model name\s*:\s*(.+)$/m.exec(cpuinfo)?.[1] ?? os.cpus()[0]?.model ?? 'unknown';
   const nproc = (await runToEnd('nproc', [])).stdout.trim();
   const wrk = (await runToEnd('wrk', ['-v'])).stdout.split('\n')[0]?.replace(/\s+Copyright.*$/, '').trim() ?? '?';
-  const py = await runToEnd(python, [
-    '-c',
-    'import sys, importlib.metadata as m; print(sys.version.split()[0], m.version("flask"), m.version("flask-jwt-extended"), m.version("gunicorn"))',
-  ]);
-  const [pyVersion, flask, fje, gunicorn] = py.stdout.trim().split(' ');
+  // The flask_jwt_extended the seed imports, asked of the same interpreter with the same PYTHONPATH:
+  // a source checkout has no installed metadata (importlib.metadata would name the system copy), so __version__ first.
+  const py = await runToEnd(
+    python,
+    [
+      '-c',
+      'import sys, importlib.metadata as m, flask_jwt_extended as f; ' +
+        'print(sys.version.split()[0], m.version("flask"), getattr(f, "__version__", None) or m.version("flask-jwt-extended"), m.version("gunicorn"), m.version("pyjwt"))',
+    ],
+    { env: pythonEnv(fjePath) },
+  );
+  const [pyVersion, flask, fje, gunicorn, pyjwt] = py.stdout.trim().split(' ');
   const head = (await runToEnd('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT })).stdout.trim();
   const dirty = (await runToEnd('git', ['status', '--porcelain', '--', 'src', 'package.json', 'package-lock.json'], { cwd: ROOT })).stdout.trim() !== '';
   return {
@@ -186,7 +228,7 @@ async function describeMachine(python) {
     node: process.version,
     wrk,
     'Apollo floor': `@apollo/server ${packageVersion('@apollo/server')}, graphql ${packageVersion('graphql')}, jsonwebtoken ${packageVersion('jsonwebtoken')}`,
-    'Flask seed': `Python ${pyVersion}, Flask ${flask}, flask-jwt-extended ${fje}, gunicorn ${gunicorn}`,
+    'Flask seed': `Python ${pyVersion}, Flask ${flask}, flask-jwt-extended ${fje}${fjePath ? ` (from ${fjePath}, BENCH_FLASK_JWT_EXTENDED)` : ''}, PyJWT ${pyjwt}, gunicorn ${gunicorn}`,
     tokengate: head ? `commit ${head}${dirty ? ' plus uncommitted changes to src/' : ''}` : 'unknown',
   };
 }
@@ -253,7 +295,12 @@ run on one machine:
   tokengate's (sessions, permissions, query limits, request ids, logging).
 - **Flask seed**: the classic flask_jwt_extended tutorial this project grew from
   (\`bench/baseline/flask_app.py\`: \`POST /login\`, \`GET /protected\`), from Debian's
-  packages, under \`gunicorn -w 1 -k sync\`.
+  packages, under \`gunicorn -w 1 -k sync\`. Debian ships an older
+  flask_jwt_extended than PyPI (bookworm: 4.4.4); \`BENCH_FLASK_JWT_EXTENDED\`
+  (see How to run) runs the seed on another one, with Debian's Flask and PyJWT.
+  The machine table names the flask_jwt_extended the seed actually imported
+  (its \`__version__\`, asked of gunicorn's interpreter with the seed's
+  \`PYTHONPATH\`).
 
 ## How to run
 
@@ -271,6 +318,18 @@ Options: \`--duration=N\` (seconds per measurement, default 10), \`--rounds=N\`
 tokengate variant runs with \`DATABASE_URL\` / \`REDIS_URL\` set to them
 (\`eval "$(scripts/services.sh start)"\` starts local ones). The bench is not
 part of \`npm test\`.
+
+The Flask seed on a current flask_jwt_extended when PyPI is out of reach: point
+\`BENCH_FLASK_JWT_EXTENDED\` at a folder that holds the \`flask_jwt_extended\`
+package (a release's source tree) and the bench puts it first on the gunicorn
+worker's \`PYTHONPATH\`; nothing is installed. For example, from a clone of
+github.com/vimalloc/flask-jwt-extended:
+
+\`\`\`sh
+mkdir -p /tmp/fje-4.7.1 && git -C flask-jwt-extended archive 4.7.1 | tar -x -C /tmp/fje-4.7.1
+PYTHONPATH=/tmp/fje-4.7.1 /usr/bin/python3 -c 'import flask_jwt_extended as f; print(f.__version__)'   # 4.7.1
+BENCH_FLASK_JWT_EXTENDED=/tmp/fje-4.7.1 npm run bench
+\`\`\`
 
 Where tokengate's time goes under one scenario: \`node scripts/build.mjs --packages=external && node
 bench/profile.mjs --scenario=protected\` (or \`invalid\`, \`me\`, \`refresh\`, \`login\`)
@@ -335,7 +394,8 @@ ${NOTES_MARKER}${kept}`;
 
 async function main() {
   const options = parseArgs(process.argv.slice(2));
-  const prereq = await checkPrerequisites();
+  const fjePath = flaskJwtExtendedPath();
+  const prereq = { ...(await checkPrerequisites(fjePath)), fjePath };
   const serverCpu = prereq.cores >= 2 ? '0' : null;
   const loadCpu = prereq.cores >= 2 ? '1' : null;
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'tokengate-bench-'));
@@ -362,7 +422,7 @@ async function main() {
 
 /**
  * @param {Options} options
- * @param {{ gunicorn: string, python: string, cores: number, warnings: string[] }} prereq
+ * @param {{ gunicorn: string, python: string, cores: number, warnings: string[], fjePath: string | null }} prereq
  * @param {{ serverCpu: string | null, loadCpu: string | null, tmp: string, setServers: (s: import('./lib/servers.mjs').BenchServer[]) => void }} ctx
  * @returns {Promise<number>} the exit code
  */
@@ -370,7 +430,7 @@ async function runBench(options, prereq, { serverCpu, loadCpu, tmp, setServers }
   const started = Date.now();
   const log = (/** @type {string} */ line) => console.log(`[${((Date.now() - started) / 1000).toFixed(0).padStart(4)} s] ${line}`);
   for (const w of prereq.warnings) console.warn(`bench: warning: ${w}`);
-  const machine = await describeMachine(prereq.python);
+  const machine = await describeMachine(prereq.python, prereq.fjePath);
   const user = { username: `bench-${randomSecret().slice(0, 8).replace(/[^A-Za-z0-9]/g, 'x')}`, password: 'correct horse battery staple' };
   const secret = randomSecret();
   /** @type {Record<string, string>} */
@@ -442,7 +502,7 @@ async function runBench(options, prereq, { serverCpu, loadCpu, tmp, setServers }
     ...tokengates,
     bareServer({ secret, cpu: serverCpu, username: user.username, accessToken }),
     apolloFloorServer({ secret, cpu: serverCpu, username: user.username, accessToken }),
-    flaskServer({ gunicorn: prereq.gunicorn, cpu: serverCpu, user, invalidToken: async () => forgeToken(await accessToken()) }),
+    flaskServer({ gunicorn: prereq.gunicorn, cpu: serverCpu, user, pythonPath: prereq.fjePath, invalidToken: async () => forgeToken(await accessToken()) }),
   ];
 
   // argon2 parameters as tokengate itself resolves them from this environment.

@@ -442,9 +442,11 @@ export function apolloFloorServer({ secret, cpu, username, accessToken }) {
  * @param {string | null} options.cpu
  * @param {Credentials} options.user
  * @param {() => Promise<string>} options.invalidToken a forged tokengate token (same shape for every server)
+ * @param {string | null} [options.pythonPath] a folder holding a flask_jwt_extended package, put first on
+ *   PYTHONPATH so the seed imports it instead of the system's (BENCH_FLASK_JWT_EXTENDED)
  * @returns {BenchServer}
  */
-export function flaskServer({ gunicorn, cpu, user, invalidToken }) {
+export function flaskServer({ gunicorn, cpu, user, invalidToken, pythonPath = null }) {
   const label = 'Flask seed (gunicorn, 1 sync worker)';
   const secret = randomSecret();
   /** @type {Managed | null} */
@@ -460,6 +462,7 @@ export function flaskServer({ gunicorn, cpu, user, invalidToken }) {
         env: {
           PATH: process.env.PATH ?? '',
           PYTHONDONTWRITEBYTECODE: '1',
+          ...(pythonPath ? { PYTHONPATH: pythonPath } : {}),
           JWT_SECRET_KEY: secret,
           BENCH_USERNAME: user.username,
           BENCH_PASSWORD: user.password,
