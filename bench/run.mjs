@@ -18,7 +18,7 @@ import process from 'node:process';
 import { pathToFileURL } from 'node:url';
 import { checkRun, checkTargets, fmtInt, fmtMB, fmtMs, renderResults, SCENARIOS, summarize } from './lib/report.mjs';
 import { BENCH_RATE_LIMITS, apolloFloorServer, bareServer, flaskServer, forgeToken, randomSecret, ROOT, tokengateServer, writeBenchKey } from './lib/servers.mjs';
-import { killAll, median, memoryOfAll, request, resetPeakMemory, runToEnd } from './lib/util.mjs';
+import { killAll, median, memoryOfAll, pinProcess, request, resetPeakMemory, runToEnd } from './lib/util.mjs';
 import { classify, runWrk } from './lib/wrk.mjs';
 
 const USAGE = `Usage: npm run bench [-- options]     (or: node bench/run.mjs [options] after npm run build)
@@ -30,6 +30,9 @@ const USAGE = `Usage: npm run bench [-- options]     (or: node bench/run.mjs [op
   --cold-starts=N     spawns timed per server for the cold start (default 5)
   --only=a,b          scenarios to run, of: ${Object.keys(SCENARIOS).join(', ')}
   --server-env=K=V    extra environment for tokengate (repeatable), e.g. a rate-limit setting
+  --instances=2       also run two tokengate processes on one database (protected, me,
+                      refresh), each under its own wrk with half the connections, at once;
+                      twice a round: both on the server CPU, then one CPU each (wrk unpinned)
   --smoke             a quick check that the bench works: 1 s, 1 round, no warm-up,
                       1 cold start, and docs/benchmarks.md is left alone
   --write / --no-write  write docs/benchmarks.md or not (default: write, except with --smoke)
@@ -53,6 +56,7 @@ const NOTES_MARKER = '<!-- bench: everything below this line is kept when the be
  * @property {number} coldStarts
  * @property {string[]} only
  * @property {Record<string, string>} serverEnv
+ * @property {1 | 2} instances
  * @property {boolean} smoke
  * @property {boolean} write
  */
@@ -72,6 +76,7 @@ function parseArgs(argv) {
     coldStarts: smoke ? 1 : 5,
     only: Object.keys(SCENARIOS),
     serverEnv: {},
+    instances: 1,
     smoke,
     write: !smoke,
   };
@@ -97,6 +102,12 @@ function parseArgs(argv) {
         if (!/^[A-Z_][A-Z0-9_]*=/.test(value)) usage('--server-env needs NAME=VALUE');
         o.serverEnv[value.slice(0, value.indexOf('='))] = value.slice(value.indexOf('=') + 1);
         break;
+      case '--instances': {
+        const n = int(1);
+        if (n > 2) usage('--instances is 1 or 2');
+        o.instances = /** @type {1 | 2} */ (n);
+        break;
+      }
       case '--smoke': break;
       case '--write': o.write = true; break;
       case '--no-write': o.write = false; break;
@@ -313,7 +324,7 @@ npm run bench -- --smoke     # under a minute: checks that it works, writes noth
 Options: \`--duration=N\` (seconds per measurement, default 10), \`--rounds=N\`
 (default 3), \`--warmup=N\` (default 3), \`--connections=N\` (default 50),
 \`--cold-starts=N\` (default 5), \`--only=protected,me\`, \`--server-env=NAME=VALUE\`
-(extra tokengate settings), \`--write\` / \`--no-write\`. With
+(extra tokengate settings), \`--instances=2\` (see Method), \`--write\` / \`--no-write\`. With
 \`BENCH_DATABASE_URL=postgres://…\` and/or \`BENCH_REDIS_URL=redis://…\` a second
 tokengate variant runs with \`DATABASE_URL\` / \`REDIS_URL\` set to them
 (\`eval "$(scripts/services.sh start)"\` starts local ones). The bench is not
@@ -371,6 +382,17 @@ ${Object.entries(SCENARIOS).map(([name, text]) => `  - \`${name}\`: ${text}`).jo
 - The raw argon2 verify rate is measured in the same run by a separate Node
   process on the server's core (\`bench/argon2-rate.mjs\`, 50 concurrent callers),
   at the parameters tokengate's own \`loadConfig\` yields; \`login\` is compared with it.
+- Two instances (\`--instances=2\`, off by default): a second tokengate process
+  of the SQLite deployment opens the same file, and with
+  \`BENCH_DATABASE_URL\` / \`BENCH_REDIS_URL\` a second process of that variant
+  uses the same PostgreSQL and Redis. In each round, right after the
+  one-instance runs of \`protected\`, \`me\` and \`refresh\` (not \`refresh\` on
+  SQLite: see the notes of a run), both instances are loaded at once, each by
+  its own wrk with half the connections, and their req/s are summed: once with
+  both on CPU 0 and both wrk on CPU 1, once with one instance on each CPU and
+  both wrk unpinned (\`taskset -a -p\` moves the second instance for that
+  measurement), when wrk no longer has a core of its own. Each is compared,
+  paired per round, with the one-instance figure on the same scenario.
 - Where the gap to the bare floor goes: every server has one core, so
   1 / (req/s) is the core time a request costs. Of what tokengate costs per
   request beyond the bare floor, the part the Apollo floor costs too is
@@ -446,7 +468,8 @@ async function runBench(options, prereq, { serverCpu, loadCpu, tmp, setServers }
   };
   const poolSize = options.only.includes('refresh') ? (options.smoke ? options.connections + 20 : options.connections * 4) : 0;
 
-  const primary = tokengateServer({
+  /** @type {Parameters<typeof tokengateServer>[0]} */
+  const primaryOptions = {
     id: 'tokengate',
     label: 'tokengate (SQLite)',
     env: { ...baseEnv, DATABASE_URL: path.join(tmp, 'bench.sqlite') },
@@ -456,25 +479,29 @@ async function runBench(options, prereq, { serverCpu, loadCpu, tmp, setServers }
     user,
     poolSize,
     signing: { algorithm: 'HS256', key: secret },
-  });
+  };
+  const primary = tokengateServer(primaryOptions);
   const tokengates = [primary];
+  /** The HS256 deployments a second instance can join: SQLite, and PostgreSQL / Redis when given. */
+  const shareable = [primaryOptions];
   const pgUrl = process.env.BENCH_DATABASE_URL;
   const redisUrl = process.env.BENCH_REDIS_URL;
   if (pgUrl || redisUrl) {
     const parts = [pgUrl ? 'PostgreSQL' : 'SQLite', ...(redisUrl ? ['Redis'] : [])];
-    tokengates.push(
-      tokengateServer({
-        id: 'tokengate-shared',
-        label: `tokengate (${parts.join(' + ')})`,
-        env: { ...baseEnv, DATABASE_URL: pgUrl || path.join(tmp, 'bench-shared.sqlite'), ...(redisUrl ? { REDIS_URL: redisUrl } : {}) },
-        sqlite: !pgUrl,
-        tmp,
-        cpu: serverCpu,
-        user,
-        poolSize,
-        signing: { algorithm: 'HS256', key: secret },
-      }),
-    );
+    /** @type {Parameters<typeof tokengateServer>[0]} */
+    const sharedOptions = {
+      id: 'tokengate-shared',
+      label: `tokengate (${parts.join(' + ')})`,
+      env: { ...baseEnv, DATABASE_URL: pgUrl || path.join(tmp, 'bench-shared.sqlite'), ...(redisUrl ? { REDIS_URL: redisUrl } : {}) },
+      sqlite: !pgUrl,
+      tmp,
+      cpu: serverCpu,
+      user,
+      poolSize,
+      signing: { algorithm: 'HS256', key: secret },
+    };
+    tokengates.push(tokengateServer(sharedOptions));
+    shareable.push(sharedOptions);
   }
   // The same deployment signing with a key pair: `protected` (memoized verdict) and `fresh` (full verification) only.
   const keyedScenarios = ['protected', 'fresh'].filter((s) => options.only.includes(s));
@@ -505,6 +532,40 @@ async function runBench(options, prereq, { serverCpu, loadCpu, tmp, setServers }
     flaskServer({ gunicorn: prereq.gunicorn, cpu: serverCpu, user, pythonPath: prereq.fjePath, invalidToken: async () => forgeToken(await accessToken()) }),
   ];
 
+  // --instances=2: a second process of the same deployment (same DATABASE_URL, same REDIS_URL), started after
+  // the first so the schema is there; measured only as a pair, never alone, and never cold-started.
+  const pairScenarios = options.instances === 2 ? ['protected', 'me', 'refresh'].filter((s) => options.only.includes(s)) : [];
+  /** @type {import('./lib/report.mjs').InstancePair[]} */
+  const pairInfos = [];
+  /** @type {Array<{ id: string, a: import('./lib/servers.mjs').BenchServer, b: import('./lib/servers.mjs').BenchServer, scenarios: string[] }>} */
+  const pairs = [];
+  /** @type {string[]} */
+  const earlyNotes = [];
+  if (pairScenarios.length > 0 && (serverCpu === null || loadCpu === null)) {
+    earlyNotes.push('--instances=2 needs two CPUs (one each for the two-CPU line); the two-instance runs were skipped.');
+  } else if (pairScenarios.length > 0) {
+    for (const opts of shareable) {
+      const a = /** @type {import('./lib/servers.mjs').BenchServer} */ (tokengates.find((t) => t.id === opts.id));
+      // Two processes refreshing on one SQLite file fail with SQLITE_BUSY ("database is locked", answered as
+      // INTERNAL_SERVER_ERROR): the rotation's transaction cannot take the write lock the other process holds.
+      // Embedded SQLite is documented for one instance, so that pair is not measured.
+      const scenarios = opts.sqlite ? pairScenarios.filter((s) => s !== 'refresh') : pairScenarios;
+      if (opts.sqlite && scenarios.length < pairScenarios.length) {
+        earlyNotes.push(
+          `Two instances: \`refresh\` is not run on two ${opts.label} processes. On one shared SQLite file, refreshes on both fail now and then ` +
+            'with SQLITE_BUSY (`database is locked`, answered as INTERNAL_SERVER_ERROR); embedded SQLite is documented for one instance.',
+        );
+      }
+      if (scenarios.length === 0) continue;
+      const b = tokengateServer({ ...opts, id: `${opts.id}-2`, label: `${opts.label}, instance 2`, scenarios });
+      pairs.push({ id: opts.id, a, b, scenarios });
+      pairInfos.push({ id: opts.id, label: opts.label });
+    }
+  } else if (options.instances === 2) {
+    earlyNotes.push('--instances=2: none of protected, me, refresh was among the scenarios, so no two-instance run.');
+  }
+  const half = Math.max(1, Math.floor(options.connections / 2));
+
   // argon2 parameters as tokengate itself resolves them from this environment.
   const { loadConfig } = await import(pathToFileURL(path.join(ROOT, 'dist', 'config', 'config.js')).href);
   const argon2Params = loadConfig({ ...baseEnv, DATABASE_URL: path.join(tmp, 'bench.sqlite') }).argon2;
@@ -522,24 +583,24 @@ async function runBench(options, prereq, { serverCpu, loadCpu, tmp, setServers }
     log(`cold start (median of ${options.coldStarts}): ${servers.map((s) => `${s.label} ${fmtMs(median(coldStart.get(s.id) ?? []))}`).join('; ')}`);
   }
 
-  for (const server of servers) {
+  for (const server of [...servers, ...pairs.map((p) => p.b)]) {
     await server.start();
-    setServers(servers.filter((s) => s.process() !== null));
+    setServers([...servers, ...pairs.map((p) => p.b)].filter((s) => s.process() !== null));
   }
   /** @type {Map<string, { idle: number, end: number }>} */
   const memory = new Map(servers.map((s) => [s.id, { idle: memoryOfAll(s.pids())?.current ?? NaN, end: NaN }]));
-  log(`servers up: ${servers.map((s) => `${s.label} on :${s.port()}`).join(', ')}`);
+  log(`servers up: ${[...servers, ...pairs.map((p) => p.b)].map((s) => `${s.label} on :${s.port()}`).join(', ')}`);
 
   /** @type {Map<string, { mode: 'success' | 'reject', runs: import('./lib/wrk.mjs').WrkResult[], peaks: number[] }>} */
   const measured = new Map();
   /** @type {string[]} */
   const failures = [];
   /** @type {string[]} */
-  const notes = [];
+  const notes = [...earlyNotes];
 
   // One request per scenario before any load, so a wrong expectation fails fast and clearly.
   for (const scenario of options.only) {
-    for (const server of servers.filter((s) => s.scenarios.includes(scenario) && scenario !== 'refresh')) {
+    for (const server of [...servers, ...pairs.map((p) => p.b)].filter((s) => s.scenarios.includes(scenario) && scenario !== 'refresh')) {
       const spec = await server.prepare(scenario);
       const res = await request(server.port(), { method: spec.method, path: spec.path, headers: spec.headers, body: spec.body });
       const verdict = classify(spec, res);
@@ -576,9 +637,64 @@ async function runBench(options, prereq, { serverCpu, loadCpu, tmp, setServers }
     return { spec, result, peak };
   };
 
+  /**
+   * Both instances of a pair under load at once, each from its own wrk with half the connections.
+   * 'one-cpu': both on the server CPU, both wrk on the load CPU. 'two-cpus': instance 2 moved to
+   * the load CPU for this measurement and both wrk unpinned, so they share the cores with the servers.
+   * @param {{ id: string, a: import('./lib/servers.mjs').BenchServer, b: import('./lib/servers.mjs').BenchServer, scenarios: string[] }} pair
+   * @param {string} scenario
+   * @param {'one-cpu' | 'two-cpus'} where
+   * @param {number} seconds
+   * @param {string} phase
+   * @returns {Promise<import('./lib/report.mjs').PairRun>}
+   */
+  const measurePair = async (pair, scenario, where, seconds, phase) => {
+    const cpuA = /** @type {string} */ (serverCpu);
+    const cpuB = where === 'two-cpus' ? /** @type {string} */ (loadCpu) : cpuA;
+    const pidB = pair.b.pids()[0];
+    await pinProcess(pidB, cpuB);
+    try {
+      const specA = await pair.a.prepare(scenario);
+      const specB = await pair.b.prepare(scenario);
+      const wrkCpu = where === 'two-cpus' ? null : loadCpu;
+      const [ra, rb] = await Promise.all([
+        runWrk({ port: pair.a.port(), spec: specA, seconds, connections: half, cpu: wrkCpu }),
+        runWrk({ port: pair.b.port(), spec: specB, seconds, connections: half, cpu: wrkCpu }),
+      ]);
+      await pair.a.after(scenario);
+      await pair.b.after(scenario);
+      const problems = [...checkRun(specA.mode, ra).map((p) => `instance 1: ${p}`), ...checkRun(specB.mode, rb).map((p) => `instance 2: ${p}`)];
+      const label = `${pair.a.label} ×2, ${where === 'one-cpu' ? `both on CPU ${cpuA}` : `CPUs ${cpuA} + ${cpuB}`}`;
+      for (const p of problems) failures.push(`${phase}, ${scenario} on ${label}: ${p}`);
+      for (const [n, r] of /** @type {const} */ ([[1, ra], [2, rb]])) {
+        const sock = r.socketErrors;
+        if (sock.connect + sock.read + sock.write + sock.timeout > 0) notes.push(`${phase}, ${scenario} on ${label}, instance ${n}: wrk socket errors ${JSON.stringify(sock)}`);
+      }
+      const run = {
+        rps: ra.rps + rb.rps,
+        rpsEach: /** @type {[number, number]} */ ([ra.rps, rb.rps]),
+        p99Ms: Math.max(ra.p99Ms, rb.p99Ms),
+        responses: ra.responses + rb.responses,
+        errors: ra.non2xx + rb.non2xx + ra.gqlErrors + rb.gqlErrors,
+        problems,
+      };
+      log(
+        `${phase.padEnd(9)} ${scenario.padEnd(9)} ${label.padEnd(38)} ${fmtInt(run.rps).padStart(7)} req/s  ` +
+          `(${fmtInt(ra.rps)} + ${fmtInt(rb.rps)})  worse p99 ${fmtMs(run.p99Ms).padStart(9)}${problems.length ? `  FAILED: ${problems.join('; ')}` : ''}`,
+      );
+      return run;
+    } finally {
+      await pinProcess(pidB, cpuA);
+    }
+  };
+  /** @type {Map<string, import('./lib/report.mjs').PairRun[]>} keyed `${pairId}:${scenario}:${where}`, one entry a round */
+  const pairMeasured = new Map();
+
   if (options.warmup > 0) {
     for (const scenario of options.only) {
       for (const server of servers.filter((s) => s.scenarios.includes(scenario))) await measure(server, scenario, options.warmup, 'warm-up');
+      // Warms the second instances (the first ones were just warmed alone).
+      for (const pair of pairs.filter((p) => p.scenarios.includes(scenario))) await measurePair(pair, scenario, 'one-cpu', options.warmup, 'warm-up');
     }
   }
 
@@ -603,6 +719,16 @@ async function runBench(options, prereq, { serverCpu, loadCpu, tmp, setServers }
         entry.peaks.push(peak);
         measured.set(key, entry);
       }
+      // The pairs right after the single instances on the same scenario, in the same round, so the ratio pairs them.
+      if (pairScenarios.includes(scenario)) {
+        const wheres = /** @type {const} */ (['one-cpu', 'two-cpus']);
+        for (const pair of pairs.filter((p) => p.scenarios.includes(scenario))) {
+          for (const where of round % 2 === 0 ? wheres : [...wheres].reverse()) {
+            const key = `${pair.id}:${scenario}:${where}`;
+            pairMeasured.set(key, [...(pairMeasured.get(key) ?? []), await measurePair(pair, scenario, where, options.duration, phase)]);
+          }
+        }
+      }
     }
   }
 
@@ -611,6 +737,7 @@ async function runBench(options, prereq, { serverCpu, loadCpu, tmp, setServers }
     if (m) m.end = memoryOfAll(server.pids())?.current ?? NaN;
     await server.stop();
   }
+  for (const pair of pairs) await pair.b.stop();
 
   const infos = servers.map(({ id, label, kind, algorithm }) => ({ id, label, kind, algorithm }));
   const rows = summarize(infos, measured);
@@ -632,6 +759,7 @@ async function runBench(options, prereq, { serverCpu, loadCpu, tmp, setServers }
     memory,
     coldStart,
     targets,
+    instances: pairs.length > 0 ? { pairs: pairInfos, scenarios: pairScenarios, runs: pairMeasured, connectionsEach: half, serverCpu: /** @type {string} */ (serverCpu), loadCpu: /** @type {string} */ (loadCpu) } : null,
     failures: [...new Set(failures)],
     notes: [...new Set(notes)],
   });

@@ -256,9 +256,94 @@ export function checkTargets(rows, servers, extra) {
  * @property {Map<string, { idle: number, end: number }>} memory RSS after start-up (before any load) and after the last measurement
  * @property {Map<string, number[]>} coldStart
  * @property {Target[]} targets
+ * @property {Instances | null} [instances] the two-instance runs (--instances=2)
  * @property {string[]} failures
  * @property {string[]} notes
  */
+
+/**
+ * A deployment measured as two instances (its first instance is the one-instance row of the same id).
+ * @typedef {object} InstancePair
+ * @property {string} id the first instance's server id
+ * @property {string} label
+ */
+
+/**
+ * One measurement of a pair: both instances under load at once.
+ * @typedef {object} PairRun
+ * @property {number} rps the two req/s summed
+ * @property {[number, number]} rpsEach instance 1's and instance 2's
+ * @property {number} p99Ms the worse of the two p99s
+ * @property {number} responses
+ * @property {number} errors non-2xx plus GraphQL errors, both instances
+ * @property {string[]} problems correctness failures
+ */
+
+/**
+ * @typedef {object} Instances
+ * @property {InstancePair[]} pairs
+ * @property {string[]} scenarios
+ * @property {Map<string, PairRun[]>} runs keyed `${pairId}:${scenario}:${where}`, one entry a round
+ * @property {number} connectionsEach wrk connections per instance
+ * @property {string} serverCpu
+ * @property {string} loadCpu
+ */
+
+/**
+ * Two instances of one deployment against one, per scenario and placement.
+ * @param {Row[]} rows
+ * @param {Instances} inst
+ * @param {number} connections the one-instance connection count
+ * @returns {string[]}
+ */
+function instancesTable(rows, inst, connections) {
+  const { serverCpu, loadCpu, connectionsEach } = inst;
+  const where = /** @type {const} */ ({
+    'one-cpu': `both on CPU ${serverCpu}; two wrk on CPU ${loadCpu}`,
+    'two-cpus': `instance 1 on CPU ${serverCpu}, instance 2 on CPU ${loadCpu}; two wrk unpinned, sharing both cores with the servers`,
+  });
+  const lines = [
+    '### Two instances',
+    '',
+    `Two tokengate processes of one deployment on one database (the SQLite file both open, or the same PostgreSQL and Redis), ` +
+      `each loaded by its own wrk with ${connectionsEach} connections, the two wrk running at once; req/s is their sum, p99 the worse of the two. ` +
+      `"vs one instance" is paired per round against the same deployment's one-instance row on the same scenario ` +
+      `(one process on CPU ${serverCpu}, one wrk with ${connections} connections on CPU ${loadCpu}). ` +
+      'On one CPU the pair shows what a second process costs or gains on the same core; on two CPUs it has twice the server cores ' +
+      'but wrk no longer has a core of its own, so that line understates the pair by however much CPU the two wrk take.',
+    '',
+    '| scenario | deployment | where | req/s (sum) | range | instance 1 + instance 2 | worse p99 | errors | check | vs one instance |',
+    '|---|---|---|--:|--:|--:|--:|--:|---|--:|',
+  ];
+  for (const scenario of inst.scenarios) {
+    for (const pair of inst.pairs) {
+      const single = rows.find((r) => r.server.id === pair.id && r.scenario === scenario);
+      for (const w of /** @type {const} */ (['one-cpu', 'two-cpus'])) {
+        const runs = inst.runs.get(`${pair.id}:${scenario}:${w}`) ?? [];
+        if (runs.length === 0) continue;
+        const sums = runs.map((r) => r.rps);
+        const { min, max } = range(sums);
+        const each = `${fmtInt(median(runs.map((r) => r.rpsEach[0])))} + ${fmtInt(median(runs.map((r) => r.rpsEach[1])))}`;
+        const check = runs.every((r) => r.problems.length === 0) ? 'ok' : '**FAILED**';
+        const vs = single ? fmtPct(pairedRatio(sums, single.rounds)) : '—';
+        lines.push(
+          `| ${scenario} | ${pair.label} | ${where[w]} | ${fmtInt(median(sums))} | ${fmtInt(min)}–${fmtInt(max)} | ${each} | ` +
+            `${fmtMs(median(runs.map((r) => r.p99Ms)))} | ${fmtInt(sum(runs.map((r) => r.errors)))} of ${fmtInt(sum(runs.map((r) => r.responses)))} | ${check} | ${vs} |`,
+        );
+      }
+    }
+  }
+  lines.push('');
+  if (inst.pairs.some((p) => p.id === 'tokengate')) {
+    lines.push(
+      'Embedded SQLite is documented for one instance (README, Running many instances). Two processes on one machine can share the file ' +
+        '(WAL, a busy timeout, and each process drops its session cache when it sees the other commit), which is what the SQLite lines measure; ' +
+        '`refresh` is left out there (see the notes).',
+      '',
+    );
+  }
+  return lines;
+}
 
 /**
  * RS256/ES256 against HS256 on `protected` (a token seen before: the memoized
@@ -395,6 +480,7 @@ export function renderResults(input) {
   lines.push('');
 
   lines.push(...gapTable(rows));
+  if (input.instances) lines.push(...instancesTable(rows, input.instances, settings.connections));
   lines.push(...signingTable(rows));
 
   lines.push('### Targets', '', 'Ratios in one run on one machine; reported, never asserted.', '');
