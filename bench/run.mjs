@@ -10,6 +10,7 @@
  * errors, or a forged token was accepted), 2 when a prerequisite is missing;
  * a missed performance target is reported, never an error.
  */
+import { spawn } from 'node:child_process';
 import console from 'node:console';
 import { accessSync, constants, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import os from 'node:os';
@@ -35,6 +36,8 @@ const USAGE = `Usage: npm run bench [-- options]     (or: node bench/run.mjs [op
                       twice a round: both on the server CPU, then one CPU each (wrk unpinned)
   --smoke             a quick check that the bench works: 1 s, 1 round, no warm-up,
                       1 cold start, and docs/benchmarks.md is left alone
+  --websockets        then run bench/websockets.mjs (npm run bench passes this; with
+                      --smoke a small run of 50 sockets, with --no-write it writes nothing)
   --write / --no-write  write docs/benchmarks.md or not (default: write, except with --smoke)
 
 Env: BENCH_DATABASE_URL (postgres://…) and/or BENCH_REDIS_URL (redis://…) add a
@@ -59,6 +62,7 @@ const NOTES_MARKER = '<!-- bench: everything below this line is kept when the be
  * @property {1 | 2} instances
  * @property {boolean} smoke
  * @property {boolean} write
+ * @property {boolean} websockets
  */
 
 /**
@@ -79,6 +83,7 @@ function parseArgs(argv) {
     instances: 1,
     smoke,
     write: !smoke,
+    websockets: false,
   };
   for (const arg of argv) {
     const [name, ...rest] = arg.split('=');
@@ -109,6 +114,7 @@ function parseArgs(argv) {
         break;
       }
       case '--smoke': break;
+      case '--websockets': o.websockets = true; break;
       case '--write': o.write = true; break;
       case '--no-write': o.write = false; break;
       case '--help': case '-h': console.log(USAGE); process.exit(0); break;
@@ -256,7 +262,11 @@ function packageVersion(name) {
 /** @returns {string} how this run was started, to print in the report */
 function commandLine() {
   const args = process.argv.slice(2).join(' ');
-  if (process.env.npm_lifecycle_event === 'bench') return `npm run bench${args ? ` -- ${args}` : ''}`;
+  if (process.env.npm_lifecycle_event === 'bench') {
+    // The script's own --websockets first, then what was given after `--`.
+    const given = process.argv.slice(2).filter((a, i) => !(i === 0 && a === '--websockets')).join(' ');
+    return `npm run bench${given ? ` -- ${given}` : ''}`;
+  }
   return `node bench/run.mjs${args ? ` ${args}` : ''}`;
 }
 
@@ -435,11 +445,39 @@ async function main() {
     });
   }
 
+  let code;
   try {
-    return await runBench(options, prereq, { serverCpu, loadCpu, tmp, setServers: (s) => (servers = s) });
+    code = await runBench(options, prereq, { serverCpu, loadCpu, tmp, setServers: (s) => (servers = s) });
   } finally {
     await cleanup();
   }
+  if (options.websockets) {
+    const ws = await runWebsockets(options);
+    if (ws !== 0) console.error(`bench: bench/websockets.mjs failed (exit ${ws})`);
+    if (ws !== 0 && code === 0) code = 1;
+  }
+  return code;
+}
+
+/**
+ * The subscriptions bench, after this one has stopped its servers. `npm run
+ * bench -- ARGS` hands ARGS to the last command of the script only, so the
+ * script runs this file alone and this file runs the other.
+ * @param {Options} options
+ * @returns {Promise<number | null>} its exit code
+ */
+function runWebsockets(options) {
+  const args = [
+    path.join(ROOT, 'bench', 'websockets.mjs'),
+    ...(options.smoke ? ['--sockets=50', '--runs=3', '--idle=1'] : []),
+    ...(options.write ? [] : ['--no-write']),
+  ];
+  console.log(`\nnode bench/websockets.mjs ${args.slice(1).join(' ')}`);
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, args, { cwd: ROOT, stdio: 'inherit' });
+    child.on('error', () => resolve(-1));
+    child.on('exit', (code) => resolve(code));
+  });
 }
 
 /**
