@@ -1,14 +1,16 @@
 #!/usr/bin/env node
 // @ts-check
 /**
- * `npm run bench`: tokengate against a bare node:http + jsonwebtoken floor
- * and the Flask seed it grew from, under wrk, in one run on one machine.
+ * `npm run bench`: tokengate against a bare node:http + jsonwebtoken floor,
+ * an Apollo Server floor, and the Flask seed it grew from, under wrk, in one
+ * run on one machine.
  * Writes docs/benchmarks.md. See the usage text below, or docs/benchmarks.md.
  *
  * Exits 1 when a correctness check fails (a success scenario answered with
  * errors, or a forged token was accepted), 2 when a prerequisite is missing;
  * a missed performance target is reported, never an error.
  */
+import { spawn } from 'node:child_process';
 import console from 'node:console';
 import { accessSync, constants, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import os from 'node:os';
@@ -16,8 +18,8 @@ import path from 'node:path';
 import process from 'node:process';
 import { pathToFileURL } from 'node:url';
 import { checkRun, checkTargets, fmtInt, fmtMB, fmtMs, renderResults, SCENARIOS, summarize } from './lib/report.mjs';
-import { BENCH_RATE_LIMITS, bareServer, flaskServer, forgeToken, randomSecret, ROOT, tokengateServer, writeBenchKey } from './lib/servers.mjs';
-import { killAll, median, memoryOfAll, request, resetPeakMemory, runToEnd } from './lib/util.mjs';
+import { BENCH_RATE_LIMITS, apolloFloorServer, bareServer, flaskServer, forgeToken, randomSecret, ROOT, tokengateServer, writeBenchKey } from './lib/servers.mjs';
+import { killAll, median, memoryOfAll, pinProcess, request, resetPeakMemory, runToEnd } from './lib/util.mjs';
 import { classify, runWrk } from './lib/wrk.mjs';
 
 const USAGE = `Usage: npm run bench [-- options]     (or: node bench/run.mjs [options] after npm run build)
@@ -29,12 +31,20 @@ const USAGE = `Usage: npm run bench [-- options]     (or: node bench/run.mjs [op
   --cold-starts=N     spawns timed per server for the cold start (default 5)
   --only=a,b          scenarios to run, of: ${Object.keys(SCENARIOS).join(', ')}
   --server-env=K=V    extra environment for tokengate (repeatable), e.g. a rate-limit setting
+  --instances=2       also run two tokengate processes on one database (protected, me,
+                      refresh), each under its own wrk with half the connections, at once;
+                      twice a round: both on the server CPU, then one CPU each (wrk unpinned)
   --smoke             a quick check that the bench works: 1 s, 1 round, no warm-up,
                       1 cold start, and docs/benchmarks.md is left alone
+  --websockets        then run bench/websockets.mjs (npm run bench passes this; with
+                      --smoke a small run of 50 sockets, with --no-write it writes nothing)
   --write / --no-write  write docs/benchmarks.md or not (default: write, except with --smoke)
 
 Env: BENCH_DATABASE_URL (postgres://…) and/or BENCH_REDIS_URL (redis://…) add a
-second tokengate variant run with DATABASE_URL / REDIS_URL set to them.`;
+second tokengate variant run with DATABASE_URL / REDIS_URL set to them.
+BENCH_FLASK_JWT_EXTENDED=/path/to/checkout (a folder holding the flask_jwt_extended
+package, e.g. a release's source) goes first on the Flask seed's PYTHONPATH, so the
+seed runs that flask_jwt_extended instead of the system one.`;
 
 const APT_LINE = 'sudo apt-get install wrk python3-flask python3-python-flask-jwt-extended gunicorn';
 const DOC = path.join(ROOT, 'docs', 'benchmarks.md');
@@ -49,8 +59,10 @@ const NOTES_MARKER = '<!-- bench: everything below this line is kept when the be
  * @property {number} coldStarts
  * @property {string[]} only
  * @property {Record<string, string>} serverEnv
+ * @property {1 | 2} instances
  * @property {boolean} smoke
  * @property {boolean} write
+ * @property {boolean} websockets
  */
 
 /**
@@ -68,8 +80,10 @@ function parseArgs(argv) {
     coldStarts: smoke ? 1 : 5,
     only: Object.keys(SCENARIOS),
     serverEnv: {},
+    instances: 1,
     smoke,
     write: !smoke,
+    websockets: false,
   };
   for (const arg of argv) {
     const [name, ...rest] = arg.split('=');
@@ -93,7 +107,14 @@ function parseArgs(argv) {
         if (!/^[A-Z_][A-Z0-9_]*=/.test(value)) usage('--server-env needs NAME=VALUE');
         o.serverEnv[value.slice(0, value.indexOf('='))] = value.slice(value.indexOf('=') + 1);
         break;
+      case '--instances': {
+        const n = int(1);
+        if (n > 2) usage('--instances is 1 or 2');
+        o.instances = /** @type {1 | 2} */ (n);
+        break;
+      }
       case '--smoke': break;
+      case '--websockets': o.websockets = true; break;
       case '--write': o.write = true; break;
       case '--no-write': o.write = false; break;
       case '--help': case '-h': console.log(USAGE); process.exit(0); break;
@@ -124,10 +145,27 @@ function which(name) {
 }
 
 /**
+ * BENCH_FLASK_JWT_EXTENDED: a folder holding a `flask_jwt_extended` package
+ * (a source checkout) that goes first on the Flask seed's PYTHONPATH.
+ * @returns {string | null} its absolute path, or null when unset
+ */
+function flaskJwtExtendedPath() {
+  const value = process.env.BENCH_FLASK_JWT_EXTENDED;
+  if (!value) return null;
+  const dir = path.resolve(value);
+  if (!existsSync(path.join(dir, 'flask_jwt_extended', '__init__.py'))) {
+    console.error(`bench: BENCH_FLASK_JWT_EXTENDED=${value}: no flask_jwt_extended/__init__.py in that folder (it must hold the package, e.g. a source checkout's root)`);
+    process.exit(2);
+  }
+  return dir;
+}
+
+/**
  * Checks what the bench needs and says what to install when something is missing.
+ * @param {string | null} fjePath BENCH_FLASK_JWT_EXTENDED, resolved
  * @returns {Promise<{ gunicorn: string, python: string, cores: number, warnings: string[] }>}
  */
-async function checkPrerequisites() {
+async function checkPrerequisites(fjePath) {
   const missing = [];
   const warnings = [];
   if (!which('wrk')) missing.push('wrk, the load generator (Debian package wrk)');
@@ -140,9 +178,13 @@ async function checkPrerequisites() {
     // gunicorn runs the app with the interpreter of its #! line: Debian's, not a pyenv or venv one.
     const shebang = /^#!\s*(\S+)/.exec(readFileSync(gunicorn, 'utf8').split('\n')[0] ?? '');
     if (shebang) python = shebang[1];
-    const probe = await runToEnd(python, ['-c', 'import flask, flask_jwt_extended']);
+    const probe = await runToEnd(python, ['-c', 'import flask, flask_jwt_extended'], { env: pythonEnv(fjePath) });
     if (probe.code !== 0) {
-      missing.push(`Flask and flask_jwt_extended for ${python}, which gunicorn uses (Debian packages python3-flask, python3-python-flask-jwt-extended)`);
+      missing.push(
+        fjePath
+          ? `flask_jwt_extended from ${fjePath} does not import with ${python}, which gunicorn uses: ${probe.stderr.trim().split('\n').pop()}`
+          : `Flask and flask_jwt_extended for ${python}, which gunicorn uses (Debian packages python3-flask, python3-python-flask-jwt-extended)`,
+      );
     }
   }
   for (const file of ['dist/main.js', 'dist/config/config.js']) {
@@ -162,19 +204,37 @@ async function checkPrerequisites() {
 }
 
 /**
+ * The environment the Flask seed's interpreter runs with: the given
+ * flask_jwt_extended checkout first on PYTHONPATH, nothing else inherited.
+ * @param {string | null} fjePath
+ * @returns {Record<string, string>}
+ */
+function pythonEnv(fjePath) {
+  return { PATH: process.env.PATH ?? '/usr/bin:/bin', PYTHONDONTWRITEBYTECODE: '1', ...(fjePath ? { PYTHONPATH: fjePath } : {}) };
+}
+
+/**
  * @param {string} python
+ * @param {string | null} fjePath BENCH_FLASK_JWT_EXTENDED, resolved
  * @returns {Promise<Record<string, string>>}
  */
-async function describeMachine(python) {
+async function describeMachine(python, fjePath) {
   const cpuinfo = existsSync('/proc/cpuinfo') ? readFileSync('/proc/cpuinfo', 'utf8') : '';
   const model = /^model name\s*:\s*(.+)$/m.exec(cpuinfo)?.[1] ?? os.cpus()[0]?.model ?? 'unknown';
   const nproc = (await runToEnd('nproc', [])).stdout.trim();
   const wrk = (await runToEnd('wrk', ['-v'])).stdout.split('\n')[0]?.replace(/\s+Copyright.*$/, '').trim() ?? '?';
-  const py = await runToEnd(python, [
-    '-c',
-    'import sys, importlib.metadata as m; print(sys.version.split()[0], m.version("flask"), m.version("flask-jwt-extended"), m.version("gunicorn"))',
-  ]);
-  const [pyVersion, flask, fje, gunicorn] = py.stdout.trim().split(' ');
+  // The flask_jwt_extended the seed imports, asked of the same interpreter with the same PYTHONPATH:
+  // a source checkout has no installed metadata (importlib.metadata would name the system copy), so __version__ first.
+  const py = await runToEnd(
+    python,
+    [
+      '-c',
+      'import sys, importlib.metadata as m, flask_jwt_extended as f; ' +
+        'print(sys.version.split()[0], m.version("flask"), getattr(f, "__version__", None) or m.version("flask-jwt-extended"), m.version("gunicorn"), m.version("pyjwt"))',
+    ],
+    { env: pythonEnv(fjePath) },
+  );
+  const [pyVersion, flask, fje, gunicorn, pyjwt] = py.stdout.trim().split(' ');
   const head = (await runToEnd('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT })).stdout.trim();
   const dirty = (await runToEnd('git', ['status', '--porcelain', '--', 'src', 'package.json', 'package-lock.json'], { cwd: ROOT })).stdout.trim() !== '';
   return {
@@ -184,15 +244,29 @@ async function describeMachine(python) {
     kernel: `${os.type()} ${os.release()} ${os.arch()}`,
     node: process.version,
     wrk,
-    'Flask seed': `Python ${pyVersion}, Flask ${flask}, flask-jwt-extended ${fje}, gunicorn ${gunicorn}`,
+    'Apollo floor': `@apollo/server ${packageVersion('@apollo/server')}, graphql ${packageVersion('graphql')}, jsonwebtoken ${packageVersion('jsonwebtoken')}`,
+    'Flask seed': `Python ${pyVersion}, Flask ${flask}, flask-jwt-extended ${fje}${fjePath ? ` (from ${fjePath}, BENCH_FLASK_JWT_EXTENDED)` : ''}, PyJWT ${pyjwt}, gunicorn ${gunicorn}`,
     tokengate: head ? `commit ${head}${dirty ? ' plus uncommitted changes to src/' : ''}` : 'unknown',
   };
+}
+
+/** @param {string} name @returns {string} the version of an installed package, '?' when unknown */
+function packageVersion(name) {
+  try {
+    return JSON.parse(readFileSync(path.join(ROOT, 'node_modules', name, 'package.json'), 'utf8')).version ?? '?';
+  } catch {
+    return '?';
+  }
 }
 
 /** @returns {string} how this run was started, to print in the report */
 function commandLine() {
   const args = process.argv.slice(2).join(' ');
-  if (process.env.npm_lifecycle_event === 'bench') return `npm run bench${args ? ` -- ${args}` : ''}`;
+  if (process.env.npm_lifecycle_event === 'bench') {
+    // The script's own --websockets first, then what was given after `--`.
+    const given = process.argv.slice(2).filter((a, i) => !(i === 0 && a === '--websockets')).join(' ');
+    return `npm run bench${given ? ` -- ${given}` : ''}`;
+  }
   return `node bench/run.mjs${args ? ` ${args}` : ''}`;
 }
 
@@ -221,7 +295,7 @@ function writeDoc(results) {
   const kept = at === -1 ? '\n## Observations\n\n(Notes written by people; the bench keeps this part.)\n' : previous.slice(at + NOTES_MARKER.length);
   const doc = `# Benchmarks
 
-tokengate measured against the two programs it should be compared with, in one
+tokengate measured against the three programs it should be compared with, in one
 run on one machine:
 
 - **bare**: a bare \`node:http\` server (\`bench/baseline/bare-server.mjs\`) that
@@ -229,9 +303,25 @@ run on one machine:
   KeyObject, algorithm pinned to HS256; signature and \`exp\` only) and
   answers \`{"loggedInAs": …}\`: the simplest honest server, and the floor any
   GraphQL layer is measured against.
+- **Apollo floor**: the simplest honest Apollo Server 5 server
+  (\`bench/baseline/apollo-floor.mjs\`): \`node:http\`, the JSON body read whole,
+  \`executeHTTPGraphQLRequest\` with a \`HeaderMap\`, a schema of tokengate's
+  \`protected\` query alone, a context that verifies the token exactly as the
+  bare floor does, no plugin but the disabled landing page (Apollo's defaults
+  otherwise, so its cache-control plugin runs), \`NODE_ENV=production\`. It
+  answers \`{"data":{"protected":{"loggedInAs":…}}}\`, and refuses a bad token as
+  tokengate does (HTTP 200, \`UNAUTHENTICATED\` with reason \`INVALID_TOKEN\`).
+  Measured on \`protected\` and \`invalid\`: between the bare floor and tokengate,
+  it shows how much of the gap is Apollo Server's own pipeline and how much is
+  tokengate's (sessions, permissions, query limits, request ids, logging).
 - **Flask seed**: the classic flask_jwt_extended tutorial this project grew from
   (\`bench/baseline/flask_app.py\`: \`POST /login\`, \`GET /protected\`), from Debian's
-  packages, under \`gunicorn -w 1 -k sync\`.
+  packages, under \`gunicorn -w 1 -k sync\`. Debian ships an older
+  flask_jwt_extended than PyPI (bookworm: 4.4.4); \`BENCH_FLASK_JWT_EXTENDED\`
+  (see How to run) runs the seed on another one, with Debian's Flask and PyJWT.
+  The machine table names the flask_jwt_extended the seed actually imported
+  (its \`__version__\`, asked of gunicorn's interpreter with the seed's
+  \`PYTHONPATH\`).
 
 ## How to run
 
@@ -244,11 +334,23 @@ npm run bench -- --smoke     # under a minute: checks that it works, writes noth
 Options: \`--duration=N\` (seconds per measurement, default 10), \`--rounds=N\`
 (default 3), \`--warmup=N\` (default 3), \`--connections=N\` (default 50),
 \`--cold-starts=N\` (default 5), \`--only=protected,me\`, \`--server-env=NAME=VALUE\`
-(extra tokengate settings), \`--write\` / \`--no-write\`. With
+(extra tokengate settings), \`--instances=2\` (see Method), \`--write\` / \`--no-write\`. With
 \`BENCH_DATABASE_URL=postgres://…\` and/or \`BENCH_REDIS_URL=redis://…\` a second
 tokengate variant runs with \`DATABASE_URL\` / \`REDIS_URL\` set to them
 (\`eval "$(scripts/services.sh start)"\` starts local ones). The bench is not
 part of \`npm test\`.
+
+The Flask seed on a current flask_jwt_extended when PyPI is out of reach: point
+\`BENCH_FLASK_JWT_EXTENDED\` at a folder that holds the \`flask_jwt_extended\`
+package (a release's source tree) and the bench puts it first on the gunicorn
+worker's \`PYTHONPATH\`; nothing is installed. For example, from a clone of
+github.com/vimalloc/flask-jwt-extended:
+
+\`\`\`sh
+mkdir -p /tmp/fje-4.7.1 && git -C flask-jwt-extended archive 4.7.1 | tar -x -C /tmp/fje-4.7.1
+PYTHONPATH=/tmp/fje-4.7.1 /usr/bin/python3 -c 'import flask_jwt_extended as f; print(f.__version__)'   # 4.7.1
+BENCH_FLASK_JWT_EXTENDED=/tmp/fje-4.7.1 npm run bench
+\`\`\`
 
 Where tokengate's time goes under one scenario: \`node scripts/build.mjs --packages=external && node
 bench/profile.mjs --scenario=protected\` (or \`invalid\`, \`me\`, \`refresh\`, \`login\`)
@@ -282,14 +384,29 @@ ${Object.entries(SCENARIOS).map(([name, text]) => `  - \`${name}\`: ${text}`).jo
 - What is counted is checked: \`bench/wrk/scenario.lua\` classifies every answer.
   Non-2xx answers and answers with GraphQL \`errors\` are counted separately; a
   success scenario must answer every request with the expected data, and the
-  forged-token scenario must refuse every request (tokengate: \`UNAUTHENTICATED\`
-  / \`INVALID_TOKEN\`; bare: 401; Flask: 422). Any other answer fails the bench
+  forged-token scenario must refuse every request (tokengate and the Apollo
+  floor: \`UNAUTHENTICATED\` / \`INVALID_TOKEN\`; bare: 401; Flask: 422). Any other answer fails the bench
   (exit 1). For \`refreshToken\`, each request takes a refresh token that was
   never presented and the answer's new token goes back into the pool, so
   rotation really runs; an \`INVALID_REFRESH_TOKEN\` fails the bench.
 - The raw argon2 verify rate is measured in the same run by a separate Node
   process on the server's core (\`bench/argon2-rate.mjs\`, 50 concurrent callers),
   at the parameters tokengate's own \`loadConfig\` yields; \`login\` is compared with it.
+- Two instances (\`--instances=2\`, off by default): a second tokengate process
+  of the SQLite deployment opens the same file, and with
+  \`BENCH_DATABASE_URL\` / \`BENCH_REDIS_URL\` a second process of that variant
+  uses the same PostgreSQL and Redis. In each round, right after the
+  one-instance runs of \`protected\`, \`me\` and \`refresh\` (not \`refresh\` on
+  SQLite: see the notes of a run), both instances are loaded at once, each by
+  its own wrk with half the connections, and their req/s are summed: once with
+  both on CPU 0 and both wrk on CPU 1, once with one instance on each CPU and
+  both wrk unpinned (\`taskset -a -p\` moves the second instance for that
+  measurement), when wrk no longer has a core of its own. Each is compared,
+  paired per round, with the one-instance figure on the same scenario.
+- Where the gap to the bare floor goes: every server has one core, so
+  1 / (req/s) is the core time a request costs. Of what tokengate costs per
+  request beyond the bare floor, the part the Apollo floor costs too is
+  Apollo Server's own pipeline; the rest is tokengate's.
 - Peak RSS is the server's \`VmHWM\` (gunicorn: master plus worker), reset
   before each measurement (\`echo 5 > /proc/PID/clear_refs\`) and read after it,
   so each scenario has its own peak (the reset only brings it down to the
@@ -309,7 +426,8 @@ ${NOTES_MARKER}${kept}`;
 
 async function main() {
   const options = parseArgs(process.argv.slice(2));
-  const prereq = await checkPrerequisites();
+  const fjePath = flaskJwtExtendedPath();
+  const prereq = { ...(await checkPrerequisites(fjePath)), fjePath };
   const serverCpu = prereq.cores >= 2 ? '0' : null;
   const loadCpu = prereq.cores >= 2 ? '1' : null;
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'tokengate-bench-'));
@@ -327,16 +445,44 @@ async function main() {
     });
   }
 
+  let code;
   try {
-    return await runBench(options, prereq, { serverCpu, loadCpu, tmp, setServers: (s) => (servers = s) });
+    code = await runBench(options, prereq, { serverCpu, loadCpu, tmp, setServers: (s) => (servers = s) });
   } finally {
     await cleanup();
   }
+  if (options.websockets) {
+    const ws = await runWebsockets(options);
+    if (ws !== 0) console.error(`bench: bench/websockets.mjs failed (exit ${ws})`);
+    if (ws !== 0 && code === 0) code = 1;
+  }
+  return code;
+}
+
+/**
+ * The subscriptions bench, after this one has stopped its servers. `npm run
+ * bench -- ARGS` hands ARGS to the last command of the script only, so the
+ * script runs this file alone and this file runs the other.
+ * @param {Options} options
+ * @returns {Promise<number | null>} its exit code
+ */
+function runWebsockets(options) {
+  const args = [
+    path.join(ROOT, 'bench', 'websockets.mjs'),
+    ...(options.smoke ? ['--sockets=50', '--runs=3', '--idle=1'] : []),
+    ...(options.write ? [] : ['--no-write']),
+  ];
+  console.log(`\nnode bench/websockets.mjs ${args.slice(1).join(' ')}`);
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, args, { cwd: ROOT, stdio: 'inherit' });
+    child.on('error', () => resolve(-1));
+    child.on('exit', (code) => resolve(code));
+  });
 }
 
 /**
  * @param {Options} options
- * @param {{ gunicorn: string, python: string, cores: number, warnings: string[] }} prereq
+ * @param {{ gunicorn: string, python: string, cores: number, warnings: string[], fjePath: string | null }} prereq
  * @param {{ serverCpu: string | null, loadCpu: string | null, tmp: string, setServers: (s: import('./lib/servers.mjs').BenchServer[]) => void }} ctx
  * @returns {Promise<number>} the exit code
  */
@@ -344,7 +490,7 @@ async function runBench(options, prereq, { serverCpu, loadCpu, tmp, setServers }
   const started = Date.now();
   const log = (/** @type {string} */ line) => console.log(`[${((Date.now() - started) / 1000).toFixed(0).padStart(4)} s] ${line}`);
   for (const w of prereq.warnings) console.warn(`bench: warning: ${w}`);
-  const machine = await describeMachine(prereq.python);
+  const machine = await describeMachine(prereq.python, prereq.fjePath);
   const user = { username: `bench-${randomSecret().slice(0, 8).replace(/[^A-Za-z0-9]/g, 'x')}`, password: 'correct horse battery staple' };
   const secret = randomSecret();
   /** @type {Record<string, string>} */
@@ -360,7 +506,8 @@ async function runBench(options, prereq, { serverCpu, loadCpu, tmp, setServers }
   };
   const poolSize = options.only.includes('refresh') ? (options.smoke ? options.connections + 20 : options.connections * 4) : 0;
 
-  const primary = tokengateServer({
+  /** @type {Parameters<typeof tokengateServer>[0]} */
+  const primaryOptions = {
     id: 'tokengate',
     label: 'tokengate (SQLite)',
     env: { ...baseEnv, DATABASE_URL: path.join(tmp, 'bench.sqlite') },
@@ -370,25 +517,29 @@ async function runBench(options, prereq, { serverCpu, loadCpu, tmp, setServers }
     user,
     poolSize,
     signing: { algorithm: 'HS256', key: secret },
-  });
+  };
+  const primary = tokengateServer(primaryOptions);
   const tokengates = [primary];
+  /** The HS256 deployments a second instance can join: SQLite, and PostgreSQL / Redis when given. */
+  const shareable = [primaryOptions];
   const pgUrl = process.env.BENCH_DATABASE_URL;
   const redisUrl = process.env.BENCH_REDIS_URL;
   if (pgUrl || redisUrl) {
     const parts = [pgUrl ? 'PostgreSQL' : 'SQLite', ...(redisUrl ? ['Redis'] : [])];
-    tokengates.push(
-      tokengateServer({
-        id: 'tokengate-shared',
-        label: `tokengate (${parts.join(' + ')})`,
-        env: { ...baseEnv, DATABASE_URL: pgUrl || path.join(tmp, 'bench-shared.sqlite'), ...(redisUrl ? { REDIS_URL: redisUrl } : {}) },
-        sqlite: !pgUrl,
-        tmp,
-        cpu: serverCpu,
-        user,
-        poolSize,
-        signing: { algorithm: 'HS256', key: secret },
-      }),
-    );
+    /** @type {Parameters<typeof tokengateServer>[0]} */
+    const sharedOptions = {
+      id: 'tokengate-shared',
+      label: `tokengate (${parts.join(' + ')})`,
+      env: { ...baseEnv, DATABASE_URL: pgUrl || path.join(tmp, 'bench-shared.sqlite'), ...(redisUrl ? { REDIS_URL: redisUrl } : {}) },
+      sqlite: !pgUrl,
+      tmp,
+      cpu: serverCpu,
+      user,
+      poolSize,
+      signing: { algorithm: 'HS256', key: secret },
+    };
+    tokengates.push(tokengateServer(sharedOptions));
+    shareable.push(sharedOptions);
   }
   // The same deployment signing with a key pair: `protected` (memoized verdict) and `fresh` (full verification) only.
   const keyedScenarios = ['protected', 'fresh'].filter((s) => options.only.includes(s));
@@ -415,8 +566,43 @@ async function runBench(options, prereq, { serverCpu, loadCpu, tmp, setServers }
   const servers = [
     ...tokengates,
     bareServer({ secret, cpu: serverCpu, username: user.username, accessToken }),
-    flaskServer({ gunicorn: prereq.gunicorn, cpu: serverCpu, user, invalidToken: async () => forgeToken(await accessToken()) }),
+    apolloFloorServer({ secret, cpu: serverCpu, username: user.username, accessToken }),
+    flaskServer({ gunicorn: prereq.gunicorn, cpu: serverCpu, user, pythonPath: prereq.fjePath, invalidToken: async () => forgeToken(await accessToken()) }),
   ];
+
+  // --instances=2: a second process of the same deployment (same DATABASE_URL, same REDIS_URL), started after
+  // the first so the schema is there; measured only as a pair, never alone, and never cold-started.
+  const pairScenarios = options.instances === 2 ? ['protected', 'me', 'refresh'].filter((s) => options.only.includes(s)) : [];
+  /** @type {import('./lib/report.mjs').InstancePair[]} */
+  const pairInfos = [];
+  /** @type {Array<{ id: string, a: import('./lib/servers.mjs').BenchServer, b: import('./lib/servers.mjs').BenchServer, scenarios: string[] }>} */
+  const pairs = [];
+  /** @type {string[]} */
+  const earlyNotes = [];
+  if (pairScenarios.length > 0 && (serverCpu === null || loadCpu === null)) {
+    earlyNotes.push('--instances=2 needs two CPUs (one each for the two-CPU line); the two-instance runs were skipped.');
+  } else if (pairScenarios.length > 0) {
+    for (const opts of shareable) {
+      const a = /** @type {import('./lib/servers.mjs').BenchServer} */ (tokengates.find((t) => t.id === opts.id));
+      // Two processes refreshing on one SQLite file fail with SQLITE_BUSY ("database is locked", answered as
+      // INTERNAL_SERVER_ERROR): the rotation's transaction cannot take the write lock the other process holds.
+      // Embedded SQLite is documented for one instance, so that pair is not measured.
+      const scenarios = opts.sqlite ? pairScenarios.filter((s) => s !== 'refresh') : pairScenarios;
+      if (opts.sqlite && scenarios.length < pairScenarios.length) {
+        earlyNotes.push(
+          `Two instances: \`refresh\` is not run on two ${opts.label} processes. On one shared SQLite file, refreshes on both fail now and then ` +
+            'with SQLITE_BUSY (`database is locked`, answered as INTERNAL_SERVER_ERROR); embedded SQLite is documented for one instance.',
+        );
+      }
+      if (scenarios.length === 0) continue;
+      const b = tokengateServer({ ...opts, id: `${opts.id}-2`, label: `${opts.label}, instance 2`, scenarios });
+      pairs.push({ id: opts.id, a, b, scenarios });
+      pairInfos.push({ id: opts.id, label: opts.label });
+    }
+  } else if (options.instances === 2) {
+    earlyNotes.push('--instances=2: none of protected, me, refresh was among the scenarios, so no two-instance run.');
+  }
+  const half = Math.max(1, Math.floor(options.connections / 2));
 
   // argon2 parameters as tokengate itself resolves them from this environment.
   const { loadConfig } = await import(pathToFileURL(path.join(ROOT, 'dist', 'config', 'config.js')).href);
@@ -435,24 +621,24 @@ async function runBench(options, prereq, { serverCpu, loadCpu, tmp, setServers }
     log(`cold start (median of ${options.coldStarts}): ${servers.map((s) => `${s.label} ${fmtMs(median(coldStart.get(s.id) ?? []))}`).join('; ')}`);
   }
 
-  for (const server of servers) {
+  for (const server of [...servers, ...pairs.map((p) => p.b)]) {
     await server.start();
-    setServers(servers.filter((s) => s.process() !== null));
+    setServers([...servers, ...pairs.map((p) => p.b)].filter((s) => s.process() !== null));
   }
   /** @type {Map<string, { idle: number, end: number }>} */
   const memory = new Map(servers.map((s) => [s.id, { idle: memoryOfAll(s.pids())?.current ?? NaN, end: NaN }]));
-  log(`servers up: ${servers.map((s) => `${s.label} on :${s.port()}`).join(', ')}`);
+  log(`servers up: ${[...servers, ...pairs.map((p) => p.b)].map((s) => `${s.label} on :${s.port()}`).join(', ')}`);
 
   /** @type {Map<string, { mode: 'success' | 'reject', runs: import('./lib/wrk.mjs').WrkResult[], peaks: number[] }>} */
   const measured = new Map();
   /** @type {string[]} */
   const failures = [];
   /** @type {string[]} */
-  const notes = [];
+  const notes = [...earlyNotes];
 
   // One request per scenario before any load, so a wrong expectation fails fast and clearly.
   for (const scenario of options.only) {
-    for (const server of servers.filter((s) => s.scenarios.includes(scenario) && scenario !== 'refresh')) {
+    for (const server of [...servers, ...pairs.map((p) => p.b)].filter((s) => s.scenarios.includes(scenario) && scenario !== 'refresh')) {
       const spec = await server.prepare(scenario);
       const res = await request(server.port(), { method: spec.method, path: spec.path, headers: spec.headers, body: spec.body });
       const verdict = classify(spec, res);
@@ -489,9 +675,64 @@ async function runBench(options, prereq, { serverCpu, loadCpu, tmp, setServers }
     return { spec, result, peak };
   };
 
+  /**
+   * Both instances of a pair under load at once, each from its own wrk with half the connections.
+   * 'one-cpu': both on the server CPU, both wrk on the load CPU. 'two-cpus': instance 2 moved to
+   * the load CPU for this measurement and both wrk unpinned, so they share the cores with the servers.
+   * @param {{ id: string, a: import('./lib/servers.mjs').BenchServer, b: import('./lib/servers.mjs').BenchServer, scenarios: string[] }} pair
+   * @param {string} scenario
+   * @param {'one-cpu' | 'two-cpus'} where
+   * @param {number} seconds
+   * @param {string} phase
+   * @returns {Promise<import('./lib/report.mjs').PairRun>}
+   */
+  const measurePair = async (pair, scenario, where, seconds, phase) => {
+    const cpuA = /** @type {string} */ (serverCpu);
+    const cpuB = where === 'two-cpus' ? /** @type {string} */ (loadCpu) : cpuA;
+    const pidB = pair.b.pids()[0];
+    await pinProcess(pidB, cpuB);
+    try {
+      const specA = await pair.a.prepare(scenario);
+      const specB = await pair.b.prepare(scenario);
+      const wrkCpu = where === 'two-cpus' ? null : loadCpu;
+      const [ra, rb] = await Promise.all([
+        runWrk({ port: pair.a.port(), spec: specA, seconds, connections: half, cpu: wrkCpu }),
+        runWrk({ port: pair.b.port(), spec: specB, seconds, connections: half, cpu: wrkCpu }),
+      ]);
+      await pair.a.after(scenario);
+      await pair.b.after(scenario);
+      const problems = [...checkRun(specA.mode, ra).map((p) => `instance 1: ${p}`), ...checkRun(specB.mode, rb).map((p) => `instance 2: ${p}`)];
+      const label = `${pair.a.label} ×2, ${where === 'one-cpu' ? `both on CPU ${cpuA}` : `CPUs ${cpuA} + ${cpuB}`}`;
+      for (const p of problems) failures.push(`${phase}, ${scenario} on ${label}: ${p}`);
+      for (const [n, r] of /** @type {const} */ ([[1, ra], [2, rb]])) {
+        const sock = r.socketErrors;
+        if (sock.connect + sock.read + sock.write + sock.timeout > 0) notes.push(`${phase}, ${scenario} on ${label}, instance ${n}: wrk socket errors ${JSON.stringify(sock)}`);
+      }
+      const run = {
+        rps: ra.rps + rb.rps,
+        rpsEach: /** @type {[number, number]} */ ([ra.rps, rb.rps]),
+        p99Ms: Math.max(ra.p99Ms, rb.p99Ms),
+        responses: ra.responses + rb.responses,
+        errors: ra.non2xx + rb.non2xx + ra.gqlErrors + rb.gqlErrors,
+        problems,
+      };
+      log(
+        `${phase.padEnd(9)} ${scenario.padEnd(9)} ${label.padEnd(38)} ${fmtInt(run.rps).padStart(7)} req/s  ` +
+          `(${fmtInt(ra.rps)} + ${fmtInt(rb.rps)})  worse p99 ${fmtMs(run.p99Ms).padStart(9)}${problems.length ? `  FAILED: ${problems.join('; ')}` : ''}`,
+      );
+      return run;
+    } finally {
+      await pinProcess(pidB, cpuA);
+    }
+  };
+  /** @type {Map<string, import('./lib/report.mjs').PairRun[]>} keyed `${pairId}:${scenario}:${where}`, one entry a round */
+  const pairMeasured = new Map();
+
   if (options.warmup > 0) {
     for (const scenario of options.only) {
       for (const server of servers.filter((s) => s.scenarios.includes(scenario))) await measure(server, scenario, options.warmup, 'warm-up');
+      // Warms the second instances (the first ones were just warmed alone).
+      for (const pair of pairs.filter((p) => p.scenarios.includes(scenario))) await measurePair(pair, scenario, 'one-cpu', options.warmup, 'warm-up');
     }
   }
 
@@ -516,6 +757,16 @@ async function runBench(options, prereq, { serverCpu, loadCpu, tmp, setServers }
         entry.peaks.push(peak);
         measured.set(key, entry);
       }
+      // The pairs right after the single instances on the same scenario, in the same round, so the ratio pairs them.
+      if (pairScenarios.includes(scenario)) {
+        const wheres = /** @type {const} */ (['one-cpu', 'two-cpus']);
+        for (const pair of pairs.filter((p) => p.scenarios.includes(scenario))) {
+          for (const where of round % 2 === 0 ? wheres : [...wheres].reverse()) {
+            const key = `${pair.id}:${scenario}:${where}`;
+            pairMeasured.set(key, [...(pairMeasured.get(key) ?? []), await measurePair(pair, scenario, where, options.duration, phase)]);
+          }
+        }
+      }
     }
   }
 
@@ -524,6 +775,7 @@ async function runBench(options, prereq, { serverCpu, loadCpu, tmp, setServers }
     if (m) m.end = memoryOfAll(server.pids())?.current ?? NaN;
     await server.stop();
   }
+  for (const pair of pairs) await pair.b.stop();
 
   const infos = servers.map(({ id, label, kind, algorithm }) => ({ id, label, kind, algorithm }));
   const rows = summarize(infos, measured);
@@ -545,6 +797,7 @@ async function runBench(options, prereq, { serverCpu, loadCpu, tmp, setServers }
     memory,
     coldStart,
     targets,
+    instances: pairs.length > 0 ? { pairs: pairInfos, scenarios: pairScenarios, runs: pairMeasured, connectionsEach: half, serverCpu: /** @type {string} */ (serverCpu), loadCpu: /** @type {string} */ (loadCpu) } : null,
     failures: [...new Set(failures)],
     notes: [...new Set(notes)],
   });

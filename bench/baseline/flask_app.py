@@ -8,7 +8,9 @@ cold start the same way for every server.
 
 Run by bench/run.mjs from Debian's packages (python3-flask,
 python3-python-flask-jwt-extended, gunicorn) as
-`gunicorn -w 1 -k sync -b 127.0.0.1:PORT flask_app:app`.
+`gunicorn -w 1 -k sync -b 127.0.0.1:PORT flask_app:app`; with
+BENCH_FLASK_JWT_EXTENDED set, that folder's flask_jwt_extended comes first
+on PYTHONPATH instead (see docs/benchmarks.md).
 
 Env: JWT_SECRET_KEY, BENCH_USERNAME, BENCH_PASSWORD.
 """

@@ -24,7 +24,7 @@ export const SCENARIOS = /** @type {const} */ ({
  * @typedef {object} ServerInfo
  * @property {string} id
  * @property {string} label
- * @property {'tokengate' | 'bare' | 'flask'} kind
+ * @property {'tokengate' | 'bare' | 'apollo' | 'flask'} kind
  * @property {'HS256' | 'RS256' | 'ES256'} [algorithm] how a tokengate variant signs
  */
 
@@ -45,6 +45,7 @@ export const SCENARIOS = /** @type {const} */ ({
  * @property {number} socketErrors
  * @property {string[]} problems correctness failures (empty when the check passed)
  * @property {number | null} vsBare median of the per-round ratios to the bare reference
+ * @property {number | null} vsApollo median of the per-round ratios to the Apollo floor's reference (same mapping as bare)
  * @property {number | null} vsFlask median of the per-round ratios to the Flask reference
  */
 
@@ -117,6 +118,7 @@ export function summarize(servers, measured) {
         socketErrors: sum(m.runs.map((r) => r.socketErrors.connect + r.socketErrors.read + r.socketErrors.write + r.socketErrors.timeout)),
         problems: m.runs.flatMap((r) => checkRun(m.mode, r)),
         vsBare: null,
+        vsApollo: null,
         vsFlask: null,
       });
     }
@@ -124,14 +126,20 @@ export function summarize(servers, measured) {
   const find = (/** @type {string} */ kind, /** @type {string} */ scenario) => rows.find((r) => r.server.kind === kind && r.scenario === scenario);
   for (const row of rows) {
     const bare = find('bare', BARE_REFERENCE[row.scenario] ?? '');
+    const apollo = find('apollo', BARE_REFERENCE[row.scenario] ?? '');
     const flask = find('flask', row.scenario);
     if (bare && row.server.kind !== 'bare') row.vsBare = pairedRatio(row.rounds, bare.rounds);
+    // The bare floor is faster than the Apollo floor by construction: its ratio to it would say nothing new.
+    if (apollo && row.server.kind !== 'apollo' && row.server.kind !== 'bare') row.vsApollo = pairedRatio(row.rounds, apollo.rounds);
     if (flask && row.server.kind !== 'flask') row.vsFlask = pairedRatio(row.rounds, flask.rounds);
   }
   return rows;
 }
 
-/** Which bare-baseline scenario each scenario is compared with (the issue's targets compare me and refresh with protected). */
+/**
+ * Which floor scenario (bare and Apollo floor alike) each scenario is
+ * compared with (the issue's targets compare me and refresh with protected).
+ */
 const BARE_REFERENCE = /** @type {Record<string, string>} */ ({ protected: 'protected', invalid: 'invalid', me: 'protected', refresh: 'protected' });
 
 /** @param {number[]} values @returns {number} the largest finite value, NaN for none */
@@ -162,11 +170,18 @@ export const fmtMB = (bytes) => (Number.isFinite(bytes) ? `${(bytes / 1_048_576)
  * @property {string} text
  * @property {boolean | null} met null when not measured in this run
  * @property {string} detail
+ * @property {boolean} [reportOnly] a figure the issue asks to see, with no threshold
  */
 
 /**
- * The issue's targets, per tokengate variant. Reported, never asserted.
- * Ratios are paired per round (see pairedRatio).
+ * The issue's targets. Reported, never asserted. Ratios are paired per round
+ * (see pairedRatio).
+ *
+ * tokengate on SQLite (id `tokengate`) is held to the floor, Flask, latency,
+ * argon2 and memory targets; the PostgreSQL / Redis variant (id
+ * `tokengate-shared`) to ≥ 70 % of the SQLite figures on `protected` and
+ * `me`, with `refreshToken` reported beside them, plus memory and cold start.
+ * The RS256/ES256 variants are compared with HS256 in their own table.
  * @param {Row[]} rows
  * @param {ServerInfo[]} servers
  * @param {{ argon2Rates: number[], coldStart: Map<string, number[]> }} extra
@@ -178,38 +193,43 @@ export function checkTargets(rows, servers, extra) {
   const get = (/** @type {string} */ id, /** @type {string} */ scenario) => rows.find((r) => r.server.id === id && r.scenario === scenario);
   const bare = (/** @type {string} */ scenario) => rows.find((r) => r.server.kind === 'bare' && r.scenario === scenario);
   const flask = (/** @type {string} */ scenario) => rows.find((r) => r.server.kind === 'flask' && r.scenario === scenario);
-  // The RS256/ES256 variants are compared with HS256 in their own table (renderResults), not against these targets.
-  for (const server of servers.filter((s) => s.kind === 'tokengate' && (s.algorithm ?? 'HS256') === 'HS256')) {
-    const add = (/** @type {string} */ text, /** @type {boolean | null} */ met, /** @type {string} */ detail) =>
-      targets.push({ server: server.label, text, met, detail });
+  for (const server of servers.filter((s) => s.id === 'tokengate' || s.id === 'tokengate-shared')) {
+    const add = (/** @type {string} */ text, /** @type {boolean | null} */ met, /** @type {string} */ detail, reportOnly = false) =>
+      targets.push({ server: server.label, text, met, detail, ...(reportOnly ? { reportOnly } : {}) });
     /**
      * @param {string} text
      * @param {Row | undefined} row
      * @param {{ rounds: number[], rps: number } | undefined} ref
-     * @param {number} factor
+     * @param {number | null} factor null: reported, no threshold
      * @param {string} [unit]
      */
     const ratio = (text, row, ref, factor, unit = 'req/s') => {
-      if (!row || !ref || ref.rounds.length === 0) return add(text, null, 'not measured');
+      if (!row || !ref || ref.rounds.length === 0) return add(text, null, 'not measured', factor === null);
       const r = pairedRatio(row.rounds, ref.rounds);
-      const shown = factor >= 1 ? fmtTimes(r) : fmtPct(r);
+      const shown = factor !== null && factor >= 1 ? fmtTimes(r) : fmtPct(r);
       const fmt = (/** @type {number} */ n) => (n < 100 ? n.toFixed(1) : fmtInt(n));
-      add(text, r >= factor, `${shown} (medians ${fmt(row.rps)} vs ${fmt(ref.rps)} ${unit})`);
+      add(text, factor === null ? null : r >= factor, `${shown} (medians ${fmt(row.rps)} vs ${fmt(ref.rps)} ${unit})`, factor === null);
     };
     const prot = get(server.id, 'protected');
-    ratio('`protected` ≥ 35 % of the bare baseline', prot, bare('protected'), 0.35);
-    ratio('`protected` ≥ 3× the Flask seed', prot, flask('protected'), 3);
-    if (prot) {
-      add('`protected` p50 < 10 ms at 50 connections', prot.p50Ms < 10, fmtMs(prot.p50Ms));
-      add('`protected` p99 < 50 ms at 50 connections', prot.p99Ms < 50, fmtMs(prot.p99Ms));
+    if (server.id === 'tokengate') {
+      ratio('`protected` ≥ 45 % of the bare floor', prot, bare('protected'), 0.45);
+      ratio('`protected` ≥ 3.5× the Flask seed', prot, flask('protected'), 3.5);
+      if (prot) {
+        add('`protected` p50 < 10 ms at 50 connections', prot.p50Ms < 10, fmtMs(prot.p50Ms));
+        add('`protected` p99 < 20 ms at 50 connections', prot.p99Ms < 20, fmtMs(prot.p99Ms));
+      } else {
+        add('`protected` p50 < 10 ms, p99 < 20 ms at 50 connections', null, 'not measured');
+      }
+      ratio('invalid token ≥ 90 % of the valid-token rate', get(server.id, 'invalid'), prot, 0.9);
+      ratio('`me` ≥ 40 % of the bare floor', get(server.id, 'me'), bare('protected'), 0.4);
+      ratio('`refreshToken` ≥ 20 % of the bare floor', get(server.id, 'refresh'), bare('protected'), 0.2);
+      const argon2 = extra.argon2Rates.length > 0 ? { rounds: extra.argon2Rates, rps: median(extra.argon2Rates) } : undefined;
+      ratio('`login` ≥ 90 % of the raw argon2 verify rate', get(server.id, 'login'), argon2, 0.9, 'per second');
     } else {
-      add('`protected` p50 < 10 ms, p99 < 50 ms', null, 'not measured');
+      ratio('`protected` ≥ 70 % of tokengate on SQLite', prot, get('tokengate', 'protected'), 0.7);
+      ratio('`me` ≥ 70 % of tokengate on SQLite', get(server.id, 'me'), get('tokengate', 'me'), 0.7);
+      ratio('`refreshToken` against tokengate on SQLite', get(server.id, 'refresh'), get('tokengate', 'refresh'), null);
     }
-    ratio('invalid token ≥ 80 % of the valid-token rate', get(server.id, 'invalid'), prot, 0.8);
-    ratio('`me` ≥ 25 % of the bare baseline', get(server.id, 'me'), bare('protected'), 0.25);
-    const argon2 = extra.argon2Rates.length > 0 ? { rounds: extra.argon2Rates, rps: median(extra.argon2Rates) } : undefined;
-    ratio('`login` ≥ 80 % of the raw argon2 verify rate', get(server.id, 'login'), argon2, 0.8, 'per second');
-    ratio('`refreshToken` ≥ 20 % of the bare baseline', get(server.id, 'refresh'), bare('protected'), 0.2);
     const own = rows.filter((r) => r.server.id === server.id && Number.isFinite(r.peakRss));
     if (own.length > 0) {
       const worst = own.reduce((a, b) => (b.peakRss > a.peakRss ? b : a));
@@ -236,9 +256,94 @@ export function checkTargets(rows, servers, extra) {
  * @property {Map<string, { idle: number, end: number }>} memory RSS after start-up (before any load) and after the last measurement
  * @property {Map<string, number[]>} coldStart
  * @property {Target[]} targets
+ * @property {Instances | null} [instances] the two-instance runs (--instances=2)
  * @property {string[]} failures
  * @property {string[]} notes
  */
+
+/**
+ * A deployment measured as two instances (its first instance is the one-instance row of the same id).
+ * @typedef {object} InstancePair
+ * @property {string} id the first instance's server id
+ * @property {string} label
+ */
+
+/**
+ * One measurement of a pair: both instances under load at once.
+ * @typedef {object} PairRun
+ * @property {number} rps the two req/s summed
+ * @property {[number, number]} rpsEach instance 1's and instance 2's
+ * @property {number} p99Ms the worse of the two p99s
+ * @property {number} responses
+ * @property {number} errors non-2xx plus GraphQL errors, both instances
+ * @property {string[]} problems correctness failures
+ */
+
+/**
+ * @typedef {object} Instances
+ * @property {InstancePair[]} pairs
+ * @property {string[]} scenarios
+ * @property {Map<string, PairRun[]>} runs keyed `${pairId}:${scenario}:${where}`, one entry a round
+ * @property {number} connectionsEach wrk connections per instance
+ * @property {string} serverCpu
+ * @property {string} loadCpu
+ */
+
+/**
+ * Two instances of one deployment against one, per scenario and placement.
+ * @param {Row[]} rows
+ * @param {Instances} inst
+ * @param {number} connections the one-instance connection count
+ * @returns {string[]}
+ */
+function instancesTable(rows, inst, connections) {
+  const { serverCpu, loadCpu, connectionsEach } = inst;
+  const where = /** @type {const} */ ({
+    'one-cpu': `both on CPU ${serverCpu}; two wrk on CPU ${loadCpu}`,
+    'two-cpus': `instance 1 on CPU ${serverCpu}, instance 2 on CPU ${loadCpu}; two wrk unpinned, sharing both cores with the servers`,
+  });
+  const lines = [
+    '### Two instances',
+    '',
+    `Two tokengate processes of one deployment on one database (the SQLite file both open, or the same PostgreSQL and Redis), ` +
+      `each loaded by its own wrk with ${connectionsEach} connections, the two wrk running at once; req/s is their sum, p99 the worse of the two. ` +
+      `"vs one instance" is paired per round against the same deployment's one-instance row on the same scenario ` +
+      `(one process on CPU ${serverCpu}, one wrk with ${connections} connections on CPU ${loadCpu}). ` +
+      'On one CPU the pair shows what a second process costs or gains on the same core; on two CPUs it has twice the server cores ' +
+      'but wrk no longer has a core of its own, so that line understates the pair by however much CPU the two wrk take.',
+    '',
+    '| scenario | deployment | where | req/s (sum) | range | instance 1 + instance 2 | worse p99 | errors | check | vs one instance |',
+    '|---|---|---|--:|--:|--:|--:|--:|---|--:|',
+  ];
+  for (const scenario of inst.scenarios) {
+    for (const pair of inst.pairs) {
+      const single = rows.find((r) => r.server.id === pair.id && r.scenario === scenario);
+      for (const w of /** @type {const} */ (['one-cpu', 'two-cpus'])) {
+        const runs = inst.runs.get(`${pair.id}:${scenario}:${w}`) ?? [];
+        if (runs.length === 0) continue;
+        const sums = runs.map((r) => r.rps);
+        const { min, max } = range(sums);
+        const each = `${fmtInt(median(runs.map((r) => r.rpsEach[0])))} + ${fmtInt(median(runs.map((r) => r.rpsEach[1])))}`;
+        const check = runs.every((r) => r.problems.length === 0) ? 'ok' : '**FAILED**';
+        const vs = single ? fmtPct(pairedRatio(sums, single.rounds)) : '—';
+        lines.push(
+          `| ${scenario} | ${pair.label} | ${where[w]} | ${fmtInt(median(sums))} | ${fmtInt(min)}–${fmtInt(max)} | ${each} | ` +
+            `${fmtMs(median(runs.map((r) => r.p99Ms)))} | ${fmtInt(sum(runs.map((r) => r.errors)))} of ${fmtInt(sum(runs.map((r) => r.responses)))} | ${check} | ${vs} |`,
+        );
+      }
+    }
+  }
+  lines.push('');
+  if (inst.pairs.some((p) => p.id === 'tokengate')) {
+    lines.push(
+      'Embedded SQLite is documented for one instance (README, Running many instances). Two processes on one machine can share the file ' +
+        '(WAL, a busy timeout, and each process drops its session cache when it sees the other commit), which is what the SQLite lines measure; ' +
+        '`refresh` is left out there (see the notes).',
+      '',
+    );
+  }
+  return lines;
+}
 
 /**
  * RS256/ES256 against HS256 on `protected` (a token seen before: the memoized
@@ -268,6 +373,48 @@ function signingTable(rows) {
 }
 
 /**
+ * Where tokengate's distance to the bare floor goes, per request: the server
+ * has one core, so 1 / (req/s) is the core time one request costs. The
+ * Apollo floor's extra cost over bare is Apollo Server's own pipeline; what
+ * tokengate costs beyond the Apollo floor is tokengate's. Shares are the
+ * median of the per-round shares. Empty without both floors.
+ * @param {Row[]} rows
+ * @returns {string[]}
+ */
+function gapTable(rows) {
+  const tg = rows.filter((r) => r.server.kind === 'tokengate' && (r.server.algorithm ?? 'HS256') === 'HS256');
+  const lines = [];
+  for (const scenario of ['protected', 'invalid']) {
+    const bare = rows.find((r) => r.server.kind === 'bare' && r.scenario === scenario);
+    const apollo = rows.find((r) => r.server.kind === 'apollo' && r.scenario === scenario);
+    if (!bare || !apollo) continue;
+    for (const row of tg.filter((r) => r.scenario === scenario)) {
+      const n = Math.min(bare.rounds.length, apollo.rounds.length, row.rounds.length);
+      const share = median(
+        Array.from({ length: n }, (_, i) => (1 / apollo.rounds[i] - 1 / bare.rounds[i]) / (1 / row.rounds[i] - 1 / bare.rounds[i])),
+      );
+      const us = (/** @type {number} */ rps) => (Number.isFinite(rps) && rps > 0 ? `${(1e6 / rps).toFixed(0)} µs` : '—');
+      lines.push(
+        `| ${scenario} | ${row.server.label} | ${us(bare.rps)} | ${us(apollo.rps)} | ${us(row.rps)} | ${fmtPct(share)} | ${fmtPct(Number.isFinite(share) ? 1 - share : NaN)} |`,
+      );
+    }
+  }
+  if (lines.length === 0) return [];
+  return [
+    '### Where the gap to the bare floor goes',
+    '',
+    'Core time per request (1 / median req/s; every server has one core). Of what tokengate costs beyond the bare floor, ' +
+      '"Apollo Server" is the part the Apollo floor costs too (Apollo Server\'s own pipeline on the same query and the same verification), ' +
+      '"tokengate" the rest; shares are medians of the per-round shares (outside 0–100 % when the run was too short or noisy to tell).',
+    '',
+    '| scenario | tokengate variant | bare | Apollo floor | tokengate | of the gap: Apollo Server | of the gap: tokengate |',
+    '|---|---|--:|--:|--:|--:|--:|',
+    ...lines,
+    '',
+  ];
+}
+
+/**
  * The results as Markdown (printed, and written to docs/benchmarks.md).
  * @param {ReportInput} input
  * @returns {string}
@@ -288,29 +435,30 @@ export function renderResults(input) {
     '',
   );
   lines.push(
-    '| scenario | server | req/s | range | p50 | p99 | peak RSS | non-2xx / GraphQL errors | check | vs bare | vs Flask |',
-    '|---|---|--:|--:|--:|--:|--:|--:|---|--:|--:|',
+    '| scenario | server | req/s | range | p50 | p99 | peak RSS | non-2xx / GraphQL errors | check | vs bare | vs Apollo floor | vs Flask |',
+    '|---|---|--:|--:|--:|--:|--:|--:|---|--:|--:|--:|',
   );
   for (const row of rows) {
     const check = row.problems.length === 0 ? 'ok' : '**FAILED**';
     const expected = row.scenario === 'invalid' ? ' (refusals)' : '';
     const ref = row.server.kind === 'bare' ? 'itself' : fmtPct(row.vsBare);
+    const refApollo = row.server.kind === 'apollo' ? 'itself' : fmtPct(row.vsApollo);
     const refFlask = row.server.kind === 'flask' ? 'itself' : fmtTimes(row.vsFlask);
     lines.push(
       `| ${row.scenario} | ${row.server.label} | ${fmtInt(row.rps)} | ${fmtInt(row.rpsMin)}–${fmtInt(row.rpsMax)} | ${fmtMs(row.p50Ms)} | ${fmtMs(row.p99Ms)} | ${fmtMB(row.peakRss)} | ` +
-        `${fmtInt(row.non2xx)} / ${fmtInt(row.gqlErrors)}${expected} of ${fmtInt(row.responses)} | ${check} | ${ref} | ${refFlask} |`,
+        `${fmtInt(row.non2xx)} / ${fmtInt(row.gqlErrors)}${expected} of ${fmtInt(row.responses)} | ${check} | ${ref} | ${refApollo} | ${refFlask} |`,
     );
     if (row.scenario === 'login' && row.server.kind === 'tokengate' && argon2 && Number.isFinite(argon2.rate)) {
       // keep the argon2 row right after the first tokengate login row
       if (rows.filter((r) => r.scenario === 'login' && r.server.kind === 'tokengate')[0] === row) {
         const { min, max } = range(argon2.rates);
         const vs = row.rounds.length > 0 ? ` (tokengate's login: ${fmtPct(pairedRatio(row.rounds, argon2.rates))} of it)` : '';
-        lines.push(`| login | raw argon2 verify, same parameters, 50 callers${vs} | ${argon2.rate.toFixed(1)} | ${min.toFixed(1)}–${max.toFixed(1)} | | | | | | | |`);
+        lines.push(`| login | raw argon2 verify, same parameters, 50 callers${vs} | ${argon2.rate.toFixed(1)} | ${min.toFixed(1)}–${max.toFixed(1)} | | | | | | | | |`);
       }
     }
   }
   lines.push('');
-  lines.push('"vs bare": `protected`, `invalid` against the same scenario on the bare server; `me` and `refresh` against its `protected`. ');
+  lines.push('"vs bare", "vs Apollo floor": `protected`, `invalid` against the same scenario on that floor; `me` and `refresh` against its `protected`. ');
   lines.push('"vs Flask": against the same scenario on the Flask seed. Errors count every measured request of every round.', '');
   if (argon2) lines.push(`argon2 parameters (from tokengate's \`loadConfig\`): \`${JSON.stringify(argon2.params)}\`.`, '');
 
@@ -331,11 +479,13 @@ export function renderResults(input) {
   }
   lines.push('');
 
+  lines.push(...gapTable(rows));
+  if (input.instances) lines.push(...instancesTable(rows, input.instances, settings.connections));
   lines.push(...signingTable(rows));
 
   lines.push('### Targets', '', 'Ratios in one run on one machine; reported, never asserted.', '');
   for (const t of input.targets) {
-    const mark = t.met === null ? '—' : t.met ? 'met' : '**not met**';
+    const mark = t.reportOnly ? 'reported' : t.met === null ? '—' : t.met ? 'met' : '**not met**';
     const who = input.targets.some((x) => x.server !== t.server) ? ` (${t.server})` : '';
     lines.push(`- ${mark}: ${t.text}${who}: ${t.detail}`);
   }

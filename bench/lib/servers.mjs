@@ -1,7 +1,8 @@
 // @ts-check
 /**
  * The servers under test: tokengate itself (one or more variants), the bare
- * node:http + jsonwebtoken floor, and the Flask seed under gunicorn. Each
+ * node:http + jsonwebtoken floor, the Apollo floor (Apollo Server 5 on
+ * node:http, the same verification), and the Flask seed under gunicorn. Each
  * knows how to start pinned to the server core, how to time a cold start,
  * and how to prepare each of its scenarios (fresh tokens, refresh pools).
  */
@@ -26,7 +27,7 @@ const BASELINE_DIR = path.join(ROOT, 'bench', 'baseline');
  * @typedef {object} BenchServer
  * @property {string} id
  * @property {string} label
- * @property {'tokengate' | 'bare' | 'flask'} kind
+ * @property {'tokengate' | 'bare' | 'apollo' | 'flask'} kind
  * @property {'HS256' | 'RS256' | 'ES256'} [algorithm] how a tokengate variant signs its access tokens
  * @property {readonly string[]} scenarios what this server can be measured on
  * @property {() => Promise<void>} start spawn, wait until it serves, create the bench user
@@ -372,15 +373,80 @@ export function bareServer({ secret, cpu, username, accessToken }) {
 }
 
 /**
+ * The Apollo floor (bench/baseline/apollo-floor.mjs): Apollo Server 5 on
+ * node:http with tokengate's `protected` query alone, verifying tokengate's
+ * tokens as the bare floor does. Between the bare floor and tokengate, it
+ * shows how much of the gap is Apollo Server's own pipeline.
+ * @param {object} options
+ * @param {string} options.secret tokengate's JWT_SECRET
+ * @param {string | null} options.cpu
+ * @param {string} options.username
+ * @param {() => Promise<string>} options.accessToken a fresh tokengate access token
+ * @returns {BenchServer}
+ */
+export function apolloFloorServer({ secret, cpu, username, accessToken }) {
+  const label = 'Apollo floor (Apollo Server 5, node:http, jsonwebtoken)';
+  /** @type {Managed | null} */
+  let managed = null;
+  let port = 0;
+  const launch = async () => {
+    const p = await freePort();
+    const m = spawnPinned(cpu, process.execPath, [path.join(BASELINE_DIR, 'apollo-floor.mjs')], {
+      // NODE_ENV=production as tokengate runs: Apollo then leaves stack traces out of errors.
+      env: { PATH: process.env.PATH ?? '', NODE_ENV: 'production', JWT_SECRET: secret, HOST: '127.0.0.1', PORT: String(p) },
+      cwd: ROOT,
+    });
+    return { managed: m, port: p };
+  };
+  /** @param {string} token @param {string} expectBody @param {'success' | 'reject'} mode @returns {ScenarioSpec} */
+  const spec = (token, expectBody, mode) => ({
+    path: '/graphql',
+    method: 'POST',
+    headers: { ...JSON_HEADERS, authorization: `Bearer ${token}` },
+    body: JSON.stringify({ query: QUERIES.protected }),
+    mode,
+    expectStatus: [200],
+    expectBody,
+  });
+  return {
+    id: 'apollo',
+    label,
+    kind: 'apollo',
+    scenarios: ['protected', 'invalid'],
+    async start() {
+      ({ managed, port } = await launchAndWait(launch, label));
+    },
+    async prepare(scenario) {
+      assertAlive(managed, label);
+      const token = await accessToken();
+      if (scenario === 'protected') return spec(token, `"loggedInAs":"${username}"`, 'success');
+      // Refused as tokengate refuses: HTTP 200, a GraphQL error UNAUTHENTICATED with reason INVALID_TOKEN.
+      if (scenario === 'invalid') return spec(forgeToken(token), '"INVALID_TOKEN"', 'reject');
+      throw new Error(`${label} has no scenario ${scenario}`);
+    },
+    async after() {},
+    coldStart: () => timeColdStart(launch, label),
+    pids: () => (managed ? [managed.pid] : []),
+    async stop() {
+      await managed?.stop();
+    },
+    port: () => port,
+    process: () => managed,
+  };
+}
+
+/**
  * The Flask seed under gunicorn with one sync worker.
  * @param {object} options
  * @param {string} options.gunicorn path of the gunicorn script
  * @param {string | null} options.cpu
  * @param {Credentials} options.user
  * @param {() => Promise<string>} options.invalidToken a forged tokengate token (same shape for every server)
+ * @param {string | null} [options.pythonPath] a folder holding a flask_jwt_extended package, put first on
+ *   PYTHONPATH so the seed imports it instead of the system's (BENCH_FLASK_JWT_EXTENDED)
  * @returns {BenchServer}
  */
-export function flaskServer({ gunicorn, cpu, user, invalidToken }) {
+export function flaskServer({ gunicorn, cpu, user, invalidToken, pythonPath = null }) {
   const label = 'Flask seed (gunicorn, 1 sync worker)';
   const secret = randomSecret();
   /** @type {Managed | null} */
@@ -396,6 +462,7 @@ export function flaskServer({ gunicorn, cpu, user, invalidToken }) {
         env: {
           PATH: process.env.PATH ?? '',
           PYTHONDONTWRITEBYTECODE: '1',
+          ...(pythonPath ? { PYTHONPATH: pythonPath } : {}),
           JWT_SECRET_KEY: secret,
           BENCH_USERNAME: user.username,
           BENCH_PASSWORD: user.password,

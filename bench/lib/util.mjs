@@ -170,6 +170,18 @@ export function spawnPinned(cpu, command, args, options) {
   return managed;
 }
 
+/**
+ * Moves a running process, every thread of it, to another CPU list
+ * (`taskset -a -p -c`); threads it starts later inherit the new list.
+ * @param {number} pid
+ * @param {string} cpu
+ * @returns {Promise<void>}
+ */
+export async function pinProcess(pid, cpu) {
+  const { code, stderr } = await runToEnd('taskset', ['-a', '-p', '-c', cpu, String(pid)]);
+  if (code !== 0) throw new Error(`taskset -a -p -c ${cpu} ${pid} failed (exit ${code}): ${stderr.trim()}`);
+}
+
 /** Kills (SIGKILL) every process the harness started that is still running; for interrupts. */
 export function killAll() {
   for (const managed of running) managed.child.kill('SIGKILL');
