@@ -18,7 +18,7 @@ import path from 'node:path';
 import process from 'node:process';
 import { pathToFileURL } from 'node:url';
 import { checkRun, checkTargets, fmtInt, fmtMB, fmtMs, renderResults, SCENARIOS, summarize } from './lib/report.mjs';
-import { BENCH_RATE_LIMITS, apolloFloorServer, bareServer, flaskServer, forgeToken, randomSecret, ROOT, tokengateServer, writeBenchKey } from './lib/servers.mjs';
+import { START, BENCH_RATE_LIMITS, apolloFloorServer, bareServer, flaskServer, forgeToken, randomSecret, ROOT, tokengateServer, writeBenchKey } from './lib/servers.mjs';
 import { killAll, median, memoryOfAll, pinProcess, request, resetPeakMemory, runToEnd } from './lib/util.mjs';
 import { classify, runWrk } from './lib/wrk.mjs';
 
@@ -391,7 +391,11 @@ ${Object.entries(SCENARIOS).map(([name, text]) => `  - \`${name}\`: ${text}`).jo
   rotation really runs; an \`INVALID_REFRESH_TOKEN\` fails the bench.
 - The raw argon2 verify rate is measured in the same run by a separate Node
   process on the server's core (\`bench/argon2-rate.mjs\`, 50 concurrent callers),
-  at the parameters tokengate's own \`loadConfig\` yields; \`login\` is compared with it.
+  at the parameters tokengate's own \`loadConfig\` yields and with the allocator
+  settings \`npm start\` gives tokengate (\`MALLOC_ARENA_MAX\`, \`MALLOC_MMAP_THRESHOLD_\`
+  from package.json "config": every 19 MiB Argon2 block is then mapped and
+  unmapped, which keeps RSS bounded and costs about 15 % of the hash rate);
+  \`login\` is compared with it.
 - Two instances (\`--instances=2\`, off by default): a second tokengate process
   of the SQLite deployment opens the same file, and with
   \`BENCH_DATABASE_URL\` / \`BENCH_REDIS_URL\` a second process of that variant
@@ -737,7 +741,8 @@ async function runBench(options, prereq, { serverCpu, loadCpu, tmp, setServers }
       // Rotate the server order each round, so no server always runs first after a pause.
       const rotated = order.map((_, i) => order[(i + round) % order.length]);
       if (scenario === 'login') {
-        const rate = await argon2Rate({ params: argon2Params, seconds: options.duration, connections: options.connections, cpu: serverCpu, env: baseEnv });
+        // With the allocator settings npm start gives tokengate (package.json "config"): the same conditions its hashes run in.
+        const rate = await argon2Rate({ params: argon2Params, seconds: options.duration, connections: options.connections, cpu: serverCpu, env: { ...baseEnv, ...START.env } });
         argon2Rates.push(rate);
         log(`${phase.padEnd(9)} argon2    ${'raw argon2 verify'.padEnd(38)} ${rate.toFixed(1).padStart(7)} verifies/s`);
       }

@@ -453,7 +453,7 @@ export function renderResults(input) {
       if (rows.filter((r) => r.scenario === 'login' && r.server.kind === 'tokengate')[0] === row) {
         const { min, max } = range(argon2.rates);
         const vs = row.rounds.length > 0 ? ` (tokengate's login: ${fmtPct(pairedRatio(row.rounds, argon2.rates))} of it)` : '';
-        lines.push(`| login | raw argon2 verify, same parameters, 50 callers${vs} | ${argon2.rate.toFixed(1)} | ${min.toFixed(1)}–${max.toFixed(1)} | | | | | | | | |`);
+        lines.push(`| login | raw argon2 verify, same parameters and allocator settings, 50 callers${vs} | ${argon2.rate.toFixed(1)} | ${min.toFixed(1)}–${max.toFixed(1)} | | | | | | | | |`);
       }
     }
   }

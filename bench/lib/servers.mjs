@@ -154,7 +154,7 @@ function assertAlive(managed, label) {
  * How `npm start` runs the server (package.json "config"): the same node
  * flags and allocator setting, so the bench measures what operators run.
  */
-const START = (() => {
+export const START = (() => {
   const { config } = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
   return {
     nodeFlags: String(config.node_flags).split(/\s+/).filter(Boolean),
