@@ -145,7 +145,7 @@ async function main() {
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'tokengate-profile-db-'));
   const server = tokengateServer({
     id: 'tokengate',
-    label: 'tokengate (SQLite, --cpu-prof)',
+    label: `tokengate (${process.env.BENCH_DATABASE_URL ? 'PostgreSQL' : 'SQLite'}${process.env.BENCH_REDIS_URL ? ' + Redis' : ''}, --cpu-prof)`,
     env: {
       PATH: process.env.PATH ?? '/usr/bin:/bin',
       HOME: process.env.HOME ?? tmp,
@@ -154,9 +154,11 @@ async function main() {
       HOST: '127.0.0.1',
       LOG_LEVEL: 'warn',
       ...BENCH_RATE_LIMITS,
-      DATABASE_URL: path.join(tmp, 'bench.sqlite'),
+      // BENCH_DATABASE_URL / BENCH_REDIS_URL profile that deployment instead, as in bench/run.mjs.
+      DATABASE_URL: process.env.BENCH_DATABASE_URL || path.join(tmp, 'bench.sqlite'),
+      ...(process.env.BENCH_REDIS_URL ? { REDIS_URL: process.env.BENCH_REDIS_URL } : {}),
     },
-    sqlite: true,
+    sqlite: !process.env.BENCH_DATABASE_URL,
     tmp,
     cpu: os.availableParallelism() >= 2 ? '0' : null,
     user: { username: 'bench-profile', password: 'correct horse battery staple' },
