@@ -337,8 +337,8 @@ function instancesTable(rows, inst, connections) {
   if (inst.pairs.some((p) => p.id === 'tokengate')) {
     lines.push(
       'Embedded SQLite is documented for one instance (README, Running many instances). Two processes on one machine can share the file ' +
-        '(WAL, a busy timeout, and each process drops its session cache when it sees the other commit), which is what the SQLite lines measure; ' +
-        '`refresh` is left out there (see the notes).',
+        '(WAL, transactions that take the write lock up front and wait for it, and each process drops its session cache when it sees the other commit), ' +
+        'which is what the SQLite lines measure.',
       '',
     );
   }
