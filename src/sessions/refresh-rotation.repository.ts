@@ -132,11 +132,11 @@ class SqliteRotations implements FastRotations {
     const s = (this.#statements ??= prepare(this.#sqlite));
     const live = s.findLive.get(hash) as { session_id: string; generation: number } | undefined;
     if (live === undefined || (belongs !== undefined && !belongs(live.session_id))) return null;
-    const row = s.advance.get(toTimestamp(now), toTimestamp(expiresAt), live.session_id, live.generation, toTimestamp(now)) as
-      Selectable<SessionTable> | undefined;
+    const at = toTimestamp(now);
+    const row = s.advance.get(at, toTimestamp(expiresAt), live.session_id, live.generation, at) as Selectable<SessionTable> | undefined;
     if (row === undefined) return null;
-    s.markUsed.run(toTimestamp(now), hash);
-    s.insertNext.run(nextHash, live.session_id, live.generation + 1, toTimestamp(now));
+    s.markUsed.run(at, hash);
+    s.insertNext.run(nextHash, live.session_id, live.generation + 1, at);
     return toSession(row);
   }
 }
