@@ -19,7 +19,7 @@ import process from 'node:process';
 import { pathToFileURL } from 'node:url';
 import { checkRun, checkTargets, fmtInt, fmtMB, fmtMs, renderResults, SCENARIOS, summarize } from './lib/report.mjs';
 import { START, BENCH_RATE_LIMITS, apolloFloorServer, bareServer, flaskServer, forgeToken, randomSecret, ROOT, tokengateServer, writeBenchKey } from './lib/servers.mjs';
-import { killAll, median, memoryOfAll, pinProcess, request, resetPeakMemory, runToEnd } from './lib/util.mjs';
+import { childrenOf, killAll, median, memoryOfAll, pinProcess, request, resetPeakMemory, runToEnd, waitUntilIdle } from './lib/util.mjs';
 import { classify, runWrk } from './lib/wrk.mjs';
 
 const USAGE = `Usage: npm run bench [-- options]     (or: node bench/run.mjs [options] after npm run build)
@@ -328,7 +328,7 @@ run on one machine:
 \`\`\`sh
 ${APT_LINE}
 npm run bench                # about 8 minutes; rewrites this file
-npm run bench -- --smoke     # under a minute: checks that it works, writes nothing
+npm run bench -- --smoke     # about two minutes: checks that it works, writes nothing
 \`\`\`
 
 Options: \`--duration=N\` (seconds per measurement, default 10), \`--rounds=N\`
@@ -374,6 +374,11 @@ package; the profile is written under the system's temporary folder.
   machine vary by 30 % and more. A ratio between two servers (or two
   scenarios) is the median of the per-round ratios: the two were measured
   minutes apart at most, so the machine's drift mostly cancels out.
+- Before each measurement the bench waits until every server process is
+  idle (at most 20 ms of CPU between them in 300 ms): a load generator that
+  stops leaves work behind (50 logins still queued for hashing are seconds
+  of Argon2 on the server core), which would otherwise run during the next
+  measurement and show as its p99.
 - Signing algorithms: \`protected\` and \`fresh\` also run on two more
   tokengate variants, the same deployment with \`JWT_ALGORITHM=ES256\` (P-256)
   and \`RS256\` (2048-bit RSA), each with a key made for the run. \`fresh\`
@@ -651,8 +656,15 @@ async function runBench(options, prereq, { serverCpu, loadCpu, tmp, setServers }
    * @param {number} seconds
    * @param {string} phase
    */
+  /**
+   * Every process under test shares the server core: before a measurement,
+   * wait until all of them have finished what the last one left behind.
+   */
+  const settle = () => waitUntilIdle([...servers, ...pairs.map((p) => p.b)].flatMap((s) => s.pids().flatMap((pid) => [pid, ...childrenOf(pid)])));
+
   const measure = async (server, scenario, seconds, phase) => {
     const spec = await server.prepare(scenario);
+    await settle();
     // The peak RSS of this measurement alone: reset the high-water mark, read it after.
     const reset = resetPeakMemory(server.pids());
     const result = await runWrk({ port: server.port(), spec, seconds, connections: options.connections, cpu: loadCpu });
@@ -690,6 +702,7 @@ async function runBench(options, prereq, { serverCpu, loadCpu, tmp, setServers }
     try {
       const specA = await pair.a.prepare(scenario);
       const specB = await pair.b.prepare(scenario);
+      await settle();
       const wrkCpu = where === 'two-cpus' ? null : loadCpu;
       const [ra, rb] = await Promise.all([
         runWrk({ port: pair.a.port(), spec: specA, seconds, connections: half, cpu: wrkCpu }),
@@ -741,6 +754,7 @@ async function runBench(options, prereq, { serverCpu, loadCpu, tmp, setServers }
       // Rotate the server order each round, so no server always runs first after a pause.
       const rotated = order.map((_, i) => order[(i + round) % order.length]);
       if (scenario === 'login') {
+        await settle();
         // With the allocator settings npm start gives tokengate (package.json "config"): the same conditions its hashes run in.
         const rate = await argon2Rate({ params: argon2Params, seconds: options.duration, connections: options.connections, cpu: serverCpu, env: { ...baseEnv, ...START.env } });
         argon2Rates.push(rate);

@@ -289,3 +289,35 @@ export function range(values) {
   const finite = values.filter((v) => Number.isFinite(v));
   return { min: Math.min(...finite), max: Math.max(...finite) };
 }
+
+/** CPU time (user + system) a process has used, in clock ticks (USER_HZ, 100 a second); 0 when it is gone. */
+function cpuTicks(/** @type {number} */ pid) {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+    return Number(fields[11]) + Number(fields[12]);
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * Waits until the given processes are idle: at most `maxTicks` of CPU between
+ * them over a window of `windowMs`, or `timeoutMs` at most. A load generator
+ * that stops leaves work behind in the server (50 logins in the hashing
+ * queue are seconds of Argon2 on the server core); without this, that work
+ * runs during the next measurement, on the same core, and shows as its p99.
+ * @param {number[]} pids
+ * @param {{ windowMs?: number, maxTicks?: number, timeoutMs?: number }} [options]
+ * @returns {Promise<number>} how long it waited, in ms
+ */
+export async function waitUntilIdle(pids, { windowMs = 300, maxTicks = 2, timeoutMs = 20_000 } = {}) {
+  const started = Date.now();
+  const total = () => pids.reduce((sum, pid) => sum + cpuTicks(pid), 0);
+  let before = total();
+  for (;;) {
+    await sleep(windowMs);
+    const now = total();
+    if (now - before <= maxTicks || Date.now() - started > timeoutMs) return Date.now() - started;
+    before = now;
+  }
+}
