@@ -327,7 +327,7 @@ run on one machine:
 
 \`\`\`sh
 ${APT_LINE}
-npm run bench                # about 8 minutes; rewrites this file
+npm run bench                # 15–25 minutes; rewrites this file
 npm run bench -- --smoke     # about two minutes: checks that it works, writes nothing
 \`\`\`
 
