@@ -8,7 +8,7 @@
  * (from /proc: less disturbed by other load on the machine than req/s). For deciding whether a change is worth keeping;
  * `npm run bench` is the report.
  *
- *   node bench/ab.mjs --scenario=protected --rounds=5 --duration=5 \
+ *   node bench/ab.mjs --scenario=protected --rounds=5 --duration=5 [--warmup=3] \
  *     --variant='base' --variant='semi16:--max-semi-space-size=16' \
  *     --variant='dist2:@/tmp/other-dist' --variant='pg:DATABASE_URL=postgres://…'
  *
@@ -36,6 +36,7 @@ const scenario = opt('scenario', 'protected');
 const rounds = Number(opt('rounds', '5'));
 const duration = Number(opt('duration', '5'));
 const connections = Number(opt('connections', '50'));
+const warmup = Number(opt('warmup', '3'));
 const withBare = args.includes('--bare');
 const variants = args.filter((a) => a.startsWith('--variant=')).map((a) => a.slice('--variant='.length));
 if (variants.length === 0) variants.push('base');
@@ -70,6 +71,13 @@ try {
     const bare = bareServer({ secret, cpu: '0', username: user.username, accessToken: async () => (await servers[0].login()).accessToken });
     await bare.start();
     all.push(bare);
+  }
+  // JIT warm-up: a fresh server runs at a fraction of its speed for its first seconds.
+  for (const s of all) {
+    if (warmup === 0) break;
+    const sc = s.kind === 'bare' ? 'protected' : scenario;
+    await runWrk({ port: s.port(), spec: await s.prepare(sc), seconds: warmup, connections, cpu: '1' });
+    await s.after(sc);
   }
   /** @type {number[][]} */ const rps = all.map(() => []);
   /** @type {number[][]} */ const p99 = all.map(() => []);
