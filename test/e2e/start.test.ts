@@ -79,6 +79,18 @@ describe('npm start', () => {
     expect(server.output()).not.toContain('esbuild');
   });
 
+  it('passes a SIGTERM sent to npm on to the server, which shuts down gracefully and leaves nothing running', async () => {
+    // What a container runtime or a process manager does to `npm start`: signal npm, not the whole group.
+    const data = tempDir();
+    const port = await freePort();
+    const server = run('npm', ['start', '--silent'], ROOT, { PORT: String(port), HOST: '127.0.0.1', DATABASE_URL: path.join(data, 'db.sqlite'), LOG_LEVEL: 'info' });
+    await waitForHealth(port, server.exited);
+    server.kill();
+    await server.exited;
+    expect(server.output()).toContain('shutting down');
+    await expect(fetch(`http://127.0.0.1:${port}/healthz`)).rejects.toThrow();
+  });
+
   it('without a build exits non-zero with one line saying what to run', async () => {
     const dir = projectCopy({ withDist: false });
     const start = run('npm', ['start', '--silent'], dir);
