@@ -31,6 +31,9 @@ export interface FastRotations {
 /** At most this many rotations share one commit. */
 const MAX_BATCH = 64;
 
+/** What one rotation of a batch came to: its session, null (declined), or the error it threw. */
+type Outcome = Session | null | { readonly error: unknown };
+
 interface Pending {
   readonly input: RotationInput;
   readonly resolve: (session: Session | null) => void;
@@ -63,7 +66,7 @@ class SqliteRotations implements FastRotations {
   /** Prepared on first use: the tables exist only once the app has migrated. */
   #statements: ReturnType<typeof prepare> | null = null;
   readonly #one: (input: RotationInput) => Session | null;
-  readonly #batch: SQLite.Transaction<(batch: readonly Pending[], results: (Session | null | { readonly error: unknown })[]) => void>;
+  readonly #batch: SQLite.Transaction<(batch: readonly Pending[], results: Outcome[]) => void>;
   #queue: Pending[] = [];
   #scheduled = false;
 
@@ -72,7 +75,7 @@ class SqliteRotations implements FastRotations {
     this.#sqlite = sqlite;
     // Nested in the batch's transaction, better-sqlite3 runs this one as a savepoint.
     this.#one = sqlite.transaction((input: RotationInput) => this.#rotateOne(input));
-    this.#batch = sqlite.transaction((batch: readonly Pending[], results: (Session | null | { readonly error: unknown })[]) => {
+    this.#batch = sqlite.transaction((batch: readonly Pending[], results: Outcome[]) => {
       for (const { input } of batch) {
         try {
           results.push(this.#one(input));
@@ -100,7 +103,7 @@ class SqliteRotations implements FastRotations {
         // The connection: no Kysely transaction (signup, a door write) is open while ours runs.
         await this.#db.connection().execute(async () => {
           const batch = this.#queue.splice(0, MAX_BATCH);
-          const results: (Session | null | { readonly error: unknown })[] = [];
+          const results: Outcome[] = [];
           try {
             // IMMEDIATE: the write lock up front, waiting up to busy_timeout while another process writes (see withStatementCache).
             this.#batch.immediate(batch, results);
