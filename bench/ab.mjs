@@ -16,19 +16,13 @@
  * NAME=VALUE for the server's environment, or @DIR for another build's dist/.
  */
 import console from 'node:console';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import process from 'node:process';
 import { BENCH_RATE_LIMITS, bareServer, randomSecret, tokengateServer } from './lib/servers.mjs';
-import { killAll, median } from './lib/util.mjs';
+import { cpuTicks, killAll, median } from './lib/util.mjs';
 import { runWrk } from './lib/wrk.mjs';
-
-/** CPU seconds (user + system) the process has used so far, from /proc. */
-function cpuSeconds(/** @type {number} */ pid) {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ 100)
-}
 
 const args = process.argv.slice(2);
 const opt = (/** @type {string} */ name, /** @type {string} */ dflt) => args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? dflt;
@@ -89,9 +83,9 @@ try {
       const sc = s.kind === 'bare' ? 'protected' : scenario;
       const spec = await s.prepare(sc);
       const pid = s.pids()[0] ?? 0;
-      const before = cpuSeconds(pid);
+      const before = cpuTicks(pid);
       const res = await runWrk({ port: s.port(), spec, seconds: duration, connections, cpu: '1' });
-      cpu[i].push(((cpuSeconds(pid) - before) / res.requests) * 1e6);
+      cpu[i].push(((cpuTicks(pid) - before) / 100 / res.requests) * 1e6); // ticks are 1/100 s
       await s.after(sc);
       if (res.good !== res.responses && spec.mode === 'success') console.error(`${s.label}: ${res.responses - res.good} unexpected answers: ${res.sample}`);
       rps[i].push(res.rps);

@@ -321,45 +321,44 @@ export function tokengateServer({ id, label, env, sqlite, tmp, cpu, user, poolSi
 }
 
 /**
- * The bare node:http + jsonwebtoken floor; verifies tokengate's tokens.
+ * A baseline server from bench/baseline/ run by Node: spawned pinned with
+ * tokengate's JWT_SECRET, measured on `protected` and `invalid` with specs
+ * from `specFor` (a fresh tokengate access token each time).
  * @param {object} options
- * @param {string} options.secret tokengate's JWT_SECRET
+ * @param {'bare' | 'apollo'} options.id
+ * @param {string} options.label
+ * @param {string} options.script the file in bench/baseline/
+ * @param {Record<string, string>} options.env extra environment
+ * @param {string} options.secret
  * @param {string | null} options.cpu
- * @param {string} options.username
- * @param {() => Promise<string>} options.accessToken a fresh tokengate access token
+ * @param {() => Promise<string>} options.accessToken
+ * @param {(scenario: 'protected' | 'invalid', token: string) => ScenarioSpec} options.specFor
  * @returns {BenchServer}
  */
-export function bareServer({ secret, cpu, username, accessToken }) {
-  const label = 'bare node:http + jsonwebtoken';
+function nodeBaseline({ id, label, script, env, secret, cpu, accessToken, specFor }) {
   /** @type {Managed | null} */
   let managed = null;
   let port = 0;
   const launch = async () => {
     const p = await freePort();
-    const m = spawnPinned(cpu, process.execPath, [path.join(BASELINE_DIR, 'bare-server.mjs')], {
-      env: { PATH: process.env.PATH ?? '', JWT_SECRET: secret, HOST: '127.0.0.1', PORT: String(p) },
+    const m = spawnPinned(cpu, process.execPath, [path.join(BASELINE_DIR, script)], {
+      env: { PATH: process.env.PATH ?? '', ...env, JWT_SECRET: secret, HOST: '127.0.0.1', PORT: String(p) },
       cwd: ROOT,
     });
     return { managed: m, port: p };
   };
   return {
-    id: 'bare',
+    id,
     label,
-    kind: 'bare',
+    kind: id,
     scenarios: ['protected', 'invalid'],
     async start() {
       ({ managed, port } = await launchAndWait(launch, label));
     },
     async prepare(scenario) {
       assertAlive(managed, label);
-      const token = await accessToken();
-      if (scenario === 'protected') {
-        return { path: '/protected', method: 'GET', headers: { authorization: `Bearer ${token}` }, mode: 'success', expectStatus: [200], expectBody: `"loggedInAs":"${username}"` };
-      }
-      if (scenario === 'invalid') {
-        return { path: '/protected', method: 'GET', headers: { authorization: `Bearer ${forgeToken(token)}` }, mode: 'reject', expectStatus: [401], expectBody: '' };
-      }
-      throw new Error(`${label} has no scenario ${scenario}`);
+      if (scenario !== 'protected' && scenario !== 'invalid') throw new Error(`${label} has no scenario ${scenario}`);
+      return specFor(scenario, await accessToken());
     },
     async after() {},
     coldStart: () => timeColdStart(launch, label),
@@ -370,6 +369,31 @@ export function bareServer({ secret, cpu, username, accessToken }) {
     port: () => port,
     process: () => managed,
   };
+}
+
+/**
+ * The bare node:http + jsonwebtoken floor; verifies tokengate's tokens.
+ * @param {object} options
+ * @param {string} options.secret tokengate's JWT_SECRET
+ * @param {string | null} options.cpu
+ * @param {string} options.username
+ * @param {() => Promise<string>} options.accessToken a fresh tokengate access token
+ * @returns {BenchServer}
+ */
+export function bareServer({ secret, cpu, username, accessToken }) {
+  return nodeBaseline({
+    id: 'bare',
+    label: 'bare node:http + jsonwebtoken',
+    script: 'bare-server.mjs',
+    env: {},
+    secret,
+    cpu,
+    accessToken,
+    specFor: (scenario, token) =>
+      scenario === 'protected'
+        ? { path: '/protected', method: 'GET', headers: { authorization: `Bearer ${token}` }, mode: 'success', expectStatus: [200], expectBody: `"loggedInAs":"${username}"` }
+        : { path: '/protected', method: 'GET', headers: { authorization: `Bearer ${forgeToken(token)}` }, mode: 'reject', expectStatus: [401], expectBody: '' },
+  });
 }
 
 /**
@@ -385,19 +409,6 @@ export function bareServer({ secret, cpu, username, accessToken }) {
  * @returns {BenchServer}
  */
 export function apolloFloorServer({ secret, cpu, username, accessToken }) {
-  const label = 'Apollo floor (Apollo Server 5, node:http, jsonwebtoken)';
-  /** @type {Managed | null} */
-  let managed = null;
-  let port = 0;
-  const launch = async () => {
-    const p = await freePort();
-    const m = spawnPinned(cpu, process.execPath, [path.join(BASELINE_DIR, 'apollo-floor.mjs')], {
-      // NODE_ENV=production as tokengate runs: Apollo then leaves stack traces out of errors.
-      env: { PATH: process.env.PATH ?? '', NODE_ENV: 'production', JWT_SECRET: secret, HOST: '127.0.0.1', PORT: String(p) },
-      cwd: ROOT,
-    });
-    return { managed: m, port: p };
-  };
   /** @param {string} token @param {string} expectBody @param {'success' | 'reject'} mode @returns {ScenarioSpec} */
   const spec = (token, expectBody, mode) => ({
     path: '/graphql',
@@ -408,31 +419,19 @@ export function apolloFloorServer({ secret, cpu, username, accessToken }) {
     expectStatus: [200],
     expectBody,
   });
-  return {
+  return nodeBaseline({
     id: 'apollo',
-    label,
-    kind: 'apollo',
-    scenarios: ['protected', 'invalid'],
-    async start() {
-      ({ managed, port } = await launchAndWait(launch, label));
-    },
-    async prepare(scenario) {
-      assertAlive(managed, label);
-      const token = await accessToken();
-      if (scenario === 'protected') return spec(token, `"loggedInAs":"${username}"`, 'success');
-      // Refused as tokengate refuses: HTTP 200, a GraphQL error UNAUTHENTICATED with reason INVALID_TOKEN.
-      if (scenario === 'invalid') return spec(forgeToken(token), '"INVALID_TOKEN"', 'reject');
-      throw new Error(`${label} has no scenario ${scenario}`);
-    },
-    async after() {},
-    coldStart: () => timeColdStart(launch, label),
-    pids: () => (managed ? [managed.pid] : []),
-    async stop() {
-      await managed?.stop();
-    },
-    port: () => port,
-    process: () => managed,
-  };
+    label: 'Apollo floor (Apollo Server 5, node:http, jsonwebtoken)',
+    script: 'apollo-floor.mjs',
+    // NODE_ENV=production as tokengate runs: Apollo then leaves stack traces out of errors.
+    env: { NODE_ENV: 'production' },
+    secret,
+    cpu,
+    accessToken,
+    // Refused as tokengate refuses: HTTP 200, a GraphQL error UNAUTHENTICATED with reason INVALID_TOKEN.
+    specFor: (scenario, token) =>
+      scenario === 'protected' ? spec(token, `"loggedInAs":"${username}"`, 'success') : spec(forgeToken(token), '"INVALID_TOKEN"', 'reject'),
+  });
 }
 
 /**

@@ -291,7 +291,7 @@ export function range(values) {
 }
 
 /** CPU time (user + system) a process has used, in clock ticks (USER_HZ, 100 a second); 0 when it is gone. */
-function cpuTicks(/** @type {number} */ pid) {
+export function cpuTicks(/** @type {number} */ pid) {
   try {
     const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
     return Number(fields[11]) + Number(fields[12]);
