@@ -203,16 +203,21 @@ describe('subscriptions', () => {
   });
 
   it('counts open sockets for the metrics gauge', async () => {
-    const before = server.app.subscriptions.connectionCount();
-    const counts: number[] = [];
-    const off = server.app.subscriptions.onConnectionCountChange((n) => counts.push(n));
-    const ws = connectWs(server.url);
-    await ws.connected;
-    expect(server.app.subscriptions.connectionCount()).toBe(before + 1);
-    await ws.dispose();
-    await new Promise((r) => setTimeout(r, 50));
-    off();
-    expect(counts).toEqual([before + 1, before]);
+    // A server of its own: sockets the tests above closed may still be closing on the shared one.
+    const own = await startServer();
+    try {
+      const counts: number[] = [];
+      const off = own.app.subscriptions.onConnectionCountChange((n) => counts.push(n));
+      const ws = connectWs(own.url);
+      await ws.connected;
+      expect(own.app.subscriptions.connectionCount()).toBe(1);
+      await ws.dispose();
+      await new Promise((r) => setTimeout(r, 50));
+      off();
+      expect(counts).toEqual([1, 0]);
+    } finally {
+      await own.stop();
+    }
   });
 });
 
