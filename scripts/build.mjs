@@ -36,7 +36,7 @@ await build({
   splitting: true,
   format: 'esm',
   platform: 'node',
-  target: 'node20',
+  target: 'node22',
   sourcemap: true,
   logLevel: 'warning',
   // Apollo's hash helper would fall back to a pure-JavaScript SHA-256 once bundled (see the shim).
