@@ -35,7 +35,7 @@ const config: CodegenConfig = {
           User: '../../users/user.js#User as UserModel',
           Session: '../../sessions/session.js#Session as SessionModel',
           SessionEvent: '../../sessions/session-events.js#SessionEvent as SessionEventModel',
-          AuthPayload: '../../auth/auth.service.js#AuthResult',
+          AuthPayload: '../../sessions/token.service.js#AuthResult',
           UserConnection: '../../users/user.service.js#UserPage',
           Protected: '../../users/user.js#User as UserModel',
         },

@@ -10,7 +10,8 @@ import { csrfTokenFor } from './tokens/csrf-token.js';
 import { createSessionGuard } from './sessions/guards/create-session-guard.js';
 import { publicJwks, type SigningKeySet } from './tokens/signing-keys.js';
 import { loadSigningKeys } from './config/signing-key-files.js';
-import { AuthService } from './auth/auth.service.js';
+import { SignInService } from './sign-in/sign-in.service.js';
+import { TokenService } from './sessions/token.service.js';
 import { TotpService } from './auth/totp.service.js';
 import { deriveSecretBoxKey } from './credentials/secret-box.js';
 import { SessionService } from './sessions/session.service.js';
@@ -27,14 +28,14 @@ import { createQueryLimits } from './graphql/query-limits.js';
 import { createRequestHandler } from './http/request-handler.js';
 import { defaultExplorerDir, ExplorerAssets } from './http/explorer.js';
 import { attachWebSocketTransport } from './http/websocket.js';
-import { LocalEventBus, PostgresEventBus, RedisEventBus, type AuthEventBus } from './sessions/event-bus.js';
+import { createEventBus, type AuthEventBus } from './sessions/event-bus.js';
 import { SessionEventFeed } from './sessions/session-events.js';
 import { createLogger, type Logger } from './platform/logger.js';
 import { createMetrics, type Metrics } from './platform/metrics.js';
 import { Pruner } from './platform/pruner.js';
 import { metricsPlugin } from './graphql/metrics-plugin.js';
 import { sessionPruneTasks } from './sessions/session-prune-tasks.js';
-import { openRedis, type Redis } from './platform/redis.js';
+import { openRedis } from './platform/redis.js';
 import { UserService } from './users/user.service.js';
 import { EmailService, type MailDelivery } from './auth/email.service.js';
 import { MailRateLimits } from './auth/mail-rate-limits.js';
@@ -68,7 +69,8 @@ export interface App {
   readonly db: Db;
   readonly logger: Logger;
   readonly services: {
-    readonly auth: AuthService;
+    readonly signIn: SignInService;
+    readonly tokens: TokenService;
     readonly users: UserService;
     readonly sessions: SessionService;
     readonly email: EmailService;
@@ -81,6 +83,8 @@ export interface App {
     /** Registers a callback for every change of the open-socket count (one at a time; returns the unregister function). */
     onConnectionCountChange(listener: (count: number) => void): () => void;
   };
+  /** The auth event bus: the door's events, from this instance (heard at publish) and every other. */
+  readonly bus: AuthEventBus;
   /** This app's Prometheus registry and series (the mail outbox sets its queue-depth source). */
   readonly metrics: Metrics;
   /** The background pruner; features register their PruneTasks before start(). */
@@ -133,10 +137,11 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
     redis && config.redis ? { client: redis, prefix: config.redis.prefix } : null,
     config.subscriptions.connectionsPerAddress,
   );
-  const sessions = new SessionService({ db, clock, guard: sessionGuard, logger });
-  // Counted where the door announces it, whichever service ended the sessions.
-  sessions.onEvent((event) => {
-    if (event.type === 'sessions_ended') metrics.sessionsEnded.inc({ reason: event.reason }, event.sessionIds.length);
+  const bus = createEventBus(config, db, redis, logger);
+  const sessions = new SessionService({ db, clock, guard: sessionGuard, bus, logger });
+  // Counted where the door announced it, whichever service ended the sessions (other instances count their own).
+  bus.subscribe((event, origin) => {
+    if (origin === 'local' && event.type === 'sessions_ended') metrics.sessionsEnded.inc({ reason: event.reason }, event.sessionIds.length);
   });
   const users = new UserService({ db, clock, hasher, userChanges: sessions, logger });
   const { outbox, delivery } = createOutbox(config, db, clock, logger);
@@ -153,18 +158,14 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
   });
   // TOTP secrets at rest: AES-256-GCM under their own HKDF-derived key (credentials/secret-box.ts).
   const totp = new TotpService({ db, clock, secretKey: deriveSecretBoxKey(secret), issuer: config.totp.issuer, sessions, rateLimits, logger });
-  const auth = new AuthService({
+  const tokens = new TokenService({
     db,
     clock,
-    hasher,
     accessTokens,
     refreshChainKey,
     csrfKey,
     sessions,
     rateLimits,
-    userService: users,
-    email,
-    totp,
     logger,
     refreshTokenTtl: config.refreshTokenTtl,
     refreshReuseGrace: config.refreshReuseGrace,
@@ -172,11 +173,9 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
     fastRotations: deps.fastRotations === false ? null : createFastRotations(opened, config.database.dialect),
     metrics: metrics.auth,
   });
-  const bus = createEventBus(config, db, redis, logger);
-  // The door's events reach every instance through the bus: sockets close, sessionEvents stream.
-  sessions.onEvent((event) => bus.publish(event));
+  const signIn = new SignInService({ db, clock, hasher, sessions, tokens, rateLimits, userService: users, email, secondFactor: totp, logger, metrics: metrics.auth });
   const sessionEvents = new SessionEventFeed(bus, { db, logger });
-  const services = { auth, users, sessions, email, totp, sessionEvents };
+  const services = { signIn, tokens, users, sessions, email, totp, sessionEvents };
 
   const queryLimits = createQueryLimits(config);
 
@@ -278,6 +277,7 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
     db,
     logger,
     services,
+    bus,
     metrics,
     pruner,
     outbox,
@@ -360,17 +360,6 @@ function createOutbox(config: Config, db: Db, clock: Clock, logger: Logger): { o
   const mailer = mail.smtpUrl !== null ? new SmtpMailer(mail.smtpUrl, mail.from) : new FileMailer(mail.outboxDir, mail.from, logger);
   const outbox = new OutboxWorker({ db, dialect: config.database.dialect, mailer, clock, logger, policy: mail });
   return { outbox, delivery };
-}
-
-/**
- * Picks how the door's events reach the other instances: Redis pub/sub when
- * configured, PostgreSQL LISTEN/NOTIFY when only PostgreSQL is shared, in
- * process on embedded SQLite (one instance sees every write).
- */
-function createEventBus(config: Config, db: Db, redis: Redis | null, logger: Logger): AuthEventBus {
-  if (config.redis && redis) return new RedisEventBus(redis, { url: config.redis.url, prefix: config.redis.prefix, logger });
-  if (config.database.dialect === 'postgres') return new PostgresEventBus(db, { url: config.database.url, logger });
-  return new LocalEventBus(logger);
 }
 
 /** Logs every error that is not an expected one, with its stack and the request id; clients see only INTERNAL_SERVER_ERROR. */

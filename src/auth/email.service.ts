@@ -10,7 +10,7 @@ import { buildLink, renderMail } from '../mail/templates.js';
 import type { Clock } from '../platform/clock.js';
 import type { Logger } from '../platform/logger.js';
 import type { RequestMeta } from '../platform/request-meta.js';
-import * as sessions from '../sessions/session.repository.js';
+import { replaceSingleCredential } from '../credentials/credential.repository.js';
 import type { SessionService } from '../sessions/session.service.js';
 import { generateOneTimeToken, hashOneTimeToken, isOneTimeTokenUsable, isWellFormedOneTimeToken, oneTimeTokenExpiry, type OneTimeTokenKind } from '../tokens/one-time-token.js';
 import * as users from '../users/user.repository.js';
@@ -99,16 +99,15 @@ export class EmailService {
     const now = this.deps.clock.now();
     let user: User;
     try {
-      user = await this.deps.sessions.change(viewer.user.id, () =>
-        this.deps.db.transaction().execute(async (trx) => {
-          const updated = await users.updateEmail(trx, viewer.user.id, email, sameAddress && current.emailVerified, now);
-          if (updated === null) throw new AppError(ErrorCode.UNAUTHENTICATED, 'The session has ended; sign in again.', { reason: 'TOKEN_REVOKED' });
-          // Links sent to the old address stop working: it is no longer the user's.
-          if (!sameAddress) await emailTokens.voidEmailTokens(trx, updated.id, ['verify_email', 'reset_password'], now);
-          if (send) await this.queueVerification(trx, updated, email, now);
-          return { result: updated, change: { profile: updated } };
-        }),
-      );
+      user = await this.deps.sessions.change(viewer.user.id, async (tx) => {
+        const updated = await users.updateEmail(tx.db, viewer.user.id, email, sameAddress && current.emailVerified, now);
+        if (updated === null) throw new AppError(ErrorCode.UNAUTHENTICATED, 'The session has ended; sign in again.', { reason: 'TOKEN_REVOKED' });
+        // Links sent to the old address stop working: it is no longer the user's.
+        if (!sameAddress) await emailTokens.voidEmailTokens(tx.db, updated.id, ['verify_email', 'reset_password'], now);
+        if (send) await this.queueVerification(tx.db, updated, email, now);
+        tx.profileChanged(updated);
+        return updated;
+      });
     } catch (error) {
       throw this.emailTakenOr(error);
     }
@@ -141,14 +140,12 @@ export class EmailService {
   /** Completes a verification link: the address it was sent to becomes verified, if it still is the user's. */
   async verifyEmail(token: string, meta: RequestMeta): Promise<boolean> {
     const { hash, stored } = await this.findUsable(token, 'verify_email');
-    await this.deps.sessions.change(stored.userId, () =>
-      this.deps.db.transaction().execute(async (trx) => {
-        if (!(await emailTokens.consumeEmailToken(trx, hash, 'verify_email', this.deps.clock.now()))) throw invalidToken();
-        const user = await users.markEmailVerified(trx, stored.userId, stored.emailKey, this.deps.clock.now());
-        if (user === null) throw invalidToken(); // the address changed since the link was sent; rolls the use back too
-        return { result: true, change: { profile: user } };
-      }),
-    );
+    await this.deps.sessions.change(stored.userId, async (tx) => {
+      if (!(await emailTokens.consumeEmailToken(tx.db, hash, 'verify_email', this.deps.clock.now()))) throw invalidToken();
+      const user = await users.markEmailVerified(tx.db, stored.userId, stored.emailKey, this.deps.clock.now());
+      if (user === null) throw invalidToken(); // the address changed since the link was sent; rolls the use back too
+      tx.profileChanged(user);
+    });
     this.audit('email.verified', meta, { userId: stored.userId });
     return true;
   }
@@ -195,17 +192,16 @@ export class EmailService {
     const weakness = checkNewPassword(newPassword, stored.username);
     if (weakness) throw badInput('newPassword', weakness);
     const passwordHash = await this.deps.hasher.hash(newPassword);
-    const ended = await this.deps.sessions.change(stored.userId, () =>
-      this.deps.db.transaction().execute(async (trx) => {
-        const now = this.deps.clock.now();
-        if (!(await emailTokens.consumeEmailToken(trx, hash, 'reset_password', now))) throw invalidToken();
-        await users.updatePasswordHash(trx, stored.userId, passwordHash, now);
-        await emailTokens.voidEmailTokens(trx, stored.userId, ['reset_password'], now);
-        const user = (await users.markEmailVerified(trx, stored.userId, stored.emailKey, now)) ?? (await users.findUserById(trx, stored.userId));
-        const sessionIds = await sessions.endSessions(trx, { userId: stored.userId }, 'password_reset', now);
-        return { result: sessionIds, change: { ended: { sessionIds, reason: 'password_reset' as const }, ...(user ? { profile: user } : {}) } };
-      }),
-    );
+    const ended = await this.deps.sessions.change(stored.userId, async (tx) => {
+      const now = this.deps.clock.now();
+      if (!(await emailTokens.consumeEmailToken(tx.db, hash, 'reset_password', now))) throw invalidToken();
+      // A user without a password (social sign-in only) gets one here.
+      await replaceSingleCredential(tx.db, { id: randomUUID(), userId: stored.userId, kind: 'password', material: passwordHash, now });
+      await emailTokens.voidEmailTokens(tx.db, stored.userId, ['reset_password'], now);
+      const user = (await users.markEmailVerified(tx.db, stored.userId, stored.emailKey, now)) ?? (await users.findUserById(tx.db, stored.userId));
+      if (user) tx.profileChanged(user);
+      return tx.endSessions({}, 'password_reset');
+    });
     this.audit('auth.password_reset', meta, { userId: stored.userId, endedSessions: ended.length });
     return true;
   }

@@ -7,21 +7,37 @@ export interface StoredMfaToken {
   readonly expiresAt: Date;
   readonly failures: number;
   readonly usedAt: Date | null;
+  /** The first factor's `amr` values (a password, `["pwd"]`, for tokens made before they were recorded). */
+  readonly amr: readonly string[];
 }
 
 /** Stores a new mfaToken's hash. */
-export async function insertMfaToken(db: Db, t: { hash: string; userId: string; now: number; expiresAt: number }): Promise<void> {
+export async function insertMfaToken(db: Db, t: { hash: string; userId: string; now: number; expiresAt: number; amr: readonly string[] }): Promise<void> {
   await db
     .insertInto('mfa_tokens')
-    .values({ token_hash: t.hash, user_id: t.userId, created_at: toTimestamp(t.now), expires_at: toTimestamp(t.expiresAt), failures: 0, used_at: null })
+    .values({
+      token_hash: t.hash,
+      user_id: t.userId,
+      created_at: toTimestamp(t.now),
+      expires_at: toTimestamp(t.expiresAt),
+      failures: 0,
+      used_at: null,
+      amr: JSON.stringify(t.amr),
+    })
     .execute();
 }
 
 /** Finds an mfaToken by its hash. */
 export async function findMfaToken(db: Db, hash: string): Promise<StoredMfaToken | null> {
-  const row = await db.selectFrom('mfa_tokens').select(['user_id', 'expires_at', 'failures', 'used_at']).where('token_hash', '=', hash).executeTakeFirst();
+  const row = await db.selectFrom('mfa_tokens').select(['user_id', 'expires_at', 'failures', 'used_at', 'amr']).where('token_hash', '=', hash).executeTakeFirst();
   if (!row) return null;
-  return { userId: row.user_id, expiresAt: toDate(row.expires_at), failures: row.failures, usedAt: row.used_at === null ? null : toDate(row.used_at) };
+  return {
+    userId: row.user_id,
+    expiresAt: toDate(row.expires_at),
+    failures: row.failures,
+    usedAt: row.used_at === null ? null : toDate(row.used_at),
+    amr: row.amr === null ? ['pwd'] : (JSON.parse(row.amr) as string[]),
+  };
 }
 
 /**

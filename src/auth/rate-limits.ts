@@ -45,6 +45,17 @@ export interface LoginAttempt {
   deferred(): Promise<void>;
 }
 
+/** How a check guarded by the login budgets ended: what the charge becomes, and what the caller gets. */
+export type AttemptResult<T> =
+  /** The secret was right: the pair's failures are forgiven and the charge given back. */
+  | { readonly outcome: 'succeeded'; readonly value: T }
+  /** The secret was wrong: the charge stays, and may lock the pair. */
+  | { readonly outcome: 'failed'; readonly error: Error }
+  /** Right, but a second factor is still due (see LoginAttempt.deferred). */
+  | { readonly outcome: 'deferred'; readonly error: Error }
+  /** Nothing was checked (a token already dead): the charge is given back. */
+  | { readonly outcome: 'abandoned'; readonly error: Error };
+
 /**
  * Brute-force protection for login, signup and refreshToken.
  *
@@ -83,7 +94,7 @@ export class AuthRateLimits {
   }
 
   /** Charges a login attempt; throws RATE_LIMITED when any budget is spent. */
-  async beginLogin(username: string, meta: AuditMeta): Promise<LoginAttempt> {
+  private async beginLogin(username: string, meta: AuditMeta): Promise<LoginAttempt> {
     const address = meta.clientAddress;
     const user = keyOf(username);
     const pairKey = `${user}|${address}`;
@@ -121,6 +132,28 @@ export class AuthRateLimits {
         }
       },
     };
+  }
+
+  /**
+   * The login-attempt protocol, written once: charge the budgets of
+   * `username` and the caller's address, run the check, then settle the
+   * charge by its outcome. A check that throws (the database is away) is
+   * abandoned, not failed. Every secret guessed against an account goes
+   * through here: passwords, TOTP and recovery codes, the current password
+   * of changePassword.
+   */
+  async guardLogin<T>(username: string, meta: AuditMeta, check: () => Promise<AttemptResult<T>>): Promise<T> {
+    const attempt = await this.beginLogin(username, meta);
+    let result: AttemptResult<T>;
+    try {
+      result = await check();
+    } catch (error) {
+      await attempt.abandoned();
+      throw error;
+    }
+    await attempt[result.outcome]();
+    if (result.outcome === 'succeeded') return result.value;
+    throw result.error;
   }
 
   /** Charges a signup attempt. */

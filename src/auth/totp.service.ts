@@ -6,7 +6,7 @@ import type { RequestMeta } from '../platform/request-meta.js';
 import * as users from '../users/user.repository.js';
 import type { User } from '../users/user.js';
 import type { SessionService } from '../sessions/session.service.js';
-import * as sessions from '../sessions/session.repository.js';
+import type { SecondFactor as SecondFactorPort } from '../sign-in/factor.js';
 import { acceptTotpCode, generateTotpSecret, looksLikeTotpCode, matchTotpStep, totpUrl } from '../credentials/totp.js';
 import { generateRecoveryCodes, hashRecoveryCode, looksLikeRecoveryCode } from '../credentials/recovery-codes.js';
 import { openSecret, sealSecret } from '../credentials/secret-box.js';
@@ -48,12 +48,22 @@ const NOT_ENABLED = 'Two-factor authentication is not on for this account.';
  * same brute-force budget as a wrong password at login, for this user and
  * address, whichever mutation it was sent to.
  */
-export class TotpService {
+export class TotpService implements SecondFactorPort {
   constructor(private readonly deps: TotpServiceDeps) {}
 
   /** Whether TOTP is on for a user. */
   isEnabled(userId: string): Promise<boolean> {
     return totp.isTotpEnabled(this.deps.db, userId);
+  }
+
+  /** The sign-in pipeline's question: must this user pass TOTP after a first factor? */
+  isEnrolled(db: Db, userId: string): Promise<boolean> {
+    return totp.isTotpEnabled(db, userId);
+  }
+
+  /** The sign-in pipeline's second step: checks and spends a TOTP or recovery code in its transaction. */
+  verify(db: Db, userId: string, code: string, now: number): Promise<SecondFactor | null> {
+    return this.checkSecondFactor(db, userId, code, now);
   }
 
   /**
@@ -63,8 +73,7 @@ export class TotpService {
    */
   async enroll(viewer: Viewer, meta: RequestMeta): Promise<TotpEnrollment> {
     const secret = generateTotpSecret();
-    const stored = await totp.setPendingSecret(this.deps.db, viewer.user.id, sealSecret(this.deps.secretKey, secret, secretContext(viewer.user.id)), this.deps.clock.now());
-    if (!stored) throw new AppError(ErrorCode.UNAUTHENTICATED, 'The session has ended; sign in again.', { reason: 'TOKEN_REVOKED' });
+    await totp.setPendingSecret(this.deps.db, viewer.user.id, sealSecret(this.deps.secretKey, secret, secretContext(viewer.user.id)), this.deps.clock.now());
     this.audit('auth.totp_enrollment_started', meta, { userId: viewer.user.id, sessionId: viewer.sessionId });
     return { secret, otpauthUrl: totpUrl({ issuer: this.deps.issuer, username: viewer.user.username, secret }) };
   }
@@ -75,13 +84,11 @@ export class TotpService {
    * used here is spent: it cannot then complete a login.
    */
   async confirm(viewer: Viewer, code: string, meta: RequestMeta): Promise<string[]> {
-    const attempt = await this.deps.rateLimits.beginLogin(viewer.user.username, meta);
     const codes = generateRecoveryCodes();
-    let confirmed: boolean;
-    try {
-      confirmed = await this.deps.db.transaction().execute(async (trx) => {
+    await this.deps.rateLimits.guardLogin(viewer.user.username, meta, async () => {
+      const confirmed = await this.deps.db.transaction().execute(async (trx) => {
         const state = await totp.findTotpState(trx, viewer.user.id);
-        if (state?.pendingSecret == null) throw new AppError(ErrorCode.INVALID_MFA_CODE, NOT_PENDING);
+        if (state.pendingSecret === null) throw new AppError(ErrorCode.INVALID_MFA_CODE, NOT_PENDING);
         const secret = this.open(state.pendingSecret, viewer.user.id);
         const now = this.deps.clock.now();
         const step = matchTotpStep(secret, code, now);
@@ -91,44 +98,30 @@ export class TotpService {
         await totp.replaceRecoveryCodes(trx, viewer.user.id, codes.map(hashRecoveryCode), now);
         return true;
       });
-    } catch (error) {
-      await attempt.abandoned();
-      throw error;
-    }
-    if (!confirmed) {
-      await attempt.failed();
+      if (confirmed) return { outcome: 'succeeded', value: undefined };
       this.audit('auth.totp_confirm_failed', meta, { userId: viewer.user.id, sessionId: viewer.sessionId });
-      throw new AppError(ErrorCode.INVALID_MFA_CODE, WRONG_CODE);
-    }
-    await attempt.succeeded();
+      return { outcome: 'failed', error: new AppError(ErrorCode.INVALID_MFA_CODE, WRONG_CODE) };
+    });
     this.audit('auth.totp_enabled', meta, { userId: viewer.user.id, sessionId: viewer.sessionId });
     return codes;
   }
 
   /** Turns TOTP off, given a current TOTP code or an unused recovery code. */
   async disable(viewer: Viewer, code: string, meta: RequestMeta): Promise<boolean> {
-    const attempt = await this.deps.rateLimits.beginLogin(viewer.user.username, meta);
-    let method: SecondFactor | null;
-    try {
-      method = await this.deps.db.transaction().execute(async (trx) => {
+    const method = await this.deps.rateLimits.guardLogin(viewer.user.username, meta, async () => {
+      const proven = await this.deps.db.transaction().execute(async (trx) => {
         if (!(await totp.isTotpEnabled(trx, viewer.user.id))) throw new AppError(ErrorCode.INVALID_MFA_CODE, NOT_ENABLED);
         const now = this.deps.clock.now();
-        const proven = await this.checkSecondFactor(trx, viewer.user.id, code, now);
-        if (proven === null) return null;
-        await totp.clearTotp(trx, viewer.user.id, now);
+        const factor = await this.checkSecondFactor(trx, viewer.user.id, code, now);
+        if (factor === null) return null;
+        await totp.clearTotp(trx, viewer.user.id);
         await deleteMfaTokensOfUser(trx, viewer.user.id);
-        return proven;
+        return factor;
       });
-    } catch (error) {
-      await attempt.abandoned();
-      throw error;
-    }
-    if (method === null) {
-      await attempt.failed();
+      if (proven !== null) return { outcome: 'succeeded', value: proven };
       this.audit('auth.totp_disable_failed', meta, { userId: viewer.user.id, sessionId: viewer.sessionId });
-      throw new AppError(ErrorCode.INVALID_MFA_CODE, WRONG_CODE);
-    }
-    await attempt.succeeded();
+      return { outcome: 'failed', error: new AppError(ErrorCode.INVALID_MFA_CODE, WRONG_CODE) };
+    });
     this.audit('auth.totp_disabled', meta, { userId: viewer.user.id, sessionId: viewer.sessionId, method });
     return true;
   }
@@ -138,17 +131,13 @@ export class TotpService {
    * of that user ends, through the one door, on every instance.
    */
   async reset(actor: Viewer, userId: string, meta: RequestMeta): Promise<User> {
-    const now = this.deps.clock.now();
-    const { user, ended } = await this.deps.sessions.change(userId, () =>
-      this.deps.db.transaction().execute(async (trx) => {
-        const found = await users.findUserById(trx, userId);
-        if (found === null) throw badInput('userId', 'No user has that id.');
-        await totp.clearTotp(trx, userId, now);
-        await deleteMfaTokensOfUser(trx, userId);
-        const endedIds = await sessions.endSessions(trx, { userId }, 'mfa_reset', now);
-        return { result: { user: found, ended: endedIds }, change: { ended: { sessionIds: endedIds, reason: 'mfa_reset' as const } } };
-      }),
-    );
+    const { user, ended } = await this.deps.sessions.change(userId, async (tx) => {
+      const found = await users.findUserById(tx.db, userId);
+      if (found === null) throw badInput('userId', 'No user has that id.');
+      await totp.clearTotp(tx.db, userId);
+      await deleteMfaTokensOfUser(tx.db, userId);
+      return { user: found, ended: await tx.endSessions({}, 'mfa_reset') };
+    });
     this.audit('auth.mfa_reset', meta, { userId: actor.user.id, sessionId: actor.sessionId, targetUserId: userId, endedSessions: ended.length }, 'warn');
     return user;
   }
@@ -161,10 +150,10 @@ export class TotpService {
    */
   async checkSecondFactor(trx: Db, userId: string, code: string, now: number): Promise<SecondFactor | null> {
     const state = await totp.findTotpState(trx, userId);
-    if (state === null || !state.enabled || state.secret === null) return null;
+    if (!state.enabled || state.secret === null) return null;
     if (looksLikeTotpCode(code)) {
       const step = acceptTotpCode(this.open(state.secret, userId), code, now, state.lastStep);
-      return step !== null && (await totp.claimTotpStep(trx, userId, step)) ? 'otp' : null;
+      return step !== null && (await totp.claimTotpStep(trx, userId, step, now)) ? 'otp' : null;
     }
     if (looksLikeRecoveryCode(code)) {
       return (await totp.useRecoveryCode(trx, userId, hashRecoveryCode(code), now)) ? 'recovery' : null;

@@ -8,6 +8,7 @@ import { systemClock } from '../platform/clock.js';
 import { createLogger } from '../platform/logger.js';
 import { openRedis, type Redis } from '../platform/redis.js';
 import { createSessionGuard } from '../sessions/guards/create-session-guard.js';
+import { createEventBus } from '../sessions/event-bus.js';
 import { SessionService } from '../sessions/session.service.js';
 import { ROLES, type Role } from '../users/user.js';
 import { UserService } from '../users/user.service.js';
@@ -52,7 +53,8 @@ async function withServices<T>(config: Config, writes: boolean, run: (services: 
       if (writes && redis.status !== 'ready') throw new RedisDownError(`Redis (${new URL(config.redis.url).host}) is not reachable: nothing was changed`);
     }
     const guard = createSessionGuard(config, db, redis, logger);
-    const sessions = new SessionService({ db, clock: systemClock, guard, logger });
+    // The server's own bus: sessions the CLI ends close their sockets on every running instance at once.
+    const sessions = new SessionService({ db, clock: systemClock, guard, bus: createEventBus(config, db, redis, logger), logger });
     const users = new UserService({ db, clock: systemClock, hasher: new PasswordHasher(config.argon2), userChanges: sessions, logger });
     const totp = new TotpService({
       db,

@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import { createInterface } from 'node:readline';
 import { DatabaseSessionGuard } from '../sessions/guards/database-session-guard.js';
 import { PasswordHasher } from '../credentials/password.js';
+import { LocalEventBus } from '../sessions/event-bus.js';
 import { SessionService } from '../sessions/session.service.js';
 import { systemClock } from '../platform/clock.js';
 import { ConfigError, loadConfig } from '../config/config.js';
@@ -53,7 +54,7 @@ async function run(): Promise<number> {
   const db = openDatabase(config.database);
   try {
     await migrateToLatest(db, config.database.dialect);
-    const users = new UserService({ db, clock: systemClock, hasher: new PasswordHasher(config.argon2), userChanges: new SessionService({ db, clock: systemClock, guard: new DatabaseSessionGuard(db), logger }), logger });
+    const users = new UserService({ db, clock: systemClock, hasher: new PasswordHasher(config.argon2), userChanges: new SessionService({ db, clock: systemClock, guard: new DatabaseSessionGuard(db), bus: new LocalEventBus(logger), logger }), logger });
     const password = await readPassword();
     const allRoles: Role[] = roles.includes('USER') ? (roles as Role[]) : ['USER', ...(roles as Role[])];
     const user = await users.createUser({ username: values.username, password, roles: allRoles });

@@ -1,7 +1,15 @@
+import { randomUUID } from 'node:crypto';
 import type { Db } from '../db/database.js';
 import { toTimestamp } from '../db/tables.js';
+import { advanceCounter, deleteCredentials, findSingleCredential, hasCredential, replaceSingleCredential, takeCredential } from './credential.repository.js';
 
-/** A user's TOTP columns, still sealed (see secret-box.ts). */
+/*
+ * A user's TOTP state as credential rows: `totp` (the secret in use, its
+ * counter the last accepted step) and `totp_pending` (an enrollment waiting
+ * for confirmTotp). Secrets stay sealed here (see secret-box.ts).
+ */
+
+/** A user's TOTP state, still sealed. */
 export interface TotpState {
   readonly secret: string | null;
   readonly pendingSecret: string | null;
@@ -9,36 +17,22 @@ export interface TotpState {
   readonly lastStep: number | null;
 }
 
-/** Reads a user's TOTP state; null when there is no such user. */
-export async function findTotpState(db: Db, userId: string): Promise<TotpState | null> {
-  const row = await db
-    .selectFrom('users')
-    .select(['totp_secret', 'totp_pending_secret', 'totp_enabled_at', 'totp_last_step'])
-    .where('id', '=', userId)
-    .executeTakeFirst();
-  if (!row) return null;
-  return {
-    secret: row.totp_secret,
-    pendingSecret: row.totp_pending_secret,
-    enabled: row.totp_enabled_at !== null && row.totp_secret !== null,
-    lastStep: row.totp_last_step === null ? null : Number(row.totp_last_step),
-  };
+/** Reads a user's TOTP state. */
+export async function findTotpState(db: Db, userId: string): Promise<TotpState> {
+  // One after the other: inside a transaction both would wait for its one connection anyway.
+  const active = await findSingleCredential(db, userId, 'totp');
+  const pending = await findSingleCredential(db, userId, 'totp_pending');
+  return { secret: active?.material ?? null, pendingSecret: pending?.material ?? null, enabled: active !== null, lastStep: active?.counter ?? null };
 }
 
 /** Whether TOTP is on for a user. */
-export async function isTotpEnabled(db: Db, userId: string): Promise<boolean> {
-  const row = await db.selectFrom('users').select('totp_enabled_at').where('id', '=', userId).executeTakeFirst();
-  return row !== undefined && row.totp_enabled_at !== null;
+export function isTotpEnabled(db: Db, userId: string): Promise<boolean> {
+  return hasCredential(db, userId, 'totp');
 }
 
-/** Stores a new pending secret, replacing any earlier pending one; false when there is no such user. */
-export async function setPendingSecret(db: Db, userId: string, sealed: string, now: number): Promise<boolean> {
-  const result = await db
-    .updateTable('users')
-    .set({ totp_pending_secret: sealed, updated_at: toTimestamp(now) })
-    .where('id', '=', userId)
-    .executeTakeFirst();
-  return result.numUpdatedRows > 0n;
+/** Stores a new pending secret, replacing any earlier pending one. */
+export async function setPendingSecret(db: Db, userId: string, sealed: string, now: number): Promise<void> {
+  await replaceSingleCredential(db, { id: randomUUID(), userId, kind: 'totp_pending', material: sealed, now });
 }
 
 /**
@@ -47,13 +41,9 @@ export async function setPendingSecret(db: Db, userId: string, sealed: string, n
  * enrollTotp that replaced it makes this a no-op (false).
  */
 export async function activatePendingSecret(db: Db, userId: string, sealed: string, step: number, now: number): Promise<boolean> {
-  const result = await db
-    .updateTable('users')
-    .set({ totp_secret: sealed, totp_pending_secret: null, totp_enabled_at: toTimestamp(now), totp_last_step: step, updated_at: toTimestamp(now) })
-    .where('id', '=', userId)
-    .where('totp_pending_secret', '=', sealed)
-    .executeTakeFirst();
-  return result.numUpdatedRows > 0n;
+  if (!(await takeCredential(db, userId, 'totp_pending', sealed))) return false;
+  await replaceSingleCredential(db, { id: randomUUID(), userId, kind: 'totp', material: sealed, counter: step, now });
+  return true;
 }
 
 /**
@@ -61,26 +51,14 @@ export async function activatePendingSecret(db: Db, userId: string, sealed: stri
  * than the one stored: the compare-and-set that makes a code work at most
  * once, whichever instance (or parallel request) sees it first.
  */
-export async function claimTotpStep(db: Db, userId: string, step: number): Promise<boolean> {
-  const result = await db
-    .updateTable('users')
-    .set({ totp_last_step: step })
-    .where('id', '=', userId)
-    .where('totp_enabled_at', 'is not', null)
-    .where((eb) => eb.or([eb('totp_last_step', 'is', null), eb('totp_last_step', '<', step)]))
-    .executeTakeFirst();
-  return result.numUpdatedRows > 0n;
+export function claimTotpStep(db: Db, userId: string, step: number, now: number): Promise<boolean> {
+  return advanceCounter(db, userId, 'totp', step, now);
 }
 
-/** Turns TOTP off: secrets, pending enrollment, replay state and recovery codes go. */
-export async function clearTotp(db: Db, userId: string, now: number): Promise<boolean> {
-  const result = await db
-    .updateTable('users')
-    .set({ totp_secret: null, totp_pending_secret: null, totp_enabled_at: null, totp_last_step: null, updated_at: toTimestamp(now) })
-    .where('id', '=', userId)
-    .executeTakeFirst();
+/** Turns TOTP off: the secret, a pending enrollment and the recovery codes go. */
+export async function clearTotp(db: Db, userId: string): Promise<void> {
+  await deleteCredentials(db, userId, ['totp', 'totp_pending']);
   await db.deleteFrom('recovery_codes').where('user_id', '=', userId).execute();
-  return result.numUpdatedRows > 0n;
 }
 
 /** Replaces a user's recovery codes with the given hashes. */

@@ -13,7 +13,6 @@ export interface UserTable {
   username: string;
   /** Lower-cased username, unique: names are compared case-insensitively. */
   username_key: string;
-  password_hash: string;
   /** JSON array of Role. */
   roles: string;
   created_at: Timestamp;
@@ -24,14 +23,6 @@ export interface UserTable {
   email_key: string | null;
   /** When the current address was proven; null while unverified. */
   email_verified_at: Timestamp | null;
-  /** TOTP secret in use, AES-256-GCM ciphertext (credentials/secret-box.ts); null while TOTP is off. */
-  totp_secret: ColumnType<string | null, string | null | undefined, string | null>;
-  /** Secret of an enrollment waiting for confirmTotp, ciphertext; null when none is pending. */
-  totp_pending_secret: ColumnType<string | null, string | null | undefined, string | null>;
-  /** When TOTP was turned on; null while it is off. */
-  totp_enabled_at: ColumnType<Date | string | null, string | null | undefined, string | null>;
-  /** Highest 30-second step whose code was accepted (replay guard); an integer lasts until the year 4000. */
-  totp_last_step: ColumnType<number | null, number | null | undefined, number | null>;
 }
 
 /** The `sessions` table: one row per login, kept after it ends (for reuse detection and audit). */
@@ -48,6 +39,22 @@ export interface SessionTable {
   refresh_generation: number;
   /** JSON array of the RFC 8176 methods that opened the session; a refresh keeps them. Null for older sessions. */
   amr: ColumnType<string | null, string | null | undefined, string | null>;
+}
+
+/** What a `credentials` row holds; more kinds come with their features. */
+export type CredentialKind = 'password' | 'totp' | 'totp_pending';
+
+/** The `credentials` table: a user's ways to prove who they are, one row each. */
+export interface CredentialTable {
+  id: string;
+  user_id: string;
+  kind: CredentialKind;
+  /** The stored secret, never the plain one: an Argon2id hash (password), an AES-256-GCM ciphertext (TOTP). */
+  material: string;
+  /** TOTP: the highest 30-second step accepted (replay guard). pg returns bigint as a string. */
+  counter: ColumnType<number | string | null, number | null | undefined, number | null>;
+  created_at: Timestamp;
+  last_used_at: ColumnType<Date | string | null, string | null | undefined, string | null>;
 }
 
 /** The `recovery_codes` table: a user's one-time TOTP recovery codes, by hash only. */
@@ -67,6 +74,8 @@ export interface MfaTokenTable {
   /** Codes tried with this token; counted before each check, so parallel guesses cannot pass the limit. */
   failures: ColumnType<number, number | undefined, number>;
   used_at: Timestamp | null;
+  /** JSON array of the first factor's RFC 8176 methods; null for tokens made before it was recorded (a password: `["pwd"]`). */
+  amr: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 /** The `refresh_tokens` table: every token a session was given, by hash only. */
@@ -115,6 +124,7 @@ export interface MailOutboxTable {
 /** Every table, for Kysely<Database>. */
 export interface Database {
   users: UserTable;
+  credentials: CredentialTable;
   sessions: SessionTable;
   refresh_tokens: RefreshTokenTable;
   email_tokens: EmailTokenTable;

@@ -1,6 +1,7 @@
 import type { AccessTokens } from '../tokens/access-token.js';
 import type { SessionService } from '../sessions/session.service.js';
-import type { AuthService, CookieCredential } from '../auth/auth.service.js';
+import type { CookieCredential, TokenService } from '../sessions/token.service.js';
+import type { SignInService } from '../sign-in/sign-in.service.js';
 import type { Viewer } from '../auth/viewer.js';
 import type { RequestMeta } from '../platform/request-meta.js';
 import type { Clock } from '../platform/clock.js';
@@ -12,7 +13,8 @@ import type { TotpService } from '../auth/totp.service.js';
 
 /** The services resolvers call. */
 export interface Services {
-  readonly auth: AuthService;
+  readonly signIn: SignInService;
+  readonly tokens: TokenService;
   readonly users: UserService;
   readonly sessions: SessionService;
   readonly email: EmailService;

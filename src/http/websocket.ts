@@ -25,7 +25,8 @@ import type { Clock } from '../platform/clock.js';
 import type { Logger } from '../platform/logger.js';
 import type { RequestMeta } from '../platform/request-meta.js';
 import type { AuthEventBus, BusStatus } from '../sessions/event-bus.js';
-import type { AuthEvent, SessionService } from '../sessions/session.service.js';
+import type { AuthEvent } from '../sessions/auth-events.js';
+import type { SessionService } from '../sessions/session.service.js';
 import { parseBearer } from './credentials.js';
 import { clientAddress } from './request-handler.js';
 

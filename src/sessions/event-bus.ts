@@ -2,10 +2,11 @@ import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
 import pg from 'pg';
 import type { Db } from '../db/database.js';
+import type { Config } from '../config/config.js';
 import type { Logger } from '../platform/logger.js';
+import type { Redis as SharedRedis } from '../platform/redis.js';
 import { Redis } from 'ioredis';
-import type { Role } from '../users/user.js';
-import type { AuthEvent } from './session.service.js';
+import { decodeWireMessage, encodeWireMessage, type AuthEvent } from './auth-events.js';
 
 /**
  * Whether the bus can vouch that every event reaches this instance. `down`:
@@ -14,6 +15,12 @@ import type { AuthEvent } from './session.service.js';
  * published meanwhile are gone for good (pub/sub keeps no backlog).
  */
 export type BusStatus = 'up' | 'down';
+
+/** Where an event was written: on this instance (`local`, heard at publish) or on another one. */
+export type EventOrigin = 'local' | 'remote';
+
+/** A listener of the bus; it must not throw (a throw is logged and ignored). */
+export type AuthEventListener = (event: AuthEvent, origin: EventOrigin) => void;
 
 /**
  * The auth event bus: how the door's events (sessions ended, roles changed,
@@ -27,7 +34,7 @@ export interface AuthEventBus {
   /** Announces an event to every instance; this one hears it at once, synchronously. Never throws. */
   publish(event: AuthEvent): void;
   /** Listens to events from every instance; returns the unsubscribe function. */
-  subscribe(listener: (event: AuthEvent) => void): () => void;
+  subscribe(listener: AuthEventListener): () => void;
   /** Listens to status changes; returns the unsubscribe function. */
   onStatus(listener: (status: BusStatus) => void): () => void;
   readonly status: BusStatus;
@@ -36,17 +43,11 @@ export interface AuthEventBus {
   close(): Promise<void>;
 }
 
-/** An event as it travels between instances. */
-interface WireMessage {
-  readonly origin: string;
-  readonly event: AuthEvent;
-}
-
 /** Local fan-out, status bookkeeping and the wire format, shared by every bus. */
 abstract class BaseEventBus implements AuthEventBus {
   /** Tells this instance's own messages apart: it heard them already, at publish. */
   protected readonly origin = randomUUID();
-  private readonly listeners = new Set<(event: AuthEvent) => void>();
+  private readonly listeners = new Set<AuthEventListener>();
   private readonly statusListeners = new Set<(status: BusStatus) => void>();
   private current: BusStatus;
 
@@ -62,14 +63,14 @@ abstract class BaseEventBus implements AuthEventBus {
   }
 
   publish(event: AuthEvent): void {
-    this.deliver(event);
-    this.send(JSON.stringify({ origin: this.origin, event } satisfies WireMessage)).catch((error: unknown) => {
+    this.deliver(event, 'local');
+    this.send(encodeWireMessage({ origin: this.origin, event })).catch((error: unknown) => {
       // The write is committed; the other instances learn it from their periodic re-check.
       this.logger.error({ err: error, event: event.type }, 'could not publish an auth event to the other instances');
     });
   }
 
-  subscribe(listener: (event: AuthEvent) => void): () => void {
+  subscribe(listener: AuthEventListener): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
   }
@@ -87,12 +88,12 @@ abstract class BaseEventBus implements AuthEventBus {
 
   /** Handles a message heard from the shared channel. */
   protected receive(text: string): void {
-    const message = parseWireMessage(text);
+    const message = decodeWireMessage(text);
     if (message === null) {
       this.logger.warn('ignored a malformed auth event from the bus');
       return;
     }
-    if (message.origin !== this.origin) this.deliver(message.event);
+    if (message.origin !== this.origin) this.deliver(message.event, 'remote');
   }
 
   protected setStatus(status: BusStatus): void {
@@ -108,10 +109,10 @@ abstract class BaseEventBus implements AuthEventBus {
     }
   }
 
-  private deliver(event: AuthEvent): void {
+  private deliver(event: AuthEvent, origin: EventOrigin): void {
     for (const listener of this.listeners) {
       try {
-        listener(event);
+        listener(event, origin);
       } catch (error) {
         this.logger.error({ err: error, event: event.type }, 'an auth event listener failed');
       }
@@ -280,57 +281,13 @@ export class PostgresEventBus extends BaseEventBus {
   }
 }
 
-const ROLES = new Set<string>(['USER', 'ADMIN']);
-
-/** Reads a message from the channel back into an event; null when it is not one (the channel is shared). */
-function parseWireMessage(text: string): WireMessage | null {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    return null;
-  }
-  if (!isRecord(value) || typeof value.origin !== 'string' || !isRecord(value.event)) return null;
-  const e = value.event;
-  if (typeof e.userId !== 'string') return null;
-  switch (e.type) {
-    case 'sessions_ended':
-      if (!Array.isArray(e.sessionIds) || !e.sessionIds.every((id) => typeof id === 'string') || typeof e.reason !== 'string') return null;
-      return { origin: value.origin, event: { type: 'sessions_ended', userId: e.userId, sessionIds: e.sessionIds, reason: e.reason as never } };
-    case 'roles_changed': {
-      const u = e.user;
-      if (!isRecord(u) || typeof u.id !== 'string' || typeof u.username !== 'string' || !Array.isArray(u.roles) || !u.roles.every((r) => ROLES.has(r))) return null;
-      const user = {
-        id: u.id,
-        username: u.username,
-        roles: u.roles as Role[],
-        createdAt: new Date(String(u.createdAt)),
-        email: typeof u.email === 'string' ? u.email : null,
-        emailVerified: u.emailVerified === true,
-      };
-      return { origin: value.origin, event: { type: 'roles_changed', userId: e.userId, user } };
-    }
-    case 'session_started': {
-      const s = e.session;
-      if (!isRecord(s) || typeof s.id !== 'string' || typeof s.userId !== 'string') return null;
-      const session = {
-        id: s.id,
-        userId: s.userId,
-        createdAt: new Date(String(s.createdAt)),
-        lastUsedAt: new Date(String(s.lastUsedAt)),
-        expiresAt: new Date(String(s.expiresAt)),
-        endedAt: s.endedAt === null || s.endedAt === undefined ? null : new Date(String(s.endedAt)),
-        userAgent: typeof s.userAgent === 'string' ? s.userAgent : null,
-        refreshGeneration: typeof s.refreshGeneration === 'number' ? s.refreshGeneration : 0,
-        amr: Array.isArray(s.amr) && s.amr.every((m) => typeof m === 'string') ? (s.amr as string[]) : null,
-      };
-      return { origin: value.origin, event: { type: 'session_started', userId: e.userId, session } };
-    }
-    default:
-      return null;
-  }
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
+/**
+ * Picks how the door's events reach the other instances: Redis pub/sub when
+ * configured, PostgreSQL LISTEN/NOTIFY when only PostgreSQL is shared, in
+ * process on embedded SQLite (one instance sees every write).
+ */
+export function createEventBus(config: Pick<Config, 'redis' | 'database'>, db: Db, redis: SharedRedis | null, logger: Logger): AuthEventBus {
+  if (config.redis && redis) return new RedisEventBus(redis, { url: config.redis.url, prefix: config.redis.prefix, logger });
+  if (config.database.dialect === 'postgres') return new PostgresEventBus(db, { url: config.database.url, logger });
+  return new LocalEventBus(logger);
 }

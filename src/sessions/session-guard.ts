@@ -1,13 +1,7 @@
-import type { User } from '../users/user.js';
+import type { AuthChange } from './auth-events.js';
 import type { SessionCheck } from './session.js';
 
-export type { SessionCheck };
-
-/** A change to auth state that every instance must see on the very next request. */
-export interface AuthChange {
-  readonly endedSessionIds?: readonly string[];
-  readonly user?: User;
-}
+export type { AuthChange, SessionCheck };
 
 /**
  * The per-request session check, and how writes that end sessions or change

@@ -113,17 +113,6 @@ export async function endSessions(
   return rows.map((r) => r.id);
 }
 
-/** Ends one session whatever its owner (refresh-token theft detection); true when it was still open. */
-export async function endSessionById(db: Db, id: string, reason: SessionEndReason, now: number): Promise<boolean> {
-  const result = await db
-    .updateTable('sessions')
-    .set({ ended_at: toTimestamp(now), end_reason: reason })
-    .where('id', '=', id)
-    .where('ended_at', 'is', null)
-    .executeTakeFirst();
-  return result.numUpdatedRows > 0n;
-}
-
 /**
  * Moves a session to its next refresh generation, but only if it is still at
  * `fromGeneration` and active: the compare-and-set that lets exactly one of

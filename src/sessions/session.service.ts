@@ -1,34 +1,52 @@
+import { randomUUID } from 'node:crypto';
 import type { Db } from '../db/database.js';
 import type { Clock } from '../platform/clock.js';
 import type { Logger } from '../platform/logger.js';
 import type { User } from '../users/user.js';
 import type { UserChanges } from '../users/user-changes.js';
+import type { AuthEventBus } from './event-bus.js';
 import type { Session, SessionCheck, SessionEndReason } from './session.js';
 import type { SessionGuard } from './session-guard.js';
 import * as sessions from './session.repository.js';
 
-/** What a write through the door changed, as it committed it. */
-export interface AuthStateChange {
-  /** Sessions the write ended, and why. */
-  readonly ended?: { readonly sessionIds: readonly string[]; readonly reason: SessionEndReason };
-  /** The user as the write left them, when what their tokens may do changed (roles). */
-  readonly user?: User;
-  /**
-   * The user as the write left them, when only what they show changed (their
-   * address, its verification): cached copies are replaced on every instance,
-   * and no roles_changed event is sent.
-   */
-  readonly profile?: User;
+/** Which of the door's user's open sessions a write ends: one, all, or all but one. */
+export interface SessionFilter {
+  readonly sessionId?: string;
+  readonly except?: string;
 }
 
-/** What the door announces after a change committed; subscriptions and metrics listen. */
-export type AuthEvent =
-  | { readonly type: 'session_started'; readonly userId: string; readonly session: Session }
-  | { readonly type: 'sessions_ended'; readonly userId: string; readonly sessionIds: readonly string[]; readonly reason: SessionEndReason }
-  | { readonly type: 'roles_changed'; readonly userId: string; readonly user: User };
+/** A session a write opens, with its first refresh token (generation 0). */
+export interface NewSession {
+  readonly userId: string;
+  readonly userAgent: string | null;
+  readonly now: number;
+  readonly expiresAt: number;
+  readonly refreshTokenHash: string;
+  /** RFC 8176 methods that opened it; its tokens carry them as `amr`. */
+  readonly amr: readonly string[];
+}
 
-/** A listener of the door's events; it must not throw (a throw is logged and ignored). */
-export type AuthEventListener = (event: AuthEvent) => void;
+/** What a write that opens sessions is handed: its transaction, and the one way to open a session. */
+export interface SessionOpening {
+  /** The write's transaction: everything it writes commits or rolls back together. */
+  readonly db: Db;
+  /** Inserts a session; the door announces it (`session_started`) once the transaction committed. */
+  startSession(session: NewSession): Promise<Session>;
+}
+
+/**
+ * What a write through the door is handed: its transaction and a recorder of
+ * what it changed. Whatever it records, the door reports after the commit,
+ * so a write cannot end sessions and forget to tell the other instances.
+ */
+export interface SessionChange extends SessionOpening {
+  /** Ends the matching open sessions of the door's user, in this transaction; returns their ids. */
+  endSessions(filter: SessionFilter, reason: SessionEndReason): Promise<string[]>;
+  /** The user as the write left them, when what their tokens may do changed (roles): cached copies are replaced, `roles_changed` is announced. */
+  userChanged(user: User): void;
+  /** The user as the write left them, when only what they show changed (address, verification): cached copies are replaced, nothing is announced. */
+  profileChanged(user: User): void;
+}
 
 /** When Redis cannot be told before the write. */
 export type UnannouncedPolicy =
@@ -42,36 +60,36 @@ export interface SessionServiceDeps {
   readonly db: Db;
   readonly clock: Clock;
   readonly guard: SessionGuard;
+  /** Where the door's events go: this instance hears them at once, the others through the shared channel. */
+  readonly bus: AuthEventBus;
   readonly logger: Logger;
 }
 
 /**
- * The one door for every write that ends sessions or changes what a user's
- * tokens may do. The order below is what keeps revocation instant on every
- * instance; it is written here once, and nowhere else:
+ * The one door for every write that ends sessions, opens them, or changes
+ * what a user's tokens may do. The door owns the write's transaction and the
+ * order below, which is what keeps revocation instant on every instance; it
+ * is written here once, and nowhere else:
  *
  * 1. `guard.beforeChange` — with Redis, replace the user's epoch, so no
  *    instance keeps trusting a check cached before the write. A failure here
  *    refuses the write (fail closed) unless the caller chose `proceed`.
- * 2. `write` — owns its own transaction; no transaction stays open across a
- *    call to Redis.
+ * 2. The write, in a transaction the door opens; no transaction stays open
+ *    across a call to Redis. It records what it changed on the handle.
  * 3. `guard.afterChange` — after the commit, before the request answers:
  *    replace the epoch again, so a check that read the database between
  *    steps 1 and 2 (and cached the old state) is discarded; in-process guards
  *    write the new state through.
- * 4. Announce the change to listeners (subscriptions close sockets, metrics count).
+ * 4. Announce the change on the bus (every instance: sockets close,
+ *    `sessionEvents` streams, metrics count).
+ *
+ * Opening a session (`open`) revokes nothing, so it skips steps 1 and 3.
  */
 export class SessionService implements UserChanges {
-  private readonly listeners = new Set<AuthEventListener>();
-
   constructor(private readonly deps: SessionServiceDeps) {}
 
   /** The door itself: see the class comment for the order and why. */
-  async change<T>(
-    userId: string,
-    write: () => Promise<{ readonly result: T; readonly change: AuthStateChange }>,
-    options: { readonly unannounced?: UnannouncedPolicy } = {},
-  ): Promise<T> {
+  async change<T>(userId: string, write: (tx: SessionChange) => Promise<T>, options: { readonly unannounced?: UnannouncedPolicy } = {}): Promise<T> {
     try {
       await this.deps.guard.beforeChange(userId);
     } catch (error) {
@@ -79,33 +97,31 @@ export class SessionService implements UserChanges {
       // While Redis is unreachable every instance checks sessions in the database, so the write still takes effect.
       this.deps.logger.error({ err: error, userId }, 'could not announce an auth change before its write; writing anyway');
     }
-    const { result, change } = await write();
-    const endedSessionIds = change.ended?.sessionIds ?? [];
-    const user = change.user ?? change.profile;
-    await this.deps.guard.afterChange(userId, { endedSessionIds, ...(user ? { user } : {}) });
-    if (change.ended && endedSessionIds.length > 0) {
-      this.emit({ type: 'sessions_ended', userId, sessionIds: endedSessionIds, reason: change.ended.reason });
-    }
-    if (change.user) this.emit({ type: 'roles_changed', userId, user: change.user });
+    const { result, record } = await this.inTransaction(userId, write);
+    const user = record.user ?? record.profile;
+    await this.deps.guard.afterChange(userId, { endedSessionIds: record.ended.ids, ...(user ? { user } : {}) });
+    this.announce(record);
     return result;
   }
 
-  /**
-   * Ends the matching open sessions of a user (one, all, or all but one) and
-   * returns their ids.
-   */
-  endSessions(userId: string, filter: { readonly sessionId?: string; readonly except?: string }, reason: SessionEndReason): Promise<string[]> {
-    return this.change(userId, async () => {
-      const ended = await sessions.endSessions(this.deps.db, { userId, ...filter }, reason, this.deps.clock.now());
-      return { result: ended, change: { ended: { sessionIds: ended, reason } } };
-    });
+  /** Runs a write that opens sessions (sign-in, signup) in one transaction; they are announced once it committed. */
+  async open<T>(write: (tx: SessionOpening) => Promise<T>): Promise<T> {
+    const { result, record } = await this.inTransaction(null, write);
+    this.announce(record);
+    return result;
   }
 
-  /** Implements the users/ port: a change of what a user's tokens may do. */
-  changeUser<T>(userId: string, write: () => Promise<{ readonly result: T; readonly user: User | null }>): Promise<T> {
-    return this.change(userId, async () => {
-      const { result, user } = await write();
-      return { result, change: user ? { user } : {} };
+  /** Ends the matching open sessions of a user (one, all, or all but one) through the door, and returns their ids. */
+  endSessions(userId: string, filter: SessionFilter, reason: SessionEndReason): Promise<string[]> {
+    return this.change(userId, (tx) => tx.endSessions(filter, reason));
+  }
+
+  /** Implements the users/ port: a change of what a user's tokens may do, written in the door's transaction. */
+  changeUser<T>(userId: string, write: (db: Db) => Promise<{ readonly result: T; readonly user: User | null }>): Promise<T> {
+    return this.change(userId, async (tx) => {
+      const { result, user } = await write(tx.db);
+      if (user) tx.userChanged(user);
+      return result;
     });
   }
 
@@ -114,24 +130,54 @@ export class SessionService implements UserChanges {
     return this.deps.guard.checkSession(sessionId, userId);
   }
 
-  /** Announces a session that was just committed (it revokes nothing, so it needs no epoch). */
-  sessionStarted(session: Session): void {
-    this.emit({ type: 'session_started', userId: session.userId, session });
+  private async inTransaction<T>(userId: string | null, write: (tx: SessionChange) => Promise<T>): Promise<{ result: T; record: ChangeRecord }> {
+    const record: ChangeRecord = { userId, ended: { ids: [], reason: null }, started: [], user: null, profile: null };
+    const result = await this.deps.db.transaction().execute((trx) => write(this.recorder(trx, record)));
+    return { result, record };
   }
 
-  /** Subscribes to the door's events; returns the unsubscribe function. */
-  onEvent(listener: AuthEventListener): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+  private recorder(trx: Db, record: ChangeRecord): SessionChange {
+    const now = () => this.deps.clock.now();
+    return {
+      db: trx,
+      async startSession(input) {
+        const session = await sessions.insertSession(trx, { id: randomUUID(), ...input });
+        record.started.push(session);
+        return session;
+      },
+      async endSessions(filter, reason) {
+        if (record.userId === null) throw new Error('endSessions needs a door opened for a user (sessions.change)');
+        if (record.ended.reason !== null && record.ended.reason !== reason) throw new Error('one write through the door ends sessions for one reason');
+        const ids = await sessions.endSessions(trx, { userId: record.userId, ...filter }, reason, now());
+        record.ended = { ids: [...record.ended.ids, ...ids], reason };
+        return ids;
+      },
+      userChanged(user) {
+        record.user = user;
+      },
+      profileChanged(user) {
+        record.profile = user;
+      },
+    };
   }
 
-  private emit(event: AuthEvent): void {
-    for (const listener of this.listeners) {
-      try {
-        listener(event);
-      } catch (error) {
-        this.deps.logger.error({ err: error, event: event.type }, 'an auth event listener failed');
-      }
+  private announce(record: ChangeRecord): void {
+    const { bus } = this.deps;
+    for (const session of record.started) bus.publish({ type: 'session_started', userId: session.userId, session });
+    if (record.userId === null) return;
+    if (record.ended.reason !== null && record.ended.ids.length > 0) {
+      bus.publish({ type: 'sessions_ended', userId: record.userId, sessionIds: record.ended.ids, reason: record.ended.reason });
     }
+    if (record.user) bus.publish({ type: 'roles_changed', userId: record.userId, user: record.user });
   }
 }
+
+/** What one write through the door recorded. */
+interface ChangeRecord {
+  readonly userId: string | null;
+  ended: { ids: readonly string[]; reason: SessionEndReason | null };
+  readonly started: Session[];
+  user: User | null;
+  profile: User | null;
+}
+

@@ -14,8 +14,11 @@ export interface Session {
   readonly amr: readonly string[] | null;
 }
 
-/** Why a session ended; stored for operators, never shown to other users. */
-export type SessionEndReason = 'logout' | 'logout_all' | 'revoked' | 'password_changed' | 'refresh_reuse' | 'password_reset' | 'mfa_reset' | 'admin_revoked';
+/** Every reason a session can end with; stored for operators, never shown to other users. */
+export const SESSION_END_REASONS = ['logout', 'logout_all', 'revoked', 'password_changed', 'refresh_reuse', 'password_reset', 'mfa_reset', 'admin_revoked'] as const;
+
+/** Why a session ended. */
+export type SessionEndReason = (typeof SESSION_END_REASONS)[number];
 
 /** The outcome of checking an access token's session against current server state. */
 export type SessionCheck = { readonly active: true; readonly user: User } | { readonly active: false };

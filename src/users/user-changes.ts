@@ -1,3 +1,4 @@
+import type { Db } from '../db/database.js';
 import type { User } from './user.js';
 
 /**
@@ -8,10 +9,10 @@ import type { User } from './user.js';
  */
 export interface UserChanges {
   /**
-   * Runs `write` (which owns its own transaction) as a change of user
-   * `userId`. `write` answers its result and the user as it left them, or
+   * Runs `write` as a change of user `userId`, in the transaction it is
+   * handed. `write` answers its result and the user as it left them, or
    * null when it changed nothing. Throws, having written nothing, when the
    * change could not be announced to other instances beforehand.
    */
-  changeUser<T>(userId: string, write: () => Promise<{ readonly result: T; readonly user: User | null }>): Promise<T>;
+  changeUser<T>(userId: string, write: (db: Db) => Promise<{ readonly result: T; readonly user: User | null }>): Promise<T>;
 }

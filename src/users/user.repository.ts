@@ -5,12 +5,6 @@ import { normalizeRoles, usernameKey, type Role, type User } from './user.js';
 
 type UserRow = Selectable<UserTable>;
 
-/** A user together with the stored password hash; stays inside the services. */
-export interface UserWithHash {
-  readonly user: User;
-  readonly passwordHash: string;
-}
-
 /** Maps a users row to the domain User: the one place that does. */
 export function toUser(row: Pick<UserRow, 'id' | 'username' | 'roles' | 'created_at' | 'email' | 'email_verified_at'>): User {
   return {
@@ -29,7 +23,7 @@ export const PUBLIC_COLUMNS = ['id', 'username', 'roles', 'created_at', 'email',
 /** Inserts a user; throws the driver's unique-violation error when the username (or address) is taken. */
 export async function insertUser(
   db: Db,
-  user: { id: string; username: string; passwordHash: string; roles: readonly Role[]; now: number; email?: { email: string; key: string } | null },
+  user: { id: string; username: string; roles: readonly Role[]; now: number; email?: { email: string; key: string } | null },
 ): Promise<User> {
   const row = await db
     .insertInto('users')
@@ -37,7 +31,6 @@ export async function insertUser(
       id: user.id,
       username: user.username,
       username_key: usernameKey(user.username),
-      password_hash: user.passwordHash,
       roles: JSON.stringify(normalizeRoles(user.roles)),
       created_at: toTimestamp(user.now),
       updated_at: toTimestamp(user.now),
@@ -50,35 +43,16 @@ export async function insertUser(
   return toUser(row);
 }
 
-/** Finds a user by username (case-insensitively), with the hash for verification. */
-export async function findUserWithHashByUsername(db: Db, username: string): Promise<UserWithHash | null> {
-  const row = await db
-    .selectFrom('users')
-    .select([...PUBLIC_COLUMNS, 'password_hash'])
-    .where('username_key', '=', usernameKey(username))
-    .executeTakeFirst();
-  return row ? { user: toUser(row), passwordHash: row.password_hash } : null;
-}
-
-/** Finds a user by id, with the hash for verification. */
-export async function findUserWithHashById(db: Db, id: string): Promise<UserWithHash | null> {
-  const row = await db.selectFrom('users').select([...PUBLIC_COLUMNS, 'password_hash']).where('id', '=', id).executeTakeFirst();
-  return row ? { user: toUser(row), passwordHash: row.password_hash } : null;
+/** Finds a user by username (case-insensitively). */
+export async function findUserByUsername(db: Db, username: string): Promise<User | null> {
+  const row = await db.selectFrom('users').select(PUBLIC_COLUMNS).where('username_key', '=', usernameKey(username)).executeTakeFirst();
+  return row ? toUser(row) : null;
 }
 
 /** Finds a user by id. */
 export async function findUserById(db: Db, id: string): Promise<User | null> {
   const row = await db.selectFrom('users').select(PUBLIC_COLUMNS).where('id', '=', id).executeTakeFirst();
   return row ? toUser(row) : null;
-}
-
-/** Replaces a user's password hash. */
-export async function updatePasswordHash(db: Db, id: string, passwordHash: string, now: number): Promise<void> {
-  await db
-    .updateTable('users')
-    .set({ password_hash: passwordHash, updated_at: toTimestamp(now) })
-    .where('id', '=', id)
-    .execute();
 }
 
 /** Replaces a user's roles; null when there is no such user. */

@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
+import { insertCredential } from '../credentials/credential.repository.js';
 import { checkNewPassword, isOverlongPassword, type PasswordHasher } from '../credentials/password.js';
 import type { Clock } from '../platform/clock.js';
 import type { Db } from '../db/database.js';
-import { isUniqueViolation, isUniqueViolationOf } from '../db/errors.js';
+import { isUniqueViolationOf } from '../db/errors.js';
 import { AppError, ErrorCode, badInput } from '../errors.js';
 import type { Logger } from '../platform/logger.js';
 import * as users from './user.repository.js';
@@ -36,52 +37,68 @@ export interface NewUser {
   readonly email?: { readonly email: string; readonly key: string } | null;
 }
 
+/** A new user checked and with its password hashed, ready to insert. */
+export interface PreparedUser {
+  readonly username: string;
+  readonly roles: readonly Role[];
+  readonly email: { readonly email: string; readonly key: string } | null;
+  readonly passwordHash: string;
+}
+
 const MAX_PAGE = 100;
+
+/** The contract's error for a unique violation on users (a taken username or address); any other error as it is. */
+export function takenOr(error: unknown): unknown {
+  if (isUniqueViolationOf(error, 'email_key')) return new AppError(ErrorCode.EMAIL_TAKEN, 'That email address is in use.');
+  if (isUniqueViolationOf(error, 'username_key')) return new AppError(ErrorCode.USERNAME_TAKEN, 'That username is taken.');
+  return error;
+}
 
 /** Users: creation, lookup, listing and roles. */
 export class UserService {
   constructor(private readonly deps: UserServiceDeps) {}
 
   /**
-   * Creates a user after checking the contract's username and password rules.
-   * The password is hashed before the username is tried, so a taken name
-   * answers no faster than a free one.
+   * Creates a user after checking the contract's username and password
+   * rules, in a transaction of its own (the admin CLI, the bootstrap admin).
    */
   async createUser(input: NewUser): Promise<User> {
-    return (await this.createUserWith(input, async () => undefined)).user;
+    const prepared = await this.prepare(input);
+    try {
+      const user = await this.deps.db.transaction().execute((trx) => this.insert(trx, prepared));
+      this.deps.logger.info({ event: 'user.created', userId: user.id, roles: user.roles }, 'user created');
+      return user;
+    } catch (error) {
+      throw takenOr(error);
+    }
   }
 
   /**
-   * Creates a user and runs `andThen` in the same transaction (signup opens
-   * the first session there), so either both commit or neither does.
+   * Checks a new user against the contract's rules and hashes the password:
+   * the slow part, done before any transaction opens. The password is hashed
+   * before the username is tried, so a taken name answers no faster than a free one.
    */
-  async createUserWith<T>(input: NewUser, andThen: (trx: Db, user: User) => Promise<T>): Promise<{ user: User; result: T }> {
+  async prepare(input: NewUser): Promise<PreparedUser> {
     if (!isValidUsername(input.username)) {
       throw badInput('username', 'Username must be 3–64 characters of letters, digits, ".", "_" or "-".');
     }
     if (isOverlongPassword(input.password)) throw badInput('password', 'Password must be at most 256 characters.');
     const weakness = checkNewPassword(input.password, input.username);
     if (weakness) throw badInput('password', weakness);
-    const passwordHash = await this.deps.hasher.hash(input.password);
-    try {
-      const created = await this.deps.db.transaction().execute(async (trx) => {
-        const user = await users.insertUser(trx, {
-          id: randomUUID(),
-          username: input.username,
-          passwordHash,
-          roles: input.roles,
-          now: this.deps.clock.now(),
-          email: input.email ?? null,
-        });
-        return { user, result: await andThen(trx, user) };
-      });
-      this.deps.logger.info({ event: 'user.created', userId: created.user.id, roles: created.user.roles }, 'user created');
-      return created;
-    } catch (error) {
-      if (isUniqueViolationOf(error, 'email_key')) throw new AppError(ErrorCode.EMAIL_TAKEN, 'That email address is in use.');
-      if (isUniqueViolation(error)) throw new AppError(ErrorCode.USERNAME_TAKEN, 'That username is taken.');
-      throw error;
-    }
+    return { username: input.username, roles: input.roles, email: input.email ?? null, passwordHash: await this.deps.hasher.hash(input.password) };
+  }
+
+  /**
+   * Inserts a prepared user and its password credential in the caller's
+   * transaction (signup opens the first session in the same one). A taken
+   * username or address throws the driver's error: map it with `takenOr`
+   * once the transaction is over.
+   */
+  async insert(db: Db, prepared: PreparedUser): Promise<User> {
+    const now = this.deps.clock.now();
+    const user = await users.insertUser(db, { id: randomUUID(), username: prepared.username, roles: prepared.roles, now, email: prepared.email });
+    await insertCredential(db, { id: randomUUID(), userId: user.id, kind: 'password', material: prepared.passwordHash, now });
+    return user;
   }
 
   /** A user by id, or null. */
@@ -90,8 +107,8 @@ export class UserService {
   }
 
   /** Finds a user by username (compared case-insensitively, as at login). */
-  async findByUsername(username: string): Promise<User | null> {
-    return (await users.findUserWithHashByUsername(this.deps.db, username))?.user ?? null;
+  findByUsername(username: string): Promise<User | null> {
+    return users.findUserByUsername(this.deps.db, username);
   }
 
   /** A page of users in signup order. */
@@ -120,17 +137,15 @@ export class UserService {
    */
   async setRoles(actor: { userId: string; sessionId: string }, userId: string, roles: readonly Role[], meta: { clientAddress: string; requestId: string }): Promise<User> {
     const wanted = normalizeRoles(roles);
-    const updated = await this.deps.userChanges.changeUser(userId, () =>
-      this.deps.db.transaction().execute(async (trx) => {
-        const current = await users.findUserById(trx, userId);
-        if (current === null) throw badInput('userId', 'No user has that id.');
-        if (current.roles.includes('ADMIN') && !wanted.includes('ADMIN') && (await users.countAdmins(trx)) <= 1) {
-          throw badInput('roles', 'That would remove the last ADMIN.');
-        }
-        const user = await users.updateRoles(trx, userId, wanted, this.deps.clock.now());
-        return { result: user, user };
-      }),
-    );
+    const updated = await this.deps.userChanges.changeUser(userId, async (trx) => {
+      const current = await users.findUserById(trx, userId);
+      if (current === null) throw badInput('userId', 'No user has that id.');
+      if (current.roles.includes('ADMIN') && !wanted.includes('ADMIN') && (await users.countAdmins(trx)) <= 1) {
+        throw badInput('roles', 'That would remove the last ADMIN.');
+      }
+      const user = await users.updateRoles(trx, userId, wanted, this.deps.clock.now());
+      return { result: user, user };
+    });
     if (updated === null) throw badInput('userId', 'No user has that id.');
     this.deps.logger.info(
       {

@@ -1,8 +1,8 @@
-/** What a user may do beyond signing in; mirrors the GraphQL `Role` enum. */
-export type Role = 'USER' | 'ADMIN';
+/** All roles, in display order: the one list (the GraphQL `Role` enum mirrors it; the event codec checks against it). */
+export const ROLES = ['USER', 'ADMIN'] as const;
 
-/** All roles, in display order. */
-export const ROLES: readonly Role[] = ['USER', 'ADMIN'];
+/** What a user may do beyond signing in. */
+export type Role = (typeof ROLES)[number];
 
 /** A user as the rest of the code sees it: never carries the password hash. */
 export interface User {

@@ -102,8 +102,8 @@ describe('npm start', () => {
 
   it('names a source file newer than the build in a warning line, and is silent about a current build', async () => {
     const dir = projectCopy({ withDist: true });
-    mkdirSync(path.join(dir, 'src/auth'), { recursive: true });
-    const source = path.join(dir, 'src/auth/auth.service.ts');
+    mkdirSync(path.join(dir, 'src/sessions'), { recursive: true });
+    const source = path.join(dir, 'src/sessions/token.service.ts');
     writeFileSync(source, '// changed after the build\n');
     const builtAt = statSync(path.join(dir, 'dist/main.js')).mtime;
     const env = { HOST: '127.0.0.1', LOG_LEVEL: 'warn', DATABASE_URL: path.join(dir, 'db.sqlite') };
@@ -124,7 +124,7 @@ describe('npm start', () => {
     await warned.exited;
     const warning = warned.output().split('\n').find((line) => line.includes('older than'));
     expect(warning).toBeDefined();
-    expect(JSON.parse(warning!)).toMatchObject({ level: 40, changed: path.join('src', 'auth', 'auth.service.ts') });
+    expect(JSON.parse(warning!)).toMatchObject({ level: 40, changed: path.join('src', 'sessions', 'token.service.ts') });
     expect(warning).toContain('npm run build');
   });
 });

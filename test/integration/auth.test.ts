@@ -129,16 +129,16 @@ describe('bootstrap admin and password rehash', () => {
     const first = await startServer({ ADMIN_USERNAME: 'root-admin', ADMIN_PASSWORD: 'bootstrap pass 1', ARGON2_TIME_COST: '1' }, { storage });
     const pair = await login(first, 'root-admin', 'bootstrap pass 1');
     expect(pair.user.roles).toEqual(['USER', 'ADMIN']);
-    const before = await first.app.db.selectFrom('users').select('password_hash').executeTakeFirstOrThrow();
-    expect(before.password_hash).toContain('t=1');
+    const before = await first.app.db.selectFrom('credentials').select('material').where('kind', '=', 'password').executeTakeFirstOrThrow();
+    expect(before.material).toContain('t=1');
     await first.app.stop();
 
     // Same database, stronger parameters: the next login rehashes.
     const second = await startServer({ ADMIN_USERNAME: 'root-admin', ADMIN_PASSWORD: 'bootstrap pass 1', ARGON2_TIME_COST: '2' }, { storage });
     await login(second, 'root-admin', 'bootstrap pass 1');
-    const after = await second.app.db.selectFrom('users').select('password_hash').execute();
+    const after = await second.app.db.selectFrom('credentials').select('material').where('kind', '=', 'password').execute();
     expect(after).toHaveLength(1);
-    expect(after[0]!.password_hash).toContain('t=2');
+    expect(after[0]!.material).toContain('t=2');
     await login(second, 'root-admin', 'bootstrap pass 1');
     await second.stop();
     await storage.dispose();

@@ -128,7 +128,7 @@ describe('per-username, per-address, signup and refresh budgets', () => {
   });
 
   it('limits refreshes per address without using up the refused refresh token', async () => {
-    const stored = await server.app.services.auth.login('s3-user', PASSWORD, { userAgent: null, clientAddress: '10.9.9.9', requestId: 'test' });
+    const stored = await server.app.services.signIn.login('s3-user', PASSWORD, { userAgent: null, clientAddress: '10.9.9.9', requestId: 'test' });
     let token = stored.refreshToken;
     const refresh = (t: string) => server.gql<{ refreshToken: AuthPayload }>(`mutation ($t: String!) { refreshToken(refreshToken: $t) { ${AUTH_FIELDS} } }`, { t });
     for (let i = 0; i < 4; i++) {
@@ -139,14 +139,14 @@ describe('per-username, per-address, signup and refresh budgets', () => {
     const refused = await refresh(token);
     expect(refused.body.errors?.[0]?.extensions).toMatchObject({ code: 'RATE_LIMITED' });
     // From another address the same token still works: it was not used up.
-    const elsewhere = await server.app.services.auth.refresh(token, { userAgent: null, clientAddress: '10.8.8.8', requestId: 'test' });
+    const elsewhere = await server.app.services.tokens.refresh(token, { userAgent: null, clientAddress: '10.8.8.8', requestId: 'test' });
     expect(elsewhere.refreshToken).not.toBe(token);
   });
 
   it('limits failures per username across addresses and per address across usernames', async () => {
     const meta = (clientAddress: string) => ({ userAgent: null, clientAddress, requestId: 'test' });
     const attempt = (username: string, address: string, password = 'wrong password!') =>
-      server.app.services.auth.login(username, password, meta(address)).then(
+      server.app.services.signIn.login(username, password, meta(address)).then(
         () => 'OK',
         (error: { code?: string }) => error.code,
       );

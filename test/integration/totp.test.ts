@@ -132,17 +132,18 @@ describe('two-factor authentication (TOTP)', () => {
         expect(errorCode(await server.gql(query, variables, { token: refreshed.accessToken }))).toBe('FRESH_TOKEN_REQUIRED');
         expect(errorCode(await server.gql(query, variables))).toBe('UNAUTHENTICATED');
       }
-      const row = await server.app.db.selectFrom('users').select('totp_pending_secret').where('id', '=', pair.user.id).executeTakeFirstOrThrow();
-      expect(row.totp_pending_secret).toBeNull();
+      const rows = await server.app.db.selectFrom('credentials').select('kind').where('user_id', '=', pair.user.id).execute();
+      expect(rows.map((r) => r.kind)).toEqual(['password']);
     });
 
     it('keeps the secret encrypted and the recovery codes hashed at rest', async () => {
       const { pair, secret, recoveryCodes } = await withTotp('at.rest');
-      const row = await server.app.db.selectFrom('users').select(['totp_secret', 'totp_pending_secret', 'totp_enabled_at']).where('id', '=', pair.user.id).executeTakeFirstOrThrow();
-      expect(row.totp_secret).toMatch(/^v1\.[A-Za-z0-9_-]+$/);
-      expect(row.totp_secret).not.toContain(secret);
-      expect(row.totp_pending_secret).toBeNull();
-      expect(row.totp_enabled_at).not.toBeNull();
+      const rows = await server.app.db.selectFrom('credentials').select(['kind', 'material', 'created_at']).where('user_id', '=', pair.user.id).orderBy('kind').execute();
+      expect(rows.map((r) => r.kind)).toEqual(['password', 'totp']); // no pending enrollment left
+      const totp = rows[1]!;
+      expect(totp.material).toMatch(/^v1\.[A-Za-z0-9_-]+$/);
+      expect(totp.material).not.toContain(secret);
+      expect(totp.created_at).not.toBeNull();
       const stored = await server.app.db.selectFrom('recovery_codes').select(['code_hash', 'used_at']).where('user_id', '=', pair.user.id).execute();
       expect(stored).toHaveLength(10);
       const dump = JSON.stringify(stored);

@@ -27,11 +27,11 @@ async function linkTokenFor(to: string, kind: 'verify_email' | 'reset_password' 
 describe(`signup with an address is atomic (${BACKEND})`, () => {
   it('a fault on queuing the mail leaves no user, session or token; a retry succeeds and queues one mail', async () => {
     h.gate.failOn('insert:mail_outbox');
-    await expect(h.services.auth.signup('mailer', PASSWORD, META, 'mailer@example.test')).rejects.toThrow('injected fault on insert:mail_outbox');
+    await expect(h.services.signIn.signup('mailer', PASSWORD, META, 'mailer@example.test')).rejects.toThrow('injected fault on insert:mail_outbox');
     for (const table of ['users', 'sessions', 'email_tokens', 'mail_outbox'] as const) {
       expect(await h.app.db.selectFrom(table).selectAll().execute(), table).toEqual([]);
     }
-    const pair = await h.services.auth.signup('mailer', PASSWORD, META, 'mailer@example.test');
+    const pair = await h.services.signIn.signup('mailer', PASSWORD, META, 'mailer@example.test');
     expect(pair.user).toMatchObject({ email: 'mailer@example.test', emailVerified: false });
     const token = await linkTokenFor('mailer@example.test', 'verify_email');
     const stored = await h.app.db.selectFrom('email_tokens').selectAll().execute();
@@ -42,7 +42,7 @@ describe(`signup with an address is atomic (${BACKEND})`, () => {
 
 describe(`link tokens are single use under races (${BACKEND})`, () => {
   it('two resetPassword calls with one token at once: exactly one wins, the other is INVALID_EMAIL_TOKEN', async () => {
-    await h.services.auth.signup('racer', PASSWORD, META, 'racer@example.test');
+    await h.services.signIn.signup('racer', PASSWORD, META, 'racer@example.test');
     await h.services.email.requestPasswordReset('racer@example.test', META);
     const token = await linkTokenFor('racer@example.test');
     const results = await Promise.allSettled([
@@ -57,12 +57,12 @@ describe(`link tokens are single use under races (${BACKEND})`, () => {
   });
 
   it('a fault inside resetPassword changes nothing: the password and the sessions stay, the link still works', async () => {
-    const pair = await h.services.auth.signup('faulty', PASSWORD, META, 'faulty@example.test');
+    const pair = await h.services.signIn.signup('faulty', PASSWORD, META, 'faulty@example.test');
     await h.services.email.requestPasswordReset('faulty@example.test', META);
     const token = await linkTokenFor('faulty@example.test');
     h.gate.failOn('update:sessions');
     await expect(h.services.email.resetPassword(token, 'a brand new password', META)).rejects.toThrow('injected fault');
-    await h.services.auth.login('faulty', PASSWORD, META);
+    await h.services.signIn.login('faulty', PASSWORD, META);
     const open = await h.app.db.selectFrom('sessions').select('id').where('user_id', '=', pair.user.id).where('ended_at', 'is', null).execute();
     expect(open).toHaveLength(2);
     expect(await h.services.email.resetPassword(token, 'a brand new password', META)).toBe(true);

@@ -39,58 +39,58 @@ async function generation(sessionId: string): Promise<number> {
 
 describe(`refresh as the server runs it (${BACKEND})`, () => {
   it('two refreshes of one token at once: both stay signed in on one chain, and the session advanced once', async () => {
-    const first = await h.services.auth.signup('alice', PASSWORD, META);
+    const first = await h.services.signIn.signup('alice', PASSWORD, META);
     const sessionId = decodeClaims(first.accessToken).sid;
-    const [a, b] = await Promise.all([h.services.auth.refresh(first.refreshToken, META), h.services.auth.refresh(first.refreshToken, META)]);
+    const [a, b] = await Promise.all([h.services.tokens.refresh(first.refreshToken, META), h.services.tokens.refresh(first.refreshToken, META)]);
     expect(a.refreshToken).toBe(b.refreshToken);
     expect(decodeClaims(a.accessToken).sid).toBe(sessionId);
     expect(decodeClaims(b.accessToken).sid).toBe(sessionId);
     expect(await generation(sessionId)).toBe(1);
-    const next = await h.services.auth.refresh(a.refreshToken, META);
+    const next = await h.services.tokens.refresh(a.refreshToken, META);
     expect(decodeClaims(next.accessToken).sid).toBe(sessionId);
     expect(await generation(sessionId)).toBe(2);
   });
 
   it('twenty sessions refreshed at once each advance once, and every new token works', async () => {
-    await h.services.auth.signup('bob', PASSWORD, META);
+    await h.services.signIn.signup('bob', PASSWORD, META);
     const pairs = [];
-    for (let i = 0; i < 20; i++) pairs.push(await h.services.auth.login('bob', PASSWORD, META));
-    const rotated = await Promise.all(pairs.map((p) => h.services.auth.refresh(p.refreshToken, META)));
+    for (let i = 0; i < 20; i++) pairs.push(await h.services.signIn.login('bob', PASSWORD, META));
+    const rotated = await Promise.all(pairs.map((p) => h.services.tokens.refresh(p.refreshToken, META)));
     for (const [i, r] of rotated.entries()) {
       expect(decodeClaims(r.accessToken).sid).toBe(decodeClaims(pairs[i]!.accessToken).sid);
       expect(await generation(decodeClaims(r.accessToken).sid)).toBe(1);
     }
     expect(new Set(rotated.map((r) => r.refreshToken)).size).toBe(20);
-    const again = await Promise.all(rotated.map((r) => h.services.auth.refresh(r.refreshToken, META)));
+    const again = await Promise.all(rotated.map((r) => h.services.tokens.refresh(r.refreshToken, META)));
     expect(again.map((r) => decodeClaims(r.accessToken).sid)).toEqual(pairs.map((p) => decodeClaims(p.accessToken).sid));
   });
 
   it('the token of an ended or expired session does not rotate', async () => {
-    const ended = await h.services.auth.signup('carol', PASSWORD, META);
+    const ended = await h.services.signIn.signup('carol', PASSWORD, META);
     const endedClaims = decodeClaims(ended.accessToken);
     await h.services.sessions.endSessions(endedClaims.sub, { sessionId: endedClaims.sid }, 'logout');
-    await expect(h.services.auth.refresh(ended.refreshToken, META)).rejects.toMatchObject({ code: 'INVALID_REFRESH_TOKEN' });
+    await expect(h.services.tokens.refresh(ended.refreshToken, META)).rejects.toMatchObject({ code: 'INVALID_REFRESH_TOKEN' });
 
-    const expiring = await h.services.auth.login('carol', PASSWORD, META);
+    const expiring = await h.services.signIn.login('carol', PASSWORD, META);
     h.clock.advance(30 * 86_400 + 1); // REFRESH_TOKEN_TTL's default, 30 days
-    await expect(h.services.auth.refresh(expiring.refreshToken, META)).rejects.toMatchObject({ code: 'INVALID_REFRESH_TOKEN' });
+    await expect(h.services.tokens.refresh(expiring.refreshToken, META)).rejects.toMatchObject({ code: 'INVALID_REFRESH_TOKEN' });
     expect(await generation(decodeClaims(expiring.accessToken).sid)).toBe(0);
   });
 
   it('a token reused after the grace window ends its session', async () => {
-    const first = await h.services.auth.signup('dave', PASSWORD, META);
+    const first = await h.services.signIn.signup('dave', PASSWORD, META);
     const claims = decodeClaims(first.accessToken);
-    const second = await h.services.auth.refresh(first.refreshToken, META);
+    const second = await h.services.tokens.refresh(first.refreshToken, META);
     h.clock.advance(11);
-    await expect(h.services.auth.refresh(first.refreshToken, META)).rejects.toMatchObject({ code: 'INVALID_REFRESH_TOKEN' });
+    await expect(h.services.tokens.refresh(first.refreshToken, META)).rejects.toMatchObject({ code: 'INVALID_REFRESH_TOKEN' });
     expect(await h.services.sessions.checkSession(claims.sid, claims.sub)).toEqual({ active: false });
-    await expect(h.services.auth.refresh(second.refreshToken, META)).rejects.toMatchObject({ code: 'INVALID_REFRESH_TOKEN' });
+    await expect(h.services.tokens.refresh(second.refreshToken, META)).rejects.toMatchObject({ code: 'INVALID_REFRESH_TOKEN' });
   });
 
   it('rotates the live token in one step, not through the general path', async () => {
-    const first = await h.services.auth.signup('frank', PASSWORD, META);
+    const first = await h.services.signIn.signup('frank', PASSWORD, META);
     h.gate.log.length = 0;
-    await h.gate.as('A', () => h.services.auth.refresh(first.refreshToken, META));
+    await h.gate.as('A', () => h.services.tokens.refresh(first.refreshToken, META));
     const queries = h.gate.log.filter((q) => q.actor === 'A').map((q) => q.label);
     expect(queries).not.toContain('select:refresh_tokens');
     expect(queries).not.toContain('update:sessions');
@@ -122,7 +122,6 @@ describe(`the one-step rotation (${BACKEND})`, () => {
     await insertUser(db, {
       id: 'u1',
       username: 'erin',
-      passwordHash: 'x',
       roles: ['USER'],
       now: NOW,
     });

@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { AuthResult } from '../../src/auth/auth.service.js';
+import type { AuthResult } from '../../src/sessions/token.service.js';
 import { BACKEND } from '../helpers/backend.js';
 import { decodeClaims } from '../helpers/jwt.js';
 import { META, PASSWORD, startServices, type ServiceHarness } from '../helpers/services.js';
@@ -63,21 +63,21 @@ async function generation(sessionId: string): Promise<number> {
 
 describe(`two rotations of one refresh token, interleaved step by step (${BACKEND})`, () => {
   it('a rotation alone makes the queries this test steps through', async () => {
-    const first = await h.services.auth.signup('alice', PASSWORD, META);
+    const first = await h.services.signIn.signup('alice', PASSWORD, META);
     h.gate.log.length = 0;
-    await h.gate.as('A', () => h.services.auth.refresh(first.refreshToken, META));
+    await h.gate.as('A', () => h.services.tokens.refresh(first.refreshToken, META));
     const steps = h.gate.log.filter((q) => q.actor === 'A').map((q) => q.label);
     expect(steps.slice(0, ROTATION_STEPS.length)).toEqual(ROTATION_STEPS);
   });
 
   for (const [index, step] of ROTATION_STEPS.entries()) {
     it(`A paused after ${step} (step ${index + 1}) while B rotates the same token`, async () => {
-      const first = await h.services.auth.signup('alice', PASSWORD, META);
+      const first = await h.services.signIn.signup('alice', PASSWORD, META);
       const sessionId = decodeClaims(first.accessToken).sid;
       const paused = h.gate.pauseAfter('A', step);
-      const a = h.gate.as('A', () => h.services.auth.refresh(first.refreshToken, META));
+      const a = h.gate.as('A', () => h.services.tokens.refresh(first.refreshToken, META));
       await paused.reached;
-      const b = h.gate.as('B', () => h.services.auth.refresh(first.refreshToken, META));
+      const b = h.gate.as('B', () => h.services.tokens.refresh(first.refreshToken, META));
       await untilFinishedOrBlocked(b);
       paused.release();
       const [ra, rb] = (await Promise.all([a, b])) as [AuthResult, AuthResult];
@@ -88,22 +88,22 @@ describe(`two rotations of one refresh token, interleaved step by step (${BACKEN
       expect(ra.refreshToken).toBe(rb.refreshToken);
       expect(await generation(sessionId)).toBe(1);
       // That one chain is alive: its token rotates again.
-      const next = await h.services.auth.refresh(ra.refreshToken, META);
+      const next = await h.services.tokens.refresh(ra.refreshToken, META);
       expect(decodeClaims(next.accessToken).sid).toBe(sessionId);
       expect(await generation(sessionId)).toBe(2);
     });
   }
 
   it('outside the grace window a reused token ends the session, through the door', async () => {
-    const first = await h.services.auth.signup('alice', PASSWORD, META);
+    const first = await h.services.signIn.signup('alice', PASSWORD, META);
     const sessionId = decodeClaims(first.accessToken).sid;
     const events: string[] = [];
-    h.services.sessions.onEvent((e) => events.push(e.type === 'sessions_ended' ? `${e.type}:${e.reason}:${e.sessionIds.join()}` : e.type));
-    const second = await h.services.auth.refresh(first.refreshToken, META);
+    h.app.bus.subscribe((e) => events.push(e.type === 'sessions_ended' ? `${e.type}:${e.reason}:${e.sessionIds.join()}` : e.type));
+    const second = await h.services.tokens.refresh(first.refreshToken, META);
     h.clock.advance(11);
-    await expect(h.services.auth.refresh(first.refreshToken, META)).rejects.toMatchObject({ code: 'INVALID_REFRESH_TOKEN' });
+    await expect(h.services.tokens.refresh(first.refreshToken, META)).rejects.toMatchObject({ code: 'INVALID_REFRESH_TOKEN' });
     expect(events).toEqual([`sessions_ended:refresh_reuse:${sessionId}`]);
     expect(await h.services.sessions.checkSession(sessionId, decodeClaims(first.accessToken).sub)).toEqual({ active: false });
-    await expect(h.services.auth.refresh(second.refreshToken, META)).rejects.toMatchObject({ code: 'INVALID_REFRESH_TOKEN' });
+    await expect(h.services.tokens.refresh(second.refreshToken, META)).rejects.toMatchObject({ code: 'INVALID_REFRESH_TOKEN' });
   });
 });

@@ -41,7 +41,7 @@ let h: ServiceHarness;
 let alice: { userId: string; sessionId: string };
 beforeEach(async () => {
   h = await startServices();
-  const pair = await h.services.auth.signup('alice', PASSWORD, META);
+  const pair = await h.services.signIn.signup('alice', PASSWORD, META);
   const claims = decodeClaims(pair.accessToken);
   alice = { userId: claims.sub, sessionId: claims.sid };
   // A second admin, so alice's roles can change freely.
@@ -52,7 +52,7 @@ afterEach(async () => {
 });
 
 function door(guard: SessionGuard): { sessions: SessionService; users: UserService } {
-  const sessions = new SessionService({ db: h.app.db, clock: h.clock, guard, logger });
+  const sessions = new SessionService({ db: h.app.db, clock: h.clock, guard, bus: h.app.bus, logger });
   const users = new UserService({ db: h.app.db, clock: h.clock, hasher: new PasswordHasher({ memoryCost: 8192, timeCost: 1, parallelism: 1 }), userChanges: sessions, logger });
   return { sessions, users };
 }
@@ -128,15 +128,9 @@ if (BACKEND === 'postgres') describe('several instances: the Redis guard (Postgr
     const b = await instance();
     expect(await b.guard.checkSession(alice.sessionId, alice.userId)).toMatchObject({ active: true });
     const write = barrier();
-    const logout = a.sessions.change(alice.userId, async () => {
+    const logout = a.sessions.change(alice.userId, async (tx) => {
       await write.wait(); // after the epoch moved, before the write
-      const ended = await h.app.db
-        .updateTable('sessions')
-        .set({ ended_at: new Date(h.clock.now()).toISOString(), end_reason: 'logout' })
-        .where('id', '=', alice.sessionId)
-        .returning('id')
-        .execute();
-      return { result: ended.length, change: { ended: { sessionIds: ended.map((r) => r.id), reason: 'logout' as const } } };
+      return (await tx.endSessions({ sessionId: alice.sessionId }, 'logout')).length;
     });
     await write.waiting;
     // B reads the new epoch and the not-yet-ended session, and caches "open" under that epoch.
@@ -172,28 +166,71 @@ if (BACKEND === 'postgres') describe('several instances: the Redis guard (Postgr
   it('with Redis unreachable a theft revocation still commits', async () => {
     const a = await instance();
     a.redis.disconnect();
-    await a.sessions.change(alice.userId, async () => ({ result: null, change: {} }), { unannounced: 'proceed' });
-    await expect(a.sessions.change(alice.userId, async () => ({ result: null, change: {} }))).rejects.toThrow();
+    await a.sessions.change(alice.userId, async () => null, { unannounced: 'proceed' });
+    await expect(a.sessions.change(alice.userId, async () => null)).rejects.toThrow();
   });
 });
 
 describe('every session-ending write announces itself once, after it committed', () => {
   it('logout, logoutAll, revokeSession, changePassword and setUserRoles emit their events', async () => {
     const events: string[] = [];
-    h.services.sessions.onEvent((e) => events.push(e.type === 'sessions_ended' ? `ended:${e.reason}:${e.sessionIds.length}` : e.type === 'roles_changed' ? `roles:${e.user.roles.join('+')}` : 'started'));
+    h.app.bus.subscribe((e) => events.push(e.type === 'sessions_ended' ? `ended:${e.reason}:${e.sessionIds.length}` : e.type === 'roles_changed' ? `roles:${e.user.roles.join('+')}` : 'started'));
     const viewer = async (username: string) => {
-      const pair = await h.services.auth.login(username, PASSWORD, META);
+      const pair = await h.services.signIn.login(username, PASSWORD, META);
       const c = decodeClaims(pair.accessToken);
       const user = (await h.services.users.getUser(c.sub))!;
       return { user, sessionId: c.sid, fresh: true, tokenExpiresAt: c.exp * 1000 };
     };
     const v1 = await viewer('alice');
-    await h.services.auth.logout(v1, META);
+    await h.services.tokens.logout(v1, META);
     const v2 = await viewer('alice');
-    await h.services.auth.revokeSession(v2, alice.sessionId, META);
-    await h.services.auth.changePassword(v2, PASSWORD, `${PASSWORD}!`, META);
-    await h.services.auth.logoutAll(v2, META);
+    await h.services.tokens.revokeSession(v2, alice.sessionId, META);
+    await h.services.signIn.changePassword(v2, PASSWORD, `${PASSWORD}!`, META);
+    await h.services.tokens.logoutAll(v2, META);
     await h.services.users.setRoles({ userId: 'root', sessionId: 'root' }, alice.userId, ['USER', 'ADMIN'], META);
     expect(events).toEqual(['started', 'ended:logout:1', 'started', 'ended:revoked:1', 'ended:logout_all:1', 'roles:USER+ADMIN']);
+  });
+});
+
+describe('the door owns the write: its transaction and what it reports', () => {
+  // Catches: announcing (or caching) sessions a write ended before it committed, or after it rolled back.
+  it('a write that ends sessions and then fails rolls them back and announces nothing', async () => {
+    const events: string[] = [];
+    h.app.bus.subscribe((e) => events.push(e.type));
+    const failing = h.services.sessions.change(alice.userId, async (tx) => {
+      expect(await tx.endSessions({}, 'logout_all')).toEqual([alice.sessionId]);
+      throw new Error('the rest of the write failed');
+    });
+    await expect(failing).rejects.toThrow('the rest of the write failed');
+    expect((await findSessionById(h.app.db, alice.sessionId))?.endedAt).toBeNull();
+    expect(await h.services.sessions.checkSession(alice.sessionId, alice.userId)).toMatchObject({ active: true });
+    expect(events).toEqual([]);
+  });
+
+  // Catches: a write that ends sessions for two reasons reporting only one of them.
+  it('refuses one write ending sessions for two reasons', async () => {
+    await expect(
+      h.services.sessions.change(alice.userId, async (tx) => {
+        await tx.endSessions({ sessionId: 'none' }, 'logout');
+        await tx.endSessions({}, 'revoked');
+      }),
+    ).rejects.toThrow('one reason');
+    expect((await findSessionById(h.app.db, alice.sessionId))?.endedAt).toBeNull();
+  });
+
+  // Catches: a session opened through the door announced before its transaction committed.
+  it('announces a session it opened only once the transaction committed', async () => {
+    const events: string[] = [];
+    h.app.bus.subscribe((e) => events.push(e.type));
+    await expect(
+      h.services.sessions.open(async (tx) => {
+        await tx.startSession({ userId: alice.userId, userAgent: null, now: h.clock.now(), expiresAt: h.clock.now() + 60_000, refreshTokenHash: 'h'.repeat(43), amr: ['pwd'] });
+        expect(events).toEqual([]);
+        throw new Error('rolled back');
+      }),
+    ).rejects.toThrow('rolled back');
+    expect(events).toEqual([]);
+    await h.services.signIn.login('alice', PASSWORD, META);
+    expect(events).toEqual(['session_started']);
   });
 });

@@ -19,7 +19,7 @@ let secret: string;
 
 /** The mfaToken of a login that answered MFA_REQUIRED. */
 async function firstStep(harness: ServiceHarness = h): Promise<string> {
-  const error = await harness.services.auth.login('alice', PASSWORD, META).then(
+  const error = await harness.services.signIn.login('alice', PASSWORD, META).then(
     () => null,
     (e: unknown) => e,
   );
@@ -36,7 +36,7 @@ async function codeOf(error: Promise<unknown>): Promise<string | null> {
 
 beforeEach(async () => {
   h = await startServices();
-  const pair = await h.services.auth.signup('alice', PASSWORD, META);
+  const pair = await h.services.signIn.signup('alice', PASSWORD, META);
   viewer = { user: pair.user, sessionId: decodeClaims(pair.accessToken).sid, fresh: true, tokenExpiresAt: decodeClaims(pair.accessToken).exp * 1000 };
   ({ secret } = await h.services.totp.enroll(viewer, META));
   await h.services.totp.confirm(viewer, generateTotpCode(secret, h.clock.now()), META);
@@ -50,20 +50,20 @@ describe(`the replay store (${BACKEND})`, () => {
   // Catches: a claim that overwrites the last step without comparing it.
   it('records a step only if it is later than the last one', async () => {
     const userId = viewer.user.id;
-    const confirmed = (await findTotpState(h.app.db, userId))!.lastStep!;
+    const confirmed = (await findTotpState(h.app.db, userId)).lastStep!;
     expect(confirmed).toBe(totpStep(h.clock.now()) - 1);
-    expect(await claimTotpStep(h.app.db, userId, confirmed)).toBe(false);
-    expect(await claimTotpStep(h.app.db, userId, confirmed - 1)).toBe(false);
-    expect(await claimTotpStep(h.app.db, userId, confirmed + 1)).toBe(true);
-    expect(await claimTotpStep(h.app.db, userId, confirmed + 1)).toBe(false);
-    expect(await claimTotpStep(h.app.db, userId, confirmed + 5)).toBe(true);
-    expect((await findTotpState(h.app.db, userId))!.lastStep).toBe(confirmed + 5);
+    expect(await claimTotpStep(h.app.db, userId, confirmed, h.clock.now())).toBe(false);
+    expect(await claimTotpStep(h.app.db, userId, confirmed - 1, h.clock.now())).toBe(false);
+    expect(await claimTotpStep(h.app.db, userId, confirmed + 1, h.clock.now())).toBe(true);
+    expect(await claimTotpStep(h.app.db, userId, confirmed + 1, h.clock.now())).toBe(false);
+    expect(await claimTotpStep(h.app.db, userId, confirmed + 5, h.clock.now())).toBe(true);
+    expect((await findTotpState(h.app.db, userId)).lastStep).toBe(confirmed + 5);
   });
 
   // Catches: claiming a step for a user whose TOTP was turned off meanwhile.
   it('claims nothing once TOTP is off', async () => {
     await h.services.totp.disable(viewer, generateTotpCode(secret, h.clock.now()), META);
-    expect(await claimTotpStep(h.app.db, viewer.user.id, totpStep(h.clock.now()) + 10)).toBe(false);
+    expect(await claimTotpStep(h.app.db, viewer.user.id, totpStep(h.clock.now()) + 10, h.clock.now())).toBe(false);
   });
 
   if (BACKEND === 'postgres') {
@@ -73,12 +73,12 @@ describe(`the replay store (${BACKEND})`, () => {
       try {
         const code = generateTotpCode(secret, h.clock.now());
         const [tokenA, tokenB] = [await firstStep(h), await firstStep(other)];
-        // A stops right after reading alice's TOTP state inside its transaction.
-        const paused = h.gate.pauseAfter('A', 'select:users', 2);
-        const a = h.gate.as('A', () => h.services.auth.verifyMfa(tokenA, code, META));
+        // A stops right after reading alice's TOTP secret and last step inside its transaction.
+        const paused = h.gate.pauseAfter('A', 'select:credentials');
+        const a = h.gate.as('A', () => h.services.signIn.verifyMfa(tokenA, code, META));
         await paused.reached;
         // B verifies the same code and commits while A holds its stale read.
-        const b = await other.services.auth.verifyMfa(tokenB, code, META);
+        const b = await other.services.signIn.verifyMfa(tokenB, code, META);
         expect(decodeClaims(b.accessToken).amr).toEqual(['pwd', 'otp']);
         paused.release();
         expect(await codeOf(a)).toBe('INVALID_MFA_CODE');
@@ -95,10 +95,10 @@ describe(`verifyMfa is one transaction (${BACKEND})`, () => {
     const token = await firstStep();
     const code = generateTotpCode(secret, h.clock.now());
     h.gate.failOn('insert:sessions');
-    expect(await codeOf(h.services.auth.verifyMfa(token, code, META))).toMatch(/injected fault/);
+    expect(await codeOf(h.services.signIn.verifyMfa(token, code, META))).toMatch(/injected fault/);
     const tokens = await h.app.db.selectFrom('mfa_tokens').select(['failures', 'used_at']).execute();
     expect(tokens).toEqual([{ failures: 0, used_at: null }]);
-    const pair = await h.services.auth.verifyMfa(token, code, META);
+    const pair = await h.services.signIn.verifyMfa(token, code, META);
     expect(decodeClaims(pair.accessToken).fresh).toBe(true);
     const sessions = await h.app.db.selectFrom('sessions').select(['id', 'amr']).where('id', '=', decodeClaims(pair.accessToken).sid).execute();
     expect(sessions.map((s) => JSON.parse(s.amr!) as unknown)).toEqual([['pwd', 'otp']]);
@@ -112,7 +112,7 @@ describe(`verifyMfa is one transaction (${BACKEND})`, () => {
     // The old secret still signs in; the new one is still pending.
     const state = (await findTotpState(h.app.db, viewer.user.id))!;
     expect(state.pendingSecret).not.toBeNull();
-    const pair = await h.services.auth.verifyMfa(await firstStep(), generateTotpCode(secret, h.clock.now()), META);
+    const pair = await h.services.signIn.verifyMfa(await firstStep(), generateTotpCode(secret, h.clock.now()), META);
     expect(decodeClaims(pair.accessToken).amr).toEqual(['pwd', 'otp']);
   });
 
@@ -125,8 +125,8 @@ describe(`verifyMfa is one transaction (${BACKEND})`, () => {
     const newCodes = await h.app.db.selectFrom('recovery_codes').select('code_hash').execute();
     expect(newCodes.some((c) => oldCodes.some((o) => o.code_hash === c.code_hash))).toBe(false);
     h.clock.advance(30);
-    expect(await codeOf(h.services.auth.verifyMfa(await firstStep(), generateTotpCode(secret, h.clock.now()), META))).toBe('INVALID_MFA_CODE');
-    const pair = await h.services.auth.verifyMfa(await firstStep(), generateTotpCode(next, h.clock.now()), META);
+    expect(await codeOf(h.services.signIn.verifyMfa(await firstStep(), generateTotpCode(secret, h.clock.now()), META))).toBe('INVALID_MFA_CODE');
+    const pair = await h.services.signIn.verifyMfa(await firstStep(), generateTotpCode(next, h.clock.now()), META);
     expect(decodeClaims(pair.accessToken).amr).toEqual(['pwd', 'otp']);
   });
 });

@@ -3,6 +3,7 @@ import { initial } from './2026-11-28T00-00-initial.js';
 import { pruneIndexes } from './2026-12-01T00-00-prune-indexes.js';
 import { email } from './2026-12-01T00-02-email.js';
 import { totp } from './2026-12-01T00-03-totp.js';
+import { credentials } from './2026-12-06T00-00-credentials.js';
 
 /** Every migration, by dated name; Kysely runs them in name order. */
 export function migrations(dialect: 'sqlite' | 'postgres'): Record<string, Migration> {
@@ -11,5 +12,6 @@ export function migrations(dialect: 'sqlite' | 'postgres'): Record<string, Migra
     '2026-12-01T00-00-prune-indexes': pruneIndexes(),
     '2026-12-01T00-02-email': email(dialect),
     '2026-12-01T00-03-totp': totp(dialect),
+    '2026-12-06T00-00-credentials': credentials(dialect),
   };
 }

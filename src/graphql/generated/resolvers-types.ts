@@ -3,7 +3,7 @@ import type { GraphQLResolveInfo, GraphQLScalarType, GraphQLScalarTypeConfig } f
 import type { User as UserModel } from '../../users/user.js';
 import type { Session as SessionModel } from '../../sessions/session.js';
 import type { SessionEvent as SessionEventModel } from '../../sessions/session-events.js';
-import type { AuthResult } from '../../auth/auth.service.js';
+import type { AuthResult } from '../../sessions/token.service.js';
 import type { UserPage } from '../../users/user.service.js';
 import type { GraphQLContext } from '../context.js';
 export type Maybe<T> = T | null;

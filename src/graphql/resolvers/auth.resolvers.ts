@@ -7,15 +7,15 @@ export const authResolvers: Resolvers = {
     protected: (_parent, _args, ctx) => viewerOf(ctx).user,
   },
   Mutation: {
-    signup: (_parent, { username, password, email }, ctx) => ctx.services.auth.signup(username, password, ctx.meta, email ?? null),
-    login: (_parent, { username, password }, ctx) => ctx.services.auth.login(username, password, ctx.meta),
+    signup: (_parent, { username, password, email }, ctx) => ctx.services.signIn.signup(username, password, ctx.meta, email ?? null),
+    login: (_parent, { username, password }, ctx) => ctx.services.signIn.login(username, password, ctx.meta),
     // Without the argument, the tg_refresh cookie (cookie mode; see http/cookies.ts).
     refreshToken: (_parent, { refreshToken }, ctx) =>
       refreshToken != null
-        ? ctx.services.auth.refresh(refreshToken, ctx.meta)
-        : ctx.services.auth.refreshWithCookie(ctx.cookies?.credential ?? null, ctx.meta),
+        ? ctx.services.tokens.refresh(refreshToken, ctx.meta)
+        : ctx.services.tokens.refreshWithCookie(ctx.cookies?.credential ?? null, ctx.meta),
     changePassword: (_parent, { currentPassword, newPassword }, ctx) =>
-      ctx.services.auth.changePassword(viewerOf(ctx), currentPassword, newPassword, ctx.meta),
+      ctx.services.signIn.changePassword(viewerOf(ctx), currentPassword, newPassword, ctx.meta),
   },
   Protected: {
     loggedInAs: (user) => user.username,

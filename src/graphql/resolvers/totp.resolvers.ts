@@ -7,7 +7,7 @@ export const totpResolvers: Resolvers = {
     enrollTotp: (_parent, _args, ctx) => ctx.services.totp.enroll(viewerOf(ctx), ctx.meta),
     confirmTotp: (_parent, { code }, ctx) => ctx.services.totp.confirm(viewerOf(ctx), code, ctx.meta),
     disableTotp: (_parent, { code }, ctx) => ctx.services.totp.disable(viewerOf(ctx), code, ctx.meta),
-    verifyMfa: (_parent, { mfaToken, code }, ctx) => ctx.services.auth.verifyMfa(mfaToken, code, ctx.meta),
+    verifyMfa: (_parent, { mfaToken, code }, ctx) => ctx.services.signIn.verifyMfa(mfaToken, code, ctx.meta),
     resetUserMfa: (_parent, { userId }, ctx) => ctx.services.totp.reset(viewerOf(ctx), userId, ctx.meta),
   },
   User: {
