@@ -12,12 +12,12 @@ import { publicJwks, type SigningKeySet } from './tokens/signing-keys.js';
 import { loadSigningKeys } from './config/signing-key-files.js';
 import { SignInService } from './sign-in/sign-in.service.js';
 import { TokenService } from './sessions/token.service.js';
-import { TotpService } from './auth/totp.service.js';
+import { TotpService } from './mfa/totp.service.js';
 import { deriveSecretBoxKey } from './credentials/secret-box.js';
 import { SessionService } from './sessions/session.service.js';
 import { createFastRotations } from './sessions/refresh-rotation.repository.js';
 import { PasswordHasher } from './credentials/password.js';
-import { AuthRateLimits } from './auth/rate-limits.js';
+import { AuthRateLimits } from './core/rate-limits.js';
 import { systemClock, type Clock } from './platform/clock.js';
 import type { Config } from './config/config.js';
 import { migrateToLatest, openDatabase, pingDatabase, type Db } from './db/database.js';
@@ -37,13 +37,13 @@ import { metricsPlugin } from './graphql/metrics-plugin.js';
 import { sessionPruneTasks } from './sessions/session-prune-tasks.js';
 import { openRedis } from './platform/redis.js';
 import { UserService } from './users/user.service.js';
-import { EmailService, type MailDelivery } from './auth/email.service.js';
-import { MailRateLimits } from './auth/mail-rate-limits.js';
-import { FileMailer, SmtpMailer } from './mail/mailers.js';
-import { OutboxWorker } from './mail/outbox-worker.js';
-import { pruneSettledMail } from './mail/outbox.repository.js';
-import { pruneSpentEmailTokens } from './auth/email-token.repository.js';
-import { pruneExpiredMfaTokens } from './auth/mfa-token.repository.js';
+import { EmailService, type MailDelivery } from './email/email.service.js';
+import { MailRateLimits } from './email/mail-rate-limits.js';
+import { FileMailer, SmtpMailer } from './email/mail/mailers.js';
+import { OutboxWorker } from './email/mail/outbox-worker.js';
+import { pruneSettledMail } from './email/mail/outbox.repository.js';
+import { pruneSpentEmailTokens } from './email/email-token.repository.js';
+import { pruneExpiredMfaTokens } from './sign-in/mfa-token.repository.js';
 
 /** What buildApp may be given instead of its defaults (tests inject a clock, a logger or a schema). */
 export interface AppDeps {

@@ -12,9 +12,9 @@ import { createEventBus } from '../sessions/event-bus.js';
 import { SessionService } from '../sessions/session.service.js';
 import { ROLES, type Role } from '../users/user.js';
 import { UserService } from '../users/user.service.js';
-import { TotpService } from '../auth/totp.service.js';
-import { AuthRateLimits } from '../auth/rate-limits.js';
-import type { Viewer } from '../auth/viewer.js';
+import { TotpService } from '../mfa/totp.service.js';
+import { AuthRateLimits } from '../core/rate-limits.js';
+import type { Viewer } from '../sessions/viewer.js';
 
 const USAGE = `Usage (same environment as the server: DATABASE_URL, REDIS_URL, …):
   npm run user:list [-- --json]              every user: username, roles, id, created

@@ -2,14 +2,14 @@ import type { AccessTokens } from '../tokens/access-token.js';
 import type { SessionService } from '../sessions/session.service.js';
 import type { CookieCredential, TokenService } from '../sessions/token.service.js';
 import type { SignInService } from '../sign-in/sign-in.service.js';
-import type { Viewer } from '../auth/viewer.js';
+import type { Viewer } from '../sessions/viewer.js';
 import type { RequestMeta } from '../platform/request-meta.js';
 import type { Clock } from '../platform/clock.js';
 import type { AuthFailureReason } from '../errors.js';
 import type { UserService } from '../users/user.service.js';
-import type { EmailService } from '../auth/email.service.js';
+import type { EmailService } from '../email/email.service.js';
 import type { SessionEventFeed } from '../sessions/session-events.js';
-import type { TotpService } from '../auth/totp.service.js';
+import type { TotpService } from '../mfa/totp.service.js';
 
 /** The services resolvers call. */
 export interface Services {

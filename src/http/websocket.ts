@@ -15,7 +15,7 @@ import {
 } from 'graphql';
 import { CloseCode, handleProtocols, makeServer, type ExecutionResult } from 'graphql-ws';
 import { WebSocketServer, type WebSocket } from 'ws';
-import type { AuthRateLimits } from '../auth/rate-limits.js';
+import type { AuthRateLimits } from '../core/rate-limits.js';
 import type { SubscriptionsConfig } from '../config/subscriptions.config.js';
 import { AppError } from '../errors.js';
 import type { ContextInput, GraphQLContext } from '../graphql/context.js';

@@ -10,10 +10,10 @@ import { checkNewPassword, isOverlongPassword, type PasswordHasher } from '../cr
 import type { SessionService } from '../sessions/session.service.js';
 import type { AuthResult, TokenService } from '../sessions/token.service.js';
 import { MFA_TOKEN_MAX_FAILURES, MFA_TOKEN_TTL_SECONDS, generateMfaToken, hashMfaToken, isWellFormedMfaToken } from '../tokens/mfa-token.js';
-import type { AttemptResult, AuthRateLimits } from '../auth/rate-limits.js';
-import type { EmailService } from '../auth/email.service.js';
-import type { Viewer } from '../auth/viewer.js';
-import * as mfaTokens from '../auth/mfa-token.repository.js';
+import type { AttemptResult, AuthRateLimits } from '../core/rate-limits.js';
+import type { EmailService } from '../email/email.service.js';
+import type { Viewer } from '../sessions/viewer.js';
+import * as mfaTokens from './mfa-token.repository.js';
 import type { FirstFactorProof, SecondFactor } from './factor.js';
 import { PasswordFactor } from './password.factor.js';
 

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Page, Request } from 'playwright-core';
-import { generateTotpCode } from '../../src/credentials/totp.js';
+import { generateTotpCode } from '../../src/mfa/totp.js';
 import { CHROMIUM_PATH, describeBrowser, launchBrowser, startBuiltServer, type BrowserTab, type BuiltServer, type TestBrowser } from '../helpers/browser.js';
 
 /*

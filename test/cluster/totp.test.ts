@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generateTotpCode } from '../../src/credentials/totp.js';
+import { generateTotpCode } from '../../src/mfa/totp.js';
 import { createDatabase, serviceUrls } from '../helpers/backend.js';
 import { startInstance, type Instance } from '../helpers/instances.js';
 import { decodeClaims } from '../helpers/jwt.js';

@@ -13,7 +13,7 @@ import { ApolloClient, ApolloLink, CombinedGraphQLErrors, HttpLink, InMemoryCach
 import type { TypedDocumentNode } from '@apollo/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAuth, createAuthLink, memoryStore, type SignOutReason } from '../../packages/apollo-auth/src/index.js';
-import { generateTotpCode } from '../../src/credentials/totp.js';
+import { generateTotpCode } from '../../src/mfa/totp.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 
 // ---------------------------------------------------------------------------

@@ -5,7 +5,7 @@
 import { parseSetCookie, type SetCookie } from 'cookie';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig, ConfigError } from '../../src/config/config.js';
-import { generateTotpCode } from '../../src/credentials/totp.js';
+import { generateTotpCode } from '../../src/mfa/totp.js';
 import { ManualClock } from '../helpers/clock.js';
 import { decodeClaims } from '../helpers/jwt.js';
 import { AUTH_FIELDS, errorCode, startServer, testEnv, type AuthPayload, type GqlResponse, type TestServer } from '../helpers/server.js';

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generateTotpCode } from '../../src/credentials/totp.js';
+import { generateTotpCode } from '../../src/mfa/totp.js';
 import { BACKEND, createStorage, type Storage } from '../helpers/backend.js';
 import { decodeClaims } from '../helpers/jwt.js';
 import { AUTH_FIELDS, errorCode, startServer, type AuthPayload, type TestServer } from '../helpers/server.js';

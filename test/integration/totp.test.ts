@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generateTotpCode } from '../../src/credentials/totp.js';
+import { generateTotpCode } from '../../src/mfa/totp.js';
 import { ManualClock } from '../helpers/clock.js';
 import { decodeClaims } from '../helpers/jwt.js';
 import { capturingLogger } from '../helpers/logs.js';

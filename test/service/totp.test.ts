@@ -1,8 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AppError } from '../../src/errors.js';
-import { generateTotpCode, totpStep } from '../../src/credentials/totp.js';
-import { claimTotpStep, findTotpState } from '../../src/credentials/totp.repository.js';
-import type { Viewer } from '../../src/auth/viewer.js';
+import { generateTotpCode, totpStep } from '../../src/mfa/totp.js';
+import { claimTotpStep, findTotpState } from '../../src/mfa/totp.repository.js';
+import type { Viewer } from '../../src/sessions/viewer.js';
 import { BACKEND } from '../helpers/backend.js';
 import { decodeClaims } from '../helpers/jwt.js';
 import { META, PASSWORD, startServices, type ServiceHarness } from '../helpers/services.js';

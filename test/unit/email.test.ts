@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/config.js';
-import { describeSendError, isPermanentRejection, retryDelaySeconds } from '../../src/mail/outbox-worker.js';
-import { buildLink, describeDuration, escapeHtml, renderMail } from '../../src/mail/templates.js';
+import { describeSendError, isPermanentRejection, retryDelaySeconds } from '../../src/email/mail/outbox-worker.js';
+import { buildLink, describeDuration, escapeHtml, renderMail } from '../../src/email/mail/templates.js';
 import {
   generateOneTimeToken,
   hashOneTimeToken,

@@ -8,7 +8,7 @@ import {
   matchTotpStep,
   totpStep,
   totpUrl,
-} from '../../src/credentials/totp.js';
+} from '../../src/mfa/totp.js';
 
 /** RFC 6238 Appendix B, SHA-1 rows: the ASCII secret "12345678901234567890", 8-digit codes. */
 const RFC_SECRET_ASCII = '12345678901234567890';

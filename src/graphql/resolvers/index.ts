@@ -1,11 +1,11 @@
 import type { Resolvers } from '../generated/resolvers-types.js';
-import { authResolvers } from './auth.resolvers.js';
-import { emailResolvers } from './email.resolvers.js';
+import { authResolvers } from '../../sign-in/sign-in.resolvers.js';
+import { emailResolvers } from '../../email/email.resolvers.js';
 import { DateTimeScalar } from './scalars.js';
-import { sessionResolvers } from './session.resolvers.js';
-import { subscriptionResolvers } from './subscription.resolvers.js';
-import { totpResolvers } from './totp.resolvers.js';
-import { userResolvers } from './user.resolvers.js';
+import { sessionResolvers } from '../../sessions/sessions.resolvers.js';
+import { subscriptionResolvers } from '../../sessions/subscription.resolvers.js';
+import { totpResolvers } from '../../mfa/mfa.resolvers.js';
+import { userResolvers } from '../../accounts/accounts.resolvers.js';
 
 /** Every resolver, merged by type. */
 export const resolvers: Resolvers = {

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { claimDueMail, countQueuedMail, enqueueMail, markMailSent, pruneSettledMail } from '../../../src/mail/outbox.repository.js';
-import { insertEmailToken, pruneSpentEmailTokens, voidEmailTokens } from '../../../src/auth/email-token.repository.js';
+import { claimDueMail, countQueuedMail, enqueueMail, markMailSent, pruneSettledMail } from '../../../src/email/mail/outbox.repository.js';
+import { insertEmailToken, pruneSpentEmailTokens, voidEmailTokens } from '../../../src/email/email-token.repository.js';
 import { BACKEND } from '../../helpers/backend.js';
 import { signup, startServer, type TestServer } from '../../helpers/server.js';
 

@@ -1,6 +1,6 @@
-import type { Db } from '../db/database.js';
-import type { Clock } from '../platform/clock.js';
-import type { Logger } from '../platform/logger.js';
+import type { Db } from '../../db/database.js';
+import type { Clock } from '../../platform/clock.js';
+import type { Logger } from '../../platform/logger.js';
 import type { Mailer } from './mail.js';
 import * as outbox from './outbox.repository.js';
 

@@ -7,13 +7,13 @@ import * as users from '../users/user.repository.js';
 import type { User } from '../users/user.js';
 import type { SessionService } from '../sessions/session.service.js';
 import type { SecondFactor as SecondFactorPort } from '../sign-in/factor.js';
-import { acceptTotpCode, generateTotpSecret, looksLikeTotpCode, matchTotpStep, totpUrl } from '../credentials/totp.js';
-import { generateRecoveryCodes, hashRecoveryCode, looksLikeRecoveryCode } from '../credentials/recovery-codes.js';
+import { acceptTotpCode, generateTotpSecret, looksLikeTotpCode, matchTotpStep, totpUrl } from './totp.js';
+import { generateRecoveryCodes, hashRecoveryCode, looksLikeRecoveryCode } from './recovery-codes.js';
 import { openSecret, sealSecret } from '../credentials/secret-box.js';
-import * as totp from '../credentials/totp.repository.js';
-import { deleteMfaTokensOfUser } from './mfa-token.repository.js';
-import type { AuthRateLimits } from './rate-limits.js';
-import type { Viewer } from './viewer.js';
+import * as totp from './totp.repository.js';
+import { deleteMfaTokensOfUser } from '../sign-in/mfa-token.repository.js';
+import type { AuthRateLimits } from '../core/rate-limits.js';
+import type { Viewer } from '../sessions/viewer.js';
 
 /** Dependencies of TotpService. */
 export interface TotpServiceDeps {

@@ -1,5 +1,5 @@
-import type { Db } from '../db/database.js';
-import { toTimestamp } from '../db/tables.js';
+import type { Db } from '../../db/database.js';
+import { toTimestamp } from '../../db/tables.js';
 import type { MailKind, OutgoingMail } from './mail.js';
 
 /*

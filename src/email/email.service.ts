@@ -4,9 +4,9 @@ import { checkNewPassword, isOverlongPassword, type PasswordHasher } from '../cr
 import type { Db } from '../db/database.js';
 import { isUniqueViolationOf } from '../db/errors.js';
 import { AppError, ErrorCode, badInput } from '../errors.js';
-import type { MailKind } from '../mail/mail.js';
-import * as outbox from '../mail/outbox.repository.js';
-import { buildLink, renderMail } from '../mail/templates.js';
+import type { MailKind } from './mail/mail.js';
+import * as outbox from './mail/outbox.repository.js';
+import { buildLink, renderMail } from './mail/templates.js';
 import type { Clock } from '../platform/clock.js';
 import type { Logger } from '../platform/logger.js';
 import type { RequestMeta } from '../platform/request-meta.js';
@@ -17,7 +17,7 @@ import * as users from '../users/user.repository.js';
 import { normalizeEmail, type User } from '../users/user.js';
 import * as emailTokens from './email-token.repository.js';
 import type { MailRateLimits } from './mail-rate-limits.js';
-import type { Viewer } from './viewer.js';
+import type { Viewer } from '../sessions/viewer.js';
 
 /** How mail leaves this server: over SMTP, as files (development), or not at all (production without SMTP_URL). */
 export type MailDelivery = 'smtp' | 'files' | 'disabled';

@@ -1,5 +1,5 @@
-import type { Resolvers } from '../generated/resolvers-types.js';
-import { viewerOf } from './viewer.js';
+import type { Resolvers } from '../graphql/generated/resolvers-types.js';
+import { viewerOf } from '../graphql/resolvers/viewer.js';
 
 /** The caller's sessions. */
 export const sessionResolvers: Resolvers = {

@@ -3,7 +3,7 @@ import { RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible'
 import type { Budget } from '../config/config.js';
 import type { Logger } from '../platform/logger.js';
 import type { Redis } from '../platform/redis.js';
-import { makeLimiter, rateLimitedError, type AuditMeta } from './rate-limits.js';
+import { makeLimiter, rateLimitedError, type AuditMeta } from '../core/rate-limits.js';
 
 /**
  * The email flows' limits (../shared/API.md, "Email"): reset or verification

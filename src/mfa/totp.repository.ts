@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Db } from '../db/database.js';
 import { toTimestamp } from '../db/tables.js';
-import { advanceCounter, deleteCredentials, findSingleCredential, hasCredential, replaceSingleCredential, takeCredential } from './credential.repository.js';
+import { advanceCounter, deleteCredentials, findSingleCredential, hasCredential, replaceSingleCredential, takeCredential } from '../credentials/credential.repository.js';
 
 /*
  * A user's TOTP state as credential rows: `totp` (the secret in use, its

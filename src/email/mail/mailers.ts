@@ -1,7 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import nodemailer, { type Transporter } from 'nodemailer';
-import type { Logger } from '../platform/logger.js';
+import type { Logger } from '../../platform/logger.js';
 import type { Mailer, OutgoingMail } from './mail.js';
 
 function messageId(mail: OutgoingMail, from: string): string {

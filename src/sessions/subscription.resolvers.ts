@@ -1,6 +1,6 @@
-import type { SessionEvent } from '../../sessions/session-events.js';
-import type { Resolvers } from '../generated/resolvers-types.js';
-import { viewerOf } from './viewer.js';
+import type { SessionEvent } from './session-events.js';
+import type { Resolvers } from '../graphql/generated/resolvers-types.js';
+import { viewerOf } from '../graphql/resolvers/viewer.js';
 
 /**
  * Live events over graphql-ws. Only `subscribe` is given (no `resolve`): the

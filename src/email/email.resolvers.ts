@@ -1,5 +1,5 @@
-import type { Resolvers } from '../generated/resolvers-types.js';
-import { viewerOf } from './viewer.js';
+import type { Resolvers } from '../graphql/generated/resolvers-types.js';
+import { viewerOf } from '../graphql/resolvers/viewer.js';
 
 /** Addresses, verification and password reset: each resolver reads its arguments and calls one service method. */
 export const emailResolvers: Resolvers = {

@@ -1,5 +1,5 @@
-import type { Resolvers } from '../generated/resolvers-types.js';
-import { viewerOf } from './viewer.js';
+import type { Resolvers } from '../graphql/generated/resolvers-types.js';
+import { viewerOf } from '../graphql/resolvers/viewer.js';
 
 /** Sign-in, tokens and password: each resolver reads its arguments and calls one service method. */
 export const authResolvers: Resolvers = {
