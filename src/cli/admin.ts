@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig, type Config } from '../config/config.js';
 import { PasswordHasher } from '../credentials/password.js';
 import { migrateToLatest, openDatabase, type Db } from '../db/database.js';
+import { allMigrations } from '../migrations.js';
 import { AppError } from '../errors.js';
 import { systemClock } from '../platform/clock.js';
 import { createLogger } from '../platform/logger.js';
@@ -45,7 +46,7 @@ async function withServices<T>(config: Config, writes: boolean, run: (services: 
   const db = openDatabase(config.database);
   let redis: Redis | null = null;
   try {
-    await migrateToLatest(db, config.database.dialect);
+    await migrateToLatest(db, allMigrations(config.database.dialect));
     if (config.redis) {
       redis = openRedis(config.redis.url);
       await redis.connect().catch(() => {});

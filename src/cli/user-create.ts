@@ -7,6 +7,7 @@ import { SessionService } from '../sessions/session.service.js';
 import { systemClock } from '../platform/clock.js';
 import { ConfigError, loadConfig } from '../config/config.js';
 import { migrateToLatest, openDatabase } from '../db/database.js';
+import { allMigrations } from '../migrations.js';
 import { AppError } from '../errors.js';
 import { createLogger } from '../platform/logger.js';
 import { ROLES, type Role } from '../users/user.js';
@@ -53,7 +54,7 @@ async function run(): Promise<number> {
   const logger = createLogger('warn');
   const db = openDatabase(config.database);
   try {
-    await migrateToLatest(db, config.database.dialect);
+    await migrateToLatest(db, allMigrations(config.database.dialect));
     const users = new UserService({ db, clock: systemClock, hasher: new PasswordHasher(config.argon2), userChanges: new SessionService({ db, clock: systemClock, guard: new DatabaseSessionGuard(db), bus: new LocalEventBus(logger), logger }), logger });
     const password = await readPassword();
     const allRoles: Role[] = roles.includes('USER') ? (roles as Role[]) : ['USER', ...(roles as Role[])];

@@ -13,9 +13,12 @@ const VERSION = 'v1';
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
 
-/** Derives the TOTP-secret key from the server secret (HKDF-SHA-256, label "totp secret v1"). */
+/** The HKDF label of the TOTP-secret key (core.deriveKey uses it with the same salt). */
+export const SECRET_BOX_KEY_LABEL = 'totp secret v1';
+
+/** Derives the TOTP-secret key from the server secret (HKDF-SHA-256, label SECRET_BOX_KEY_LABEL). */
 export function deriveSecretBoxKey(serverSecret: string): Buffer {
-  return Buffer.from(hkdfSync('sha256', serverSecret, 'tokengate', 'totp secret v1', 32));
+  return Buffer.from(hkdfSync('sha256', serverSecret, 'tokengate', SECRET_BOX_KEY_LABEL, 32));
 }
 
 /** Encrypts `plaintext` bound to `context` (the owner's id); answers `v1.<base64url(iv | ciphertext | tag)>`. */

@@ -1,10 +1,9 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import SQLite from 'better-sqlite3';
-import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type MigrationProvider, type SqliteDatabase } from 'kysely';
+import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type Migration, type MigrationProvider, type SqliteDatabase } from 'kysely';
 import pg from 'pg';
 import type { DatabaseConfig } from '../config/config.js';
-import { migrations } from './migrations/index.js';
 import type { Database } from './tables.js';
 
 /** The application's database handle. */
@@ -139,8 +138,8 @@ function withStatementCache(sqlite: SQLite.Database, max = 500): SqliteDatabase 
  * when several instances start at once: Kysely's migrator takes a lock (a
  * row lock on PostgreSQL) so only one of them migrates.
  */
-export async function migrateToLatest(db: Db, dialect: DatabaseConfig['dialect']): Promise<void> {
-  const provider: MigrationProvider = { getMigrations: async () => migrations(dialect) };
+export async function migrateToLatest(db: Db, migrations: Record<string, Migration>): Promise<void> {
+  const provider: MigrationProvider = { getMigrations: async () => migrations };
   const { error, results } = await new Migrator({ db, provider }).migrateToLatest();
   const failed = results?.find((r) => r.status === 'Error');
   if (error !== undefined || failed) {

@@ -11,7 +11,7 @@ import type { Clock } from '../platform/clock.js';
 import type { Logger } from '../platform/logger.js';
 import type { RequestMeta } from '../platform/request-meta.js';
 import { replaceSingleCredential } from '../credentials/credential.repository.js';
-import type { SessionService } from '../sessions/session.service.js';
+import type { SessionService } from '../sessions/index.js';
 import { generateOneTimeToken, hashOneTimeToken, isOneTimeTokenUsable, isWellFormedOneTimeToken, oneTimeTokenExpiry, type OneTimeTokenKind } from '../tokens/one-time-token.js';
 import * as users from '../users/user.repository.js';
 import { normalizeEmail, type User } from '../users/user.js';

@@ -1,26 +1,10 @@
 import type { AccessTokens } from '../tokens/access-token.js';
 import type { SessionService } from '../sessions/session.service.js';
-import type { CookieCredential, TokenService } from '../sessions/token.service.js';
-import type { SignInService } from '../sign-in/sign-in.service.js';
+import type { CookieCredential } from '../sessions/token.service.js';
 import type { Viewer } from '../sessions/viewer.js';
 import type { RequestMeta } from '../platform/request-meta.js';
 import type { Clock } from '../platform/clock.js';
 import type { AuthFailureReason } from '../errors.js';
-import type { UserService } from '../users/user.service.js';
-import type { EmailService } from '../email/email.service.js';
-import type { SessionEventFeed } from '../sessions/session-events.js';
-import type { TotpService } from '../mfa/totp.service.js';
-
-/** The services resolvers call. */
-export interface Services {
-  readonly signIn: SignInService;
-  readonly tokens: TokenService;
-  readonly users: UserService;
-  readonly sessions: SessionService;
-  readonly email: EmailService;
-  readonly sessionEvents: SessionEventFeed;
-  readonly totp: TotpService;
-}
 
 /** What every resolver and rule receives. */
 export interface GraphQLContext {
@@ -35,7 +19,6 @@ export interface GraphQLContext {
    */
   readonly authUnavailable: Error | null;
   readonly meta: RequestMeta;
-  readonly services: Services;
   readonly signupEnabled: boolean;
   /** The cookie transport of this request; null unless REFRESH_TOKEN_COOKIE=true. */
   readonly cookies: CookieTransport | null;
@@ -64,7 +47,6 @@ export interface ContextBuilderDeps {
   readonly accessTokens: AccessTokens;
   readonly sessions: SessionService;
   readonly clock: Clock;
-  readonly services: Services;
   readonly signupEnabled: boolean;
 }
 
@@ -84,7 +66,7 @@ export interface ContextInput {
  */
 export function createContextBuilder(deps: ContextBuilderDeps): (input: ContextInput) => Promise<GraphQLContext> {
   return async ({ credential, meta, cookies }) => {
-    const rest = { meta, cookies: cookies ?? null, services: deps.services, signupEnabled: deps.signupEnabled };
+    const rest = { meta, cookies: cookies ?? null, signupEnabled: deps.signupEnabled };
     try {
       const { viewer, authFailure } = await authenticate(deps, credential);
       return { viewer, authFailure, authUnavailable: null, ...rest };

@@ -5,10 +5,12 @@ import { makeExecutableSchema, type IExecutableSchemaDefinition } from '@graphql
 import type { GraphQLSchema } from 'graphql';
 import { applyMiddleware } from 'graphql-middleware';
 import { applyCookieTransport } from './cookie-fields.js';
+import type { Feature, ResolverMap } from '../core/feature.js';
 import { createPermissions } from './permissions.js';
-import { resolvers } from './resolvers/index.js';
+import { DateTimeScalar } from './resolvers/scalars.js';
 
-type Resolvers = Record<string, Record<string, unknown>>;
+/** The SDL files every schema has: the root types and the authorization directives. */
+const CORE_SDL = ['base.graphql', 'directives.graphql'];
 
 /**
  * The folder of .graphql files: the nearest `schema/` above this module, so it
@@ -26,21 +28,32 @@ function findSchemaDir(from: string): string {
 
 /** Reads every SDL file of schema/, base first. */
 export function loadTypeDefs(): string[] {
+  return sdlFiles().map((name) => readFileSync(SCHEMA_DIR + name, 'utf8'));
+}
+
+function sdlFiles(): string[] {
   return readdirSync(SCHEMA_DIR)
     .filter((name) => name.endsWith('.graphql'))
-    .sort((a, b) => (a === 'base.graphql' ? -1 : b === 'base.graphql' ? 1 : a.localeCompare(b)))
-    .map((name) => readFileSync(SCHEMA_DIR + name, 'utf8'));
+    .sort((a, b) => (a === 'base.graphql' ? -1 : b === 'base.graphql' ? 1 : a.localeCompare(b)));
 }
 
 /**
  * The executable schema with the permission layer applied, its rules derived
- * from the directives in the SDL. `extra` lets tests add fields (with or
- * without a directive) to prove how they are decided.
+ * from the directives in the SDL: every SDL file of schema/ with the
+ * features' resolvers. An SDL file no feature owns refuses to start (a
+ * feature's types must not appear without it). `extra` lets tests add fields
+ * (with or without a directive) to prove how they are decided.
  */
-export function buildSchema(extra?: { typeDefs: string; resolvers: Resolvers }): GraphQLSchema {
+export function buildSchema(extra?: { typeDefs: string; resolvers: ResolverMap }, features: readonly Pick<Feature, 'name' | 'schema' | 'resolvers'>[] = []): GraphQLSchema {
+  if (features.length > 0) {
+    const owned = new Set([...CORE_SDL, ...features.flatMap((f) => f.schema ?? [])]);
+    const orphans = sdlFiles().filter((name) => !owned.has(name));
+    if (orphans.length > 0) throw new Error(`schema/${orphans.join(', schema/')} belongs to no feature: list it in its feature's schema`);
+  }
+  const resolvers: ResolverMap[] = [{ DateTime: DateTimeScalar }, ...features.flatMap((f) => (f.resolvers ? [f.resolvers] : [])), ...(extra ? [extra.resolvers] : [])];
   const schema = makeExecutableSchema({
     typeDefs: [...loadTypeDefs(), ...(extra ? [extra.typeDefs] : [])],
-    resolvers: [resolvers, ...(extra ? [extra.resolvers] : [])] as IExecutableSchemaDefinition['resolvers'],
+    resolvers: resolvers as IExecutableSchemaDefinition['resolvers'],
   });
   return applyMiddleware(applyCookieTransport(schema), createPermissions(schema));
 }

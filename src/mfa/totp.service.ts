@@ -5,15 +5,13 @@ import type { Logger } from '../platform/logger.js';
 import type { RequestMeta } from '../platform/request-meta.js';
 import * as users from '../users/user.repository.js';
 import type { User } from '../users/user.js';
-import type { SessionService } from '../sessions/session.service.js';
-import type { SecondFactor as SecondFactorPort } from '../sign-in/factor.js';
+import type { SessionService, Viewer } from '../sessions/index.js';
+import { deleteMfaTokensOfUser, type SecondFactor as SecondFactorPort } from '../sign-in/index.js';
 import { acceptTotpCode, generateTotpSecret, looksLikeTotpCode, matchTotpStep, totpUrl } from './totp.js';
 import { generateRecoveryCodes, hashRecoveryCode, looksLikeRecoveryCode } from './recovery-codes.js';
 import { openSecret, sealSecret } from '../credentials/secret-box.js';
 import * as totp from './totp.repository.js';
-import { deleteMfaTokensOfUser } from '../sign-in/mfa-token.repository.js';
 import type { AuthRateLimits } from '../core/rate-limits.js';
-import type { Viewer } from '../sessions/viewer.js';
 
 /** Dependencies of TotpService. */
 export interface TotpServiceDeps {

@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildSchema } from '../../src/graphql/schema.js';
 import { capturingLogger } from '../helpers/logs.js';
 import { BACKEND } from '../helpers/backend.js';
 import { errorCode, signup, startServer, type TestServer } from '../helpers/server.js';
@@ -78,11 +77,11 @@ describe('HTTP surface', () => {
 
 describe('permissions', () => {
   it('denies a field added to the schema without a directive, and follows the directive of one with', async () => {
-    const schema = buildSchema({
+    const extraSchema = {
       typeDefs: 'extend type Query { leak: String, hello: String @public } extend type User { passwordHash: String }',
       resolvers: { Query: { leak: () => 'secret!', hello: () => 'hi' }, User: { passwordHash: () => '$argon2id$...' } },
-    });
-    const server = await startServer({}, { deps: { schema } });
+    };
+    const server = await startServer({}, { deps: { extraSchema } });
     try {
       const pair = await signup(server, 'rita');
       const leak = await server.gql('{ leak }', {}, { token: pair.accessToken });

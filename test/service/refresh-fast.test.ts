@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { migrateToLatest, openDatabase, type Db } from '../../src/db/database.js';
+import { allMigrations } from '../../src/migrations.js';
 import { createFastRotations } from '../../src/sessions/refresh-rotation.repository.js';
 import { insertSession } from '../../src/sessions/session.repository.js';
 import { insertUser } from '../../src/users/user.repository.js';
@@ -118,7 +119,7 @@ describe(`the one-step rotation (${BACKEND})`, () => {
       });
       dispose = database.drop;
     }
-    await migrateToLatest(db, BACKEND);
+    await migrateToLatest(db, allMigrations(BACKEND));
     await insertUser(db, {
       id: 'u1',
       username: 'erin',

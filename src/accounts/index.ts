@@ -1,0 +1,2 @@
+/** The accounts feature's port. */
+export { createAccountsFeature } from './accounts.feature.js';

@@ -1,0 +1,35 @@
+import type { Migration } from 'kysely';
+import type { PruneTask } from '../platform/pruner.js';
+
+/** Resolvers as a feature hands them over: by type, then field (typed against the generated types where they are written). */
+export type ResolverMap = Readonly<Record<string, object>>;
+
+/** A feature's dated migrations for one dialect, by name; names sort in the order they run. */
+export type MigrationSet = (dialect: 'sqlite' | 'postgres') => Record<string, Migration>;
+
+/**
+ * What one feature brings to the app: a folder of its own (src/<feature>/)
+ * exports one constructor, `create<Name>Feature(core, ports)`, that answers
+ * this. `buildApp` composes the list, in order, and stops it in reverse.
+ * A compile-time convention, not a plugin system: the list is fixed in
+ * app.ts, and features reach each other only through a declared port
+ * (the other feature's index.ts).
+ */
+export interface Feature {
+  /** A short stable name (logs, the layering check). */
+  readonly name: string;
+  /** The SDL files of schema/ the feature owns (each `extend type`s the base). */
+  readonly schema?: readonly string[];
+  /** Its resolvers; each reads its arguments and calls one of the feature's services. */
+  readonly resolvers?: ResolverMap;
+  /** Its dated migrations (also listed in src/migrations.ts, which the CLI uses without building features). */
+  readonly migrations?: MigrationSet;
+  /** Background deletions of its finished rows, run by the core's pruner. */
+  readonly pruneTasks?: readonly PruneTask[];
+  /** Readiness of what the feature depends on beyond the core, e.g. `{ smtp: true }`. */
+  readonly readiness?: () => Promise<Record<string, boolean>>;
+  /** Starts background work, once the database is migrated. */
+  start?(): Promise<void>;
+  /** Stops it: in-flight work finishes; called in reverse order, before the core stops. */
+  stop?(): Promise<void>;
+}
