@@ -2,6 +2,12 @@ import { fileURLToPath } from 'node:url';
 import { defineConfig, type TestProjectInlineConfiguration } from 'vitest/config';
 
 /*
+ * Tests live by feature, mirroring src/ (test/sessions/, test/mfa/, ...), and
+ * say their kind in the name: *.unit (pure), *.service (services on a real
+ * database, a hand-moved clock), *.http (the real server on port 0),
+ * *.e2e (the compiled server as a process), *.cluster (several servers on
+ * PostgreSQL + Redis), *.browser (Chromium). The projects select by kind.
+ *
  * One suite, several backends (as Kysely runs its tests on every dialect):
  * the integration tests run once on embedded SQLite and once on PostgreSQL +
  * Redis; multi-instance and fault tests need the real servers too.
@@ -30,7 +36,7 @@ const serviceProjects: TestProjectInlineConfiguration[] = [
     extends: true,
     test: {
       name: 'postgres',
-      include: ['test/integration/**/*.test.ts', 'test/service/**/*.test.ts', 'test/e2e/apollo-client.test.ts'],
+      include: ['test/**/*.service.test.ts', 'test/**/*.http.test.ts', 'test/clients/apollo-client.e2e.test.ts'],
       env: { TOKENGATE_TEST_BACKEND: 'postgres' },
       setupFiles: ['test/helpers/require-services.ts'],
     },
@@ -39,7 +45,7 @@ const serviceProjects: TestProjectInlineConfiguration[] = [
     extends: true,
     test: {
       name: 'cluster',
-      include: ['test/cluster/**/*.test.ts'],
+      include: ['test/**/*.cluster.test.ts'],
       setupFiles: ['test/helpers/require-services.ts'],
       // These tests start and stop whole servers; one file at a time.
       fileParallelism: false,
@@ -67,7 +73,7 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'sqlite',
-          include: ['test/unit/**/*.test.ts', 'test/service/**/*.test.ts', 'test/integration/**/*.test.ts', 'test/e2e/**/*.test.ts', 'packages/*/test/**/*.test.ts'],
+          include: ['test/**/*.{unit,service,http,e2e}.test.ts', 'packages/*/test/**/*.test.ts'],
           env: { TOKENGATE_TEST_BACKEND: 'sqlite' },
         },
       },
@@ -76,7 +82,7 @@ export default defineConfig({
         test: {
           // Every test that drives real Chromium (test/helpers/browser.ts: example app, explorer, email link pages); fails under CI=true without Chromium.
           name: 'browser',
-          include: ['test/browser/**/*.test.ts'],
+          include: ['test/**/*.browser.test.ts'],
           // One browser at a time: Chromium and the server share two cores with everything else.
           fileParallelism: false,
           testTimeout: 120_000,

@@ -3,7 +3,7 @@ import { Secret, TOTP } from 'otpauth';
 /*
  * TOTP (RFC 6238) as the contract fixes it: HMAC-SHA-1, 6 digits, 30-second
  * steps, one step of skew either way. The arithmetic is otpauth's (tested
- * against the RFC's vectors in test/unit/totp.test.ts); what is ours is the
+ * against the RFC's vectors in test/mfa/totp.unit.test.ts); what is ours is the
  * replay rule and the shape of the enrollment URL. Pure: the time is passed in.
  */
 

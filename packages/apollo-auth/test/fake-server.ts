@@ -1,8 +1,8 @@
 /**
  * A fake tokengate behind a mocked fetch, for the kit's unit tests: it
  * answers the kit's operations and a `me` query the way the contract says,
- * and records every request. Real-server proof is in test/browser/ and
- * test/e2e/ of the repository.
+ * and records every request. Real-server proof is in the *.browser.test.ts files and
+ * the *.e2e.test.ts files of the repository.
  */
 
 /** A JWT-shaped access token whose `exp` the kit can read (the signature is never checked here). */

@@ -49,6 +49,18 @@ function run(file: string, args: string[], env: Record<string, string>): Run {
   return { child, stdout: () => stdout, output: () => out, exited };
 }
 
+/**
+ * Waits until the process has written `text`: an HTTP answer can arrive
+ * before the lines the server logged earlier have crossed its stdout pipe.
+ */
+async function waitForOutput(proc: Run, text: string): Promise<void> {
+  const deadline = Date.now() + 5_000;
+  while (!proc.output().includes(text)) {
+    if (Date.now() > deadline) throw new Error(`never logged ${text}: ${proc.output()}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
 async function waitForHealth(port: number, proc: Run): Promise<void> {
   const deadline = Date.now() + 15_000;
   while (Date.now() < deadline) {
@@ -108,6 +120,7 @@ describe('signing keys at start-up', () => {
     const port = await freePort();
     const first = run(MAIN, [], { ...env, PORT: String(port) });
     await waitForHealth(port, first);
+    await waitForOutput(first, 'tokengate listening');
     const keyFile = path.join(data, 'jwt-signing-key-es256.pem');
     expect(statSync(keyFile).mode & 0o777).toBe(0o600);
     expect(first.output().match(/JWT_PRIVATE_KEY_FILE is not set: generated the development ES256 key/g)).toHaveLength(1);
@@ -119,6 +132,7 @@ describe('signing keys at start-up', () => {
 
     const second = run(MAIN, [], { ...env, PORT: String(port) });
     await waitForHealth(port, second);
+    await waitForOutput(second, 'tokengate listening');
     expect(second.output()).toMatch(/using the development ES256 key/);
     expect(second.output()).not.toMatch(/generated the development/);
     const me = await fetch(`http://127.0.0.1:${port}/graphql`, {

@@ -10,7 +10,7 @@ import { startServer, type TestServer } from '../helpers/server.js';
  * The HTTP side of EXPLORER (../shared/API.md, "Explorer"): which page GET
  * /graphql shows a browser in each mode, and how the explorer's files are
  * served. A small stand-in build keeps this about HTTP; the real Vite build
- * is driven in Chromium by test/browser/explorer.test.ts.
+ * is driven in Chromium by test/clients/explorer.browser.test.ts.
  */
 
 const PAGE = '<!doctype html><html><head><script type="module" src="/explorer/assets/app-abc123.js"></script></head><body><div id="explorer"></div></body></html>';

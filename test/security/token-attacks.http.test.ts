@@ -1,8 +1,8 @@
 import { createHmac, createPrivateKey, generateKeyPairSync, sign as cryptoSign } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ManualClock } from '../../helpers/clock.js';
-import { TEST_SECRET, errorCode, signup, startServer, type AuthPayload, type TestServer } from '../../helpers/server.js';
+import { ManualClock } from '../helpers/clock.js';
+import { TEST_SECRET, errorCode, signup, startServer, type AuthPayload, type TestServer } from '../helpers/server.js';
 import { GENEROUS_LIMITS, REFRESH, b64, decodeClaims, meRefusal } from './security-helpers.js';
 
 /*

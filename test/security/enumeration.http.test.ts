@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { signup, startServer, type GqlResponse, type TestServer } from '../../helpers/server.js';
+import { signup, startServer, type GqlResponse, type TestServer } from '../helpers/server.js';
 import { GENEROUS_LIMITS, LOGIN, SIGNUP, median } from './security-helpers.js';
 
 /*

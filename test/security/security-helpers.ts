@@ -1,5 +1,5 @@
 import { expect } from 'vitest';
-import { TEST_SECRET, type GqlResponse, type TestServer } from '../../helpers/server.js';
+import { TEST_SECRET, type GqlResponse, type TestServer } from '../helpers/server.js';
 
 /**
  * Brute-force limits high enough that a file making hundreds of auth calls
@@ -38,7 +38,7 @@ export const SIGNUP = 'mutation ($u: String!, $p: String!) { signup(username: $u
 export const LOGIN = 'mutation ($u: String!, $p: String!) { login(username: $u, password: $p) { accessToken user { id username } } }';
 export const REFRESH = 'mutation ($t: String!) { refreshToken(refreshToken: $t) { accessToken refreshToken } }';
 
-export { b64, decodeClaims } from '../../helpers/jwt.js';
+export { b64, decodeClaims } from '../helpers/jwt.js';
 
 /** The first error's extensions, for terse assertions. */
 export function firstExtensions(res: GqlResponse): Record<string, unknown> | undefined {

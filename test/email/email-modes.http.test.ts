@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { simpleParser } from 'mailparser';
 import { afterEach, describe, expect, it } from 'vitest';
-import { capturingLogger } from '../../helpers/logs.js';
-import { startServer } from '../../helpers/server.js';
+import { capturingLogger } from '../helpers/logs.js';
+import { startServer } from '../helpers/server.js';
 import { EMAIL_TEST_LIMITS, ME, REQUEST_RESET, REQUEST_VERIFICATION, SET_EMAIL, VERIFY, extensionsOf, flushOutbox, outboxRows, signupWithEmail } from './email-helpers.js';
 
 /*

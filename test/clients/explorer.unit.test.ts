@@ -10,7 +10,7 @@ import { getIntrospectionQuery, graphqlSync } from 'graphql';
 /*
  * The explorer's pure parts: the EXPLORER setting, content negotiation, the
  * requirement badges, and the sign-in store's refresh rules against a
- * scripted fetch (the real server and browser are in test/browser/).
+ * scripted fetch (the real server and browser are in the *.browser.test.ts files).
  */
 
 describe('EXPLORER', () => {

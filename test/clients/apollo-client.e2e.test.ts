@@ -7,7 +7,7 @@
  * refreshes once (one shared refresh for every request in flight) and
  * retries — the "Client advice" of shared/API.md. Access tokens live 2 seconds
  * here, so the test really waits for them to expire. (The browser tests in
- * test/browser/ prove the cross-tab and cookie parts in Chromium.)
+ * the *.browser.test.ts files prove the cross-tab and cookie parts in Chromium.)
  */
 import { ApolloClient, ApolloLink, CombinedGraphQLErrors, HttpLink, InMemoryCache, gql } from '@apollo/client';
 import type { TypedDocumentNode } from '@apollo/client';

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TestSmtpServer } from '../../helpers/smtp.js';
-import { startServer, type TestServer } from '../../helpers/server.js';
+import { TestSmtpServer } from '../helpers/smtp.js';
+import { startServer, type TestServer } from '../helpers/server.js';
 import { EMAIL_TEST_LIMITS, REQUEST_RESET, REQUEST_VERIFICATION, RESET, VERIFY, extensionsOf, flushOutbox, signupWithEmail } from './email-helpers.js';
 
 /*

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeBrowser, launchBrowser, type BrowserTab, type TestBrowser } from '../helpers/browser.js';
 import { TestSmtpServer } from '../helpers/smtp.js';
 import { errorCode, login, startServer, type TestServer } from '../helpers/server.js';
-import { EMAIL_TEST_LIMITS, ME, REQUEST_RESET, signupWithEmail } from '../integration/email/email-helpers.js';
+import { EMAIL_TEST_LIMITS, ME, REQUEST_RESET, signupWithEmail } from './email-helpers.js';
 
 /*
  * The two pages the mail links open, in a real (headless) Chromium: under

@@ -1,9 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { createStorage, type Storage } from '../../helpers/backend.js';
-import { ManualClock } from '../../helpers/clock.js';
-import { capturingLogger } from '../../helpers/logs.js';
-import { TestSmtpServer } from '../../helpers/smtp.js';
-import { startServer, type TestServer } from '../../helpers/server.js';
+import { createStorage, type Storage } from '../helpers/backend.js';
+import { ManualClock } from '../helpers/clock.js';
+import { capturingLogger } from '../helpers/logs.js';
+import { TestSmtpServer } from '../helpers/smtp.js';
+import { startServer, type TestServer } from '../helpers/server.js';
 import { EMAIL_TEST_LIMITS, REQUEST_RESET, RESET, flushOutbox, outboxRows, signupWithEmail } from './email-helpers.js';
 
 /*

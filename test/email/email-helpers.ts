@@ -1,4 +1,4 @@
-import { AUTH_FIELDS, type AuthPayload, type GqlResponse, type TestServer } from '../../helpers/server.js';
+import { AUTH_FIELDS, type AuthPayload, type GqlResponse, type TestServer } from '../helpers/server.js';
 
 /** Limits high enough that a file's own calls never meet them (tests of the limits set their own). */
 export const EMAIL_TEST_LIMITS: Readonly<Record<string, string>> = {

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TestSmtpServer } from '../../helpers/smtp.js';
-import { startServer, type GqlResponse, type TestServer } from '../../helpers/server.js';
+import { TestSmtpServer } from '../helpers/smtp.js';
+import { startServer, type GqlResponse, type TestServer } from '../helpers/server.js';
 import { EMAIL_TEST_LIMITS, signupWithEmail } from '../email/email-helpers.js';
 import { median } from './security-helpers.js';
 

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { errorCode, login, signup, startServer, type TestServer } from '../../helpers/server.js';
+import { errorCode, login, signup, startServer, type TestServer } from '../helpers/server.js';
 import { GENEROUS_LIMITS, LOGIN, SIGNUP, firstExtensions } from './security-helpers.js';
 
 /*

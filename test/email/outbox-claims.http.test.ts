@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { claimDueMail, countQueuedMail, enqueueMail, markMailSent, pruneSettledMail } from '../../../src/email/mail/outbox.repository.js';
-import { insertEmailToken, pruneSpentEmailTokens, voidEmailTokens } from '../../../src/email/email-token.repository.js';
-import { BACKEND } from '../../helpers/backend.js';
-import { signup, startServer, type TestServer } from '../../helpers/server.js';
+import { claimDueMail, countQueuedMail, enqueueMail, markMailSent, pruneSettledMail } from '../../src/email/mail/outbox.repository.js';
+import { insertEmailToken, pruneSpentEmailTokens, voidEmailTokens } from '../../src/email/email-token.repository.js';
+import { BACKEND } from '../helpers/backend.js';
+import { signup, startServer, type TestServer } from '../helpers/server.js';
 
 /*
  * The outbox's claim on the database itself: many claims at once (as many

@@ -1,10 +1,10 @@
 import { createHmac, createPublicKey, verify as cryptoVerify } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AccessTokens } from '../../../src/tokens/access-token.js';
-import { createStorage, type Storage } from '../../helpers/backend.js';
-import { decodeHeader } from '../../helpers/jwt.js';
-import { signJws, writeTestKey, type TestKey } from '../../helpers/keys.js';
-import { signup, startServer, type AuthPayload, type TestServer } from '../../helpers/server.js';
+import { AccessTokens } from '../../src/tokens/access-token.js';
+import { createStorage, type Storage } from '../helpers/backend.js';
+import { decodeHeader } from '../helpers/jwt.js';
+import { signJws, writeTestKey, type TestKey } from '../helpers/keys.js';
+import { signup, startServer, type AuthPayload, type TestServer } from '../helpers/server.js';
 import { GENEROUS_LIMITS, b64, decodeClaims, meRefusal } from './security-helpers.js';
 
 /*

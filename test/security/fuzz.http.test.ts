@@ -1,11 +1,11 @@
 import { createHmac } from 'node:crypto';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseBearer } from '../../../src/http/credentials.js';
-import { AccessTokens } from '../../../src/tokens/access-token.js';
-import { TEST_SECRET, signup, startServer, type AuthPayload, type TestServer } from '../../helpers/server.js';
+import { parseBearer } from '../../src/http/credentials.js';
+import { AccessTokens } from '../../src/tokens/access-token.js';
+import { TEST_SECRET, signup, startServer, type AuthPayload, type TestServer } from '../helpers/server.js';
 import { CONTRACT_CODES, GENEROUS_LIMITS, LOGIN, REFRESH, SIGNUP, b64, decodeClaims, findLeaks } from './security-helpers.js';
-import { postGraphQL } from '../../helpers/gql-client.js';
+import { postGraphQL } from '../helpers/gql-client.js';
 
 /*
  * Property-based tests: whatever a client sends as a token, a username, a

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ManualClock } from '../../helpers/clock.js';
-import { capturingLogger } from '../../helpers/logs.js';
-import { TestSmtpServer } from '../../helpers/smtp.js';
-import { AUTH_FIELDS, errorCode, login, startServer, type AuthPayload, type TestServer } from '../../helpers/server.js';
+import { ManualClock } from '../helpers/clock.js';
+import { capturingLogger } from '../helpers/logs.js';
+import { TestSmtpServer } from '../helpers/smtp.js';
+import { AUTH_FIELDS, errorCode, login, startServer, type AuthPayload, type TestServer } from '../helpers/server.js';
 import {
   EMAIL_TEST_LIMITS,
   ME,
