@@ -5,8 +5,15 @@
 // .gz twin, so the server sends precompressed bytes without compressing at
 // request time.
 //
+// The explorer's sign-in runs on the auth kit's core
+// (`@tokengate/apollo-auth/core`, packages/apollo-auth), which Vite takes
+// from the kit's build like any npm package; a clean clone has no such build
+// yet, so the kit is compiled first (tsc, about a second).
+//
 //   node scripts/build-explorer.mjs      # alone; scripts/build.mjs calls buildExplorer() too
-import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import process from 'node:process';
 import { fileURLToPath, URL } from 'node:url';
@@ -14,8 +21,17 @@ import { gzipSync } from 'node:zlib';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 
-/** Builds dist/explorer and returns its size: { files, bytes, gzipBytes }. */
+/** Builds packages/apollo-auth/dist (what `npm run build -w @tokengate/apollo-auth` does), from scratch so no file of an older layout stays behind. */
+export function buildAuthKit() {
+  const kit = path.join(root, 'packages/apollo-auth');
+  rmSync(path.join(kit, 'dist'), { recursive: true, force: true });
+  const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
+  execFileSync(process.execPath, [tsc, '-p', path.join(kit, 'tsconfig.json')], { cwd: kit, stdio: 'inherit' });
+}
+
+/** Builds dist/explorer (and first the auth kit it imports) and returns its size: { files, bytes, gzipBytes }. */
 export async function buildExplorer({ outDir = path.join(root, 'dist/explorer'), quiet = false } = {}) {
+  buildAuthKit();
   const { build } = await import('vite');
   // Vite follows NODE_ENV over `mode`: under NODE_ENV=test (vitest's globalSetup
   // rebuilding dist/) it would compile JSX for React's development runtime,

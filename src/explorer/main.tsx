@@ -48,9 +48,9 @@ function Explorer(): ReactElement {
   // One socket per signed-in session: signing in as someone else (or out)
   // must not keep subscriptions running under the previous identity.
   const sessionKey = state.status === 'signed-in' ? (state.claims.sessionId ?? state.user.id) : 'anonymous';
-  const wsClient = useMemo(() => createSubscriptionClient(session, endpoints.ws), [sessionKey]);
+  const wsClient = useMemo(() => createSubscriptionClient(session.auth, endpoints.ws), [sessionKey]);
   useEffect(() => () => void wsClient.dispose(), [wsClient]);
-  const fetcher = useMemo(() => createExplorerFetcher(session, endpoints, wsClient), [wsClient]);
+  const fetcher = useMemo(() => createExplorerFetcher(session.auth, endpoints, wsClient), [wsClient]);
   useEffect(() => {
     void session.restoreFromCookie();
   }, []);

@@ -131,11 +131,13 @@ describeBrowser('the explorer in Chromium (EXPLORER=graphiql, production build)'
       // The 3-second token expires; the next query meets TOKEN_EXPIRED, the panel refreshes once and retries.
       await waitForExpiry(page);
       await expect.poll(() => page.getByTestId('token-expiry').textContent()).toContain('expired');
-      const refreshesBefore = tab.graphqlRequests.filter((r) => r.operationName === 'ExplorerRefresh').length;
+      const refreshesBefore = tab.graphqlRequests.filter((r) => r.operationName === 'RefreshToken').length;
       const second = await run(tab);
       expect(second).toContain('"username": "alice"');
       expect(second).not.toContain('TOKEN_EXPIRED');
-      expect(tab.graphqlRequests.filter((r) => r.operationName === 'ExplorerRefresh').length - refreshesBefore).toBe(1);
+      expect(tab.graphqlRequests.filter((r) => r.operationName === 'RefreshToken').length - refreshesBefore).toBe(1);
+      // Header mode: the refresh token travels as the argument, from the page's memory.
+      expect(tab.graphqlRequests.filter((r) => r.operationName === 'RefreshToken').at(-1)?.body).toContain('"refreshToken":"');
       const retried = tab.graphqlRequests.filter((r) => r.body?.includes('me { username }'));
       // The expired attempt, then the retry with the new token.
       expect(retried.at(-2)?.headers.authorization).toBe(firstToken);
@@ -232,7 +234,7 @@ describeBrowser('the explorer in Chromium (EXPLORER=graphiql, production build)'
       await page.getByRole('textbox', { name: 'Code' }).fill(generateTotpCode(secret, Date.now() + 30_000));
       await page.getByRole('button', { name: 'Verify' }).click();
       await expect.poll(() => page.getByTestId('signed-in-user').textContent()).toBe('erin');
-      expect(tab.graphqlRequests.filter((r) => r.operationName === 'ExplorerVerifyMfa')).toHaveLength(2);
+      expect(tab.graphqlRequests.filter((r) => r.operationName === 'VerifyMfa')).toHaveLength(2);
       expect(await run(tab)).toContain('"username": "erin"');
       expect(await page.getByTestId('token-expiry').locator('xpath=following-sibling::dd[1]').textContent()).toContain('yes');
       expect(tab.foreignRequests).toEqual([]);
@@ -248,8 +250,8 @@ describeBrowser('the explorer in Chromium (EXPLORER=graphiql, production build)'
     try {
       await tab.context.addCookies([{ name: 'tg_csrf', value: 'csrf-from-an-old-session', url: server.url, sameSite: 'Strict' }]);
       await openExplorer(tab, server);
-      await expect.poll(() => tab.graphqlRequests.filter((r) => r.operationName === 'ExplorerRefreshFromCookie').length).toBe(1);
-      const restore = tab.graphqlRequests.find((r) => r.operationName === 'ExplorerRefreshFromCookie')!;
+      await expect.poll(() => tab.graphqlRequests.filter((r) => r.operationName === 'RefreshToken').length).toBe(1);
+      const restore = tab.graphqlRequests.find((r) => r.operationName === 'RefreshToken')!;
       expect(restore.headers['x-csrf-token']).toBe('csrf-from-an-old-session');
       expect(restore.body).not.toContain('"refreshToken":"'); // no token from JS: the cookie is the credential
       await expect.poll(() => page.getByRole('button', { name: 'Log in', exact: true }).isEnabled()).toBe(true);
@@ -291,10 +293,13 @@ describeBrowser('the explorer with cookie sessions (REFRESH_TOKEN_COOKIE=true)',
       await tab.screenshot('01-restored-after-reload');
       await waitForExpiry(page);
       expect(await run(tab)).toContain('"username": "carol"');
-      const refreshes = tab.graphqlRequests.filter((r) => r.operationName === 'ExplorerRefreshFromCookie');
-      // One on reload, one after expiry; each with the CSRF header.
+      const refreshes = tab.graphqlRequests.filter((r) => r.operationName === 'RefreshToken');
+      // One on reload, one after expiry; each with the CSRF header and no token from JS (the cookie is the credential).
       expect(refreshes).toHaveLength(2);
-      for (const r of refreshes) expect(r.headers['x-csrf-token']).toMatch(/.+/);
+      for (const r of refreshes) {
+        expect(r.headers['x-csrf-token']).toMatch(/.+/);
+        expect(r.body).not.toContain('"refreshToken":"');
+      }
       await page.getByRole('button', { name: 'Sign out', exact: true }).click();
       await expect.poll(() => page.getByTestId('session-badge').textContent()).toBe('anonymous');
       await page.reload();
@@ -355,7 +360,7 @@ describeBrowser('subscriptions from the explorer (graphql-ws, same token)', () =
       await expect.poll(() => sockets.length, { timeout: 15_000 }).toBeGreaterThan(1);
       await expect.poll(() => subscribed, { timeout: 15_000 }).toBeGreaterThan(1);
       await loginElsewhereShows();
-      expect(tab.graphqlRequests.filter((r) => r.operationName === 'ExplorerRefresh').length).toBeGreaterThanOrEqual(1);
+      expect(tab.graphqlRequests.filter((r) => r.operationName === 'RefreshToken').length).toBeGreaterThanOrEqual(1);
       expect(tab.foreignRequests).toEqual([]);
       expect(tab.consoleErrors).toEqual([]);
     } finally {

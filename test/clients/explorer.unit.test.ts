@@ -3,14 +3,15 @@ import { buildSchema } from '../../src/graphql/schema.js';
 import { loadConfig } from '../../src/config/config.js';
 import { prefersHtml } from '../../src/http/explorer.js';
 import { annotateIntrospection, describeRequirement, fieldRequirements } from '../../src/explorer/requirements.js';
-import { AuthSession, readClaims, readCookie } from '../../src/explorer/session.js';
-import { createAuthFetch } from '../../src/explorer/fetcher.js';
+import { AuthSession } from '../../src/explorer/session.js';
+import { createAuthFetch } from '@tokengate/apollo-auth/core';
 import { getIntrospectionQuery, graphqlSync } from 'graphql';
 
 /*
  * The explorer's pure parts: the EXPLORER setting, content negotiation, the
- * requirement badges, and the sign-in store's refresh rules against a
- * scripted fetch (the real server and browser are in the *.browser.test.ts files).
+ * requirement badges, and the sign-in panel's state over the auth kit's core
+ * against a scripted fetch (the core's own rules are tested in
+ * packages/apollo-auth/test; the real server and browser in the *.browser.test.ts files).
  */
 
 describe('EXPLORER', () => {
@@ -108,35 +109,49 @@ function payload(accessToken: string, refreshToken = 'r1') {
 }
 
 describe('AuthSession', () => {
-  it('reads claims and cookies', () => {
-    const claims = readClaims(token({ exp: 2_000_000_000, iat: 1_999_999_000, sid: 's1', fresh: true }));
-    expect(claims).toEqual({ expiresAt: 2_000_000_000_000, issuedAt: 1_999_999_000_000, sessionId: 's1', fresh: true });
-    expect(readClaims('garbage')).toBeNull();
-    expect(readCookie('a=1; tg_csrf=abc%3D; b=2', 'tg_csrf')).toBe('abc=');
-    expect(readCookie('a=1', 'tg_csrf')).toBeNull();
-    expect(readCookie('tg_csrf=50%', 'tg_csrf')).toBe('50%');
+  it('shows the claims of the token it signed in with', async () => {
+    const { fetch } = scriptedFetch(() => ({ data: { login: payload(token({ exp: 2_000_000_000, iat: 1_999_999_000, sid: 's1', fresh: true })) } }));
+    const session = new AuthSession({ endpoint: '/graphql', fetch, cookies: () => '' });
+    await session.login('alice', 'pw');
+    expect(session.getState()).toEqual({
+      status: 'signed-in',
+      busy: false,
+      notice: null,
+      user: USER,
+      claims: { expiresAt: 2_000_000_000_000, issuedAt: 1_999_999_000_000, sessionId: 's1', fresh: true },
+      refreshMode: 'memory',
+      refreshes: 0,
+    });
+  });
+
+  it('refuses an access token it cannot read, rather than keep sending it', async () => {
+    const { fetch } = scriptedFetch(() => ({ data: { login: payload('not-a-jwt') } }));
+    const session = new AuthSession({ endpoint: '/graphql', fetch, cookies: () => '' });
+    await session.login('alice', 'pw');
+    expect(session.getState()).toMatchObject({ status: 'signed-out', notice: { kind: 'error' } });
+    expect(session.auth.getAccessToken()).toBeNull();
   });
 
   it('refreshes once for all requests in flight that met TOKEN_EXPIRED, and retries each with the new token', async () => {
     const old = token({ exp: soon(), sid: 's1' });
     const renewed = token({ exp: soon() + 1, sid: 's1' });
     const { fetch, calls } = scriptedFetch((body, headers) => {
-      if (body.operationName === 'ExplorerLogin') return { data: { login: payload(old) } };
-      if (body.operationName === 'ExplorerRefresh') return { data: { refreshToken: payload(renewed, 'r2') } };
+      if (body.operationName === 'Login') return { data: { login: payload(old) } };
+      if (body.operationName === 'RefreshToken') return { data: { refreshToken: payload(renewed, 'r2') } };
       if (headers.get('authorization') === `Bearer ${old}`) return { data: null, errors: [{ message: 'expired', extensions: { code: 'UNAUTHENTICATED', reason: 'TOKEN_EXPIRED' } }] };
       return { data: { me: { username: 'alice' } } };
     });
     const session = new AuthSession({ endpoint: '/graphql', fetch, cookies: () => '' });
     await session.login('alice', 'pw');
-    const authFetch = createAuthFetch(session, fetch);
+    const authFetch = createAuthFetch(session.auth, fetch);
     const answers = await Promise.all(
       Array.from({ length: 10 }, () => authFetch('/graphql', { method: 'POST', body: JSON.stringify({ operationName: 'Me', query: '{ me { username } }', variables: {} }) }).then((r) => r.json())),
     );
     expect(answers).toEqual(Array.from({ length: 10 }, () => ({ data: { me: { username: 'alice' } } })));
-    const refreshes = calls.filter((c) => c.operationName === 'ExplorerRefresh');
+    const refreshes = calls.filter((c) => c.operationName === 'RefreshToken');
     expect(refreshes).toHaveLength(1);
     expect(refreshes[0]!.variables).toEqual({ refreshToken: 'r1' });
-    expect(session.currentToken()).toBe(renewed);
+    expect(session.auth.getAccessToken()).toBe(renewed);
     const state = session.getState();
     expect(state.status === 'signed-in' && state.refreshes).toBe(1);
   });
@@ -144,29 +159,29 @@ describe('AuthSession', () => {
   it('is signed out when the refresh is refused, and returns the original error', async () => {
     const old = token({ exp: soon() });
     const { fetch, calls } = scriptedFetch((body) => {
-      if (body.operationName === 'ExplorerLogin') return { data: { login: payload(old) } };
-      if (body.operationName === 'ExplorerRefresh') return { data: null, errors: [{ message: 'used', extensions: { code: 'INVALID_REFRESH_TOKEN' } }] };
+      if (body.operationName === 'Login') return { data: { login: payload(old) } };
+      if (body.operationName === 'RefreshToken') return { data: null, errors: [{ message: 'used', extensions: { code: 'INVALID_REFRESH_TOKEN' } }] };
       return { data: null, errors: [{ message: 'expired', extensions: { code: 'UNAUTHENTICATED', reason: 'TOKEN_EXPIRED' } }] };
     });
     const session = new AuthSession({ endpoint: '/graphql', fetch, cookies: () => '' });
     await session.login('alice', 'pw');
-    const body = (await (await createAuthFetch(session, fetch)('/graphql', { method: 'POST', body: JSON.stringify({ query: '{ me { id } }' }) })).json()) as { errors: Array<{ extensions: { reason: string } }> };
+    const body = (await (await createAuthFetch(session.auth, fetch)('/graphql', { method: 'POST', body: JSON.stringify({ query: '{ me { id } }' }) })).json()) as { errors: Array<{ extensions: { reason: string } }> };
     expect(body.errors[0]!.extensions.reason).toBe('TOKEN_EXPIRED');
     expect(session.getState().status).toBe('signed-out');
     expect(session.getState().notice?.text).toContain('INVALID_REFRESH_TOKEN');
-    expect(calls.filter((c) => c.operationName === 'ExplorerRefresh')).toHaveLength(1);
+    expect(calls.filter((c) => c.operationName === 'RefreshToken')).toHaveLength(1);
   });
 
   it('signs out on TOKEN_REVOKED, and leaves a typed Authorization header alone', async () => {
     const mine = token({ exp: soon() });
     const { fetch, calls } = scriptedFetch((body, headers) => {
-      if (body.operationName === 'ExplorerLogin') return { data: { login: payload(mine) } };
+      if (body.operationName === 'Login') return { data: { login: payload(mine) } };
       if (headers.get('authorization') === 'Bearer typed-by-hand') return { data: { me: { username: 'carol' } } };
       return { data: null, errors: [{ message: 'revoked', extensions: { code: 'UNAUTHENTICATED', reason: 'TOKEN_REVOKED' } }] };
     });
     const session = new AuthSession({ endpoint: '/graphql', fetch, cookies: () => '' });
     await session.login('alice', 'pw');
-    const authFetch = createAuthFetch(session, fetch);
+    const authFetch = createAuthFetch(session.auth, fetch);
     await authFetch('/graphql', { method: 'POST', headers: { authorization: 'Bearer typed-by-hand' }, body: JSON.stringify({ query: '{ me { id } }' }) });
     expect(calls.at(-1)!.headers.get('authorization')).toBe('Bearer typed-by-hand');
     expect(session.getState().status).toBe('signed-in');
@@ -175,11 +190,36 @@ describe('AuthSession', () => {
     expect(session.getState().notice?.text).toContain('TOKEN_REVOKED');
   });
 
+  it('stays signed in when a refresh fails for another reason (RATE_LIMITED), and says so on sign-out', async () => {
+    const old = token({ exp: soon() });
+    const { fetch, calls } = scriptedFetch((body, headers) => {
+      if (body.operationName === 'Login') return { data: { login: payload(old) } };
+      if (body.operationName === 'RefreshToken') return { data: null, errors: [{ message: 'slow down', extensions: { code: 'RATE_LIMITED', retryAfter: 9 } }] };
+      if (body.operationName === 'Logout') return headers.get('authorization') === `Bearer ${old}` ? { data: { logout: true } } : { data: null };
+      return { data: null, errors: [{ message: 'expired', extensions: { code: 'UNAUTHENTICATED', reason: 'TOKEN_EXPIRED' } }] };
+    });
+    const session = new AuthSession({ endpoint: '/graphql', fetch, cookies: () => '' });
+    await session.login('alice', 'pw');
+    await createAuthFetch(session.auth, fetch)('/graphql', { method: 'POST', body: JSON.stringify({ query: '{ me { id } }' }) });
+    // The contract: only TOKEN_REVOKED, INVALID_TOKEN and INVALID_REFRESH_TOKEN mean signed out; the next request may refresh again.
+    expect(session.getState()).toMatchObject({ status: 'signed-in', refreshes: 0 });
+    expect(calls.filter((c) => c.operationName === 'RefreshToken')).toHaveLength(1);
+    await session.signOut();
+    expect(session.getState()).toEqual({ status: 'signed-out', busy: false, notice: { kind: 'info', text: 'Signed out: this session has ended.' } });
+  });
+
+  it('shows the contract code of a refused login, with the wait of RATE_LIMITED', async () => {
+    const { fetch } = scriptedFetch(() => ({ data: null, errors: [{ message: 'Too many attempts.', extensions: { code: 'RATE_LIMITED', retryAfter: 30 } }] }));
+    const session = new AuthSession({ endpoint: '/graphql', fetch, cookies: () => '' });
+    await session.login('alice', 'pw');
+    expect(session.getState()).toEqual({ status: 'signed-out', busy: false, notice: { kind: 'error', text: 'Too many attempts (RATE_LIMITED). Try again in 30 s.' } });
+  });
+
   it('asks for the TOTP code when login answers MFA_REQUIRED, then signs in with verifyMfa', async () => {
     const signed = token({ exp: soon(), fresh: true });
     const { fetch, calls } = scriptedFetch((body) => {
-      if (body.operationName === 'ExplorerLogin') return { data: null, errors: [{ message: 'code needed', extensions: { code: 'MFA_REQUIRED', mfaToken: 'mfa-1' } }] };
-      if (body.operationName === 'ExplorerVerifyMfa' && body.variables.code === '123456') return { data: { verifyMfa: payload(signed) } };
+      if (body.operationName === 'Login') return { data: null, errors: [{ message: 'code needed', extensions: { code: 'MFA_REQUIRED', mfaToken: 'mfa-1' } }] };
+      if (body.operationName === 'VerifyMfa' && body.variables.code === '123456') return { data: { verifyMfa: payload(signed) } };
       return { data: null, errors: [{ message: 'That code is not right.', extensions: { code: 'INVALID_MFA_CODE' } }] };
     });
     const session = new AuthSession({ endpoint: '/graphql', fetch, cookies: () => '' });
@@ -189,7 +229,7 @@ describe('AuthSession', () => {
     expect(session.getState()).toMatchObject({ status: 'mfa', notice: { kind: 'error' } });
     await session.verifyMfa(' 123456 ');
     expect(session.getState().status).toBe('signed-in');
-    expect(calls.filter((c) => c.operationName === 'ExplorerVerifyMfa').map((c) => c.variables)).toEqual([
+    expect(calls.filter((c) => c.operationName === 'VerifyMfa').map((c) => c.variables)).toEqual([
       { mfaToken: 'mfa-1', code: '000000' },
       { mfaToken: 'mfa-1', code: '123456' },
     ]);
@@ -200,7 +240,7 @@ describe('AuthSession', () => {
     const second = token({ exp: soon() + 5, sid: 's9' });
     let n = 0;
     const { fetch, calls } = scriptedFetch((body, headers) => {
-      if (body.operationName !== 'ExplorerRefreshFromCookie') return { data: null };
+      if (body.operationName !== 'RefreshToken') return { data: null };
       if (headers.get('x-csrf-token') !== 'csrf-1') return { data: null, errors: [{ message: 'csrf', extensions: { code: 'FORBIDDEN', reason: 'CSRF' } }] };
       n += 1;
       return { data: { refreshToken: { ...payload(n === 1 ? first : second), refreshToken: '' } } };
@@ -211,8 +251,10 @@ describe('AuthSession', () => {
     expect(calls).toHaveLength(0); // no tg_csrf cookie: nothing to restore, nothing sent
     cookies = 'tg_csrf=csrf-1';
     await session.restoreFromCookie();
-    expect(session.getState()).toMatchObject({ status: 'signed-in', refreshMode: 'cookie' });
-    expect(await session.refresh()).toBe(second);
+    expect(session.getState()).toMatchObject({ status: 'signed-in', refreshMode: 'cookie', refreshes: 0, notice: { text: 'Session restored from the HttpOnly cookie.' } });
+    expect(await session.auth.refresh()).toBe(true);
+    expect(session.auth.getAccessToken()).toBe(second);
+    expect(session.getState()).toMatchObject({ status: 'signed-in', refreshes: 1 });
     expect(calls.map((c) => c.variables)).toEqual([{}, {}]);
   });
 

@@ -4,10 +4,9 @@
  *   const auth = createAuth({ uri, mode: 'cookie' });
  *   const client = new ApolloClient({ link: ApolloLink.from([createAuthLink(auth), new HttpLink({ uri, credentials: auth.credentials })]), cache });
  *   await auth.restore();
+ *
+ * Everything but the link is the framework-free core, also published alone
+ * as `@tokengate/apollo-auth/core` (no Apollo Client in the bundle).
  */
-export { AuthError, authFailureOf, createAuth } from './auth.js';
-export type { Auth, AuthMode, AuthOptions, AuthPayloadLike, AuthState, GraphQLErrorLike, LogInResult, SignOutReason } from './auth.js';
+export * from './core/index.js';
 export { createAuthLink } from './link.js';
-export { graphqlWsOptions, type GraphqlWsAuthOptions } from './ws.js';
-export { expiresAtOf, memoryStore, readCookie, sessionStorageStore, type RefreshTokenStore } from './stores.js';
-export { createTabCoordinator, type AuthUser, type TabCoordinator, type TabCoordinatorOptions, type TabMessage } from './tabs.js';

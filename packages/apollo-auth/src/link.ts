@@ -1,6 +1,6 @@
 import { ApolloLink } from '@apollo/client';
 import { defer, from, map, of, switchMap, type Observable } from 'rxjs';
-import { authFailureOf, type Auth, type GraphQLErrorLike } from './auth.js';
+import { authFailureOf, type Auth, type GraphQLErrorLike } from './core/auth.js';
 
 /**
  * The Apollo link of the kit; put it before the HttpLink. It waits for a

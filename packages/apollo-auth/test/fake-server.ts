@@ -34,9 +34,13 @@ export class FakeServer {
   refreshRefusal: string | null = null;
   /** Answers login with MFA_REQUIRED. */
   mfa = false;
+  /** Answers as with REFRESH_TOKEN_COOKIE=true: the pair's refreshToken is "" (the token is in the cookie). */
+  cookies = false;
+  /** Every token issued from now on is expired on arrival (a retry after a refresh fails again). */
+  bornExpired = false;
 
-  readonly fetch: typeof fetch = async (_input, init) => {
-    const body = JSON.parse(String(init?.body)) as { operationName?: string; query: string; variables?: Record<string, unknown> };
+  readonly fetch: typeof fetch = async (input, init) => {
+    const body = JSON.parse(input instanceof Request ? await input.text() : String(init?.body)) as { operationName?: string; query: string; variables?: Record<string, unknown> };
     const headers = new Headers(init?.headers);
     const request: SentRequest = {
       operationName: body.operationName ?? /(?:query|mutation)\s+(\w+)/.exec(body.query)?.[1] ?? '',
@@ -64,7 +68,8 @@ export class FakeServer {
     this.generation += 1;
     this.accessToken = fakeJwt(this.generation);
     this.refreshToken = `rt-${this.generation}`;
-    return { accessToken: this.accessToken, refreshToken: this.refreshToken, expiresIn: 900, user: USER };
+    if (this.bornExpired) this.expired.add(this.accessToken);
+    return { accessToken: this.accessToken, refreshToken: this.cookies ? '' : this.refreshToken, expiresIn: 900, user: USER };
   }
 
   private unauthenticated(authorization: string | null) {

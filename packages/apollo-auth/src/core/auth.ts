@@ -1,8 +1,18 @@
-import { expiresAtOf, readCookie, sessionStorageStore, type RefreshTokenStore } from './stores.js';
+import { expiresAtOf } from './jwt.js';
+import { readCookie, sessionStorageStore, type RefreshTokenStore } from './stores.js';
 import { createTabCoordinator, type AuthUser, type TabCoordinator, type TabMessage } from './tabs.js';
 
 /** Where the refresh token lives: `header` mode (in a store, sent as an argument) or `cookie` mode (HttpOnly cookie; no JS access). */
 export type AuthMode = 'header' | 'cookie';
+
+/**
+ * `auto`: whichever the server chose, for a page served from the API's own
+ * origin that does not know the server's REFRESH_TOKEN_COOKIE setting (the
+ * explorer). A sign-in that answers a refresh token keeps it in the store
+ * (header mode); one that answers `""` leaves it in the cookie (cookie mode).
+ * A page load with nothing in the store tries the cookie.
+ */
+export type AuthModeOption = AuthMode | 'auto';
 
 /** Why the kit considers the user signed out. */
 export type SignOutReason =
@@ -71,7 +81,7 @@ export interface AuthOptions {
   /** The GraphQL endpoint, e.g. `http://localhost:4000/graphql`. */
   readonly uri: string;
   /** Default `header`. Cookie mode needs the server's REFRESH_TOKEN_COOKIE=true and an app on the API's host (any port), or behind the same origin. */
-  readonly mode?: AuthMode;
+  readonly mode?: AuthModeOption;
   /** Header mode: where the refresh token is kept (default sessionStorage). */
   readonly refreshTokenStore?: RefreshTokenStore;
   /** Called once each time the user becomes signed out (not at start-up when nobody was signed in). */
@@ -113,6 +123,7 @@ export function authFailureOf(errors: readonly GraphQLErrorLike[] | undefined): 
 
 /** tokengate's auth for one page: state, refresh, sign-in and sign-out, shared with the other tabs. */
 export interface Auth {
+  /** The refresh token's transport: options.mode, or in `auto` mode the one of the current session (`cookie` until a sign-in says otherwise). */
   readonly mode: AuthMode;
   /** The current state (a new object on each change). */
   getState(): AuthState;
@@ -140,8 +151,8 @@ export interface Auth {
   signOut(reason?: SignOutReason): void;
   logIn(username: string, password: string): Promise<LogInResult>;
   signUp(username: string, password: string): Promise<LogInResult>;
-  /** Ends this session on the server (`logout`), then signs out every tab. */
-  logOut(): Promise<void>;
+  /** Ends this session on the server (`logout`), then signs out every tab; resolves to whether the server confirmed (false: it answered an error, or nobody was signed in). */
+  logOut(): Promise<boolean>;
   /** Ends every session of the user (`logoutAll`), then signs out every tab; resolves to how many ended. */
   logOutEverywhere(): Promise<number>;
   /** Headers and credentials for a fetch the app makes itself. */
@@ -154,13 +165,16 @@ export interface Auth {
 
 /** Creates the auth state of this page. */
 export function createAuth(options: AuthOptions): Auth {
-  const mode: AuthMode = options.mode ?? 'header';
+  const auto = options.mode === 'auto';
   const store = options.refreshTokenStore ?? sessionStorageStore();
+  // Fixed unless `auto`, where each sign-in tells (a refresh token in the answer, or "").
+  let mode: AuthMode = options.mode === 'cookie' || (auto && !store.get()) ? 'cookie' : 'header';
   const doFetch = options.fetch ?? ((input: RequestInfo | URL, init?: RequestInit) => fetch(input, init));
   const readCsrf = options.readCsrfToken ?? (() => readCookie('tg_csrf'));
   const tabs = options.tabs !== undefined ? options.tabs : createTabCoordinator();
   const peerTimeoutMs = options.peerTimeoutMs ?? 150;
-  const credentials: RequestCredentials = mode === 'cookie' ? 'include' : 'same-origin';
+  // `auto` serves a page on the API's origin, where same-origin requests carry the cookies.
+  const credentials: RequestCredentials = options.mode === 'cookie' ? 'include' : 'same-origin';
   const tabId = Math.random().toString(36).slice(2);
 
   let state: AuthState = { status: 'signedOut', user: null, accessToken: null, expiresAt: null };
@@ -175,7 +189,10 @@ export function createAuth(options: AuthOptions): Auth {
   };
 
   const take = (accessToken: string, refreshToken: string | null, user: AuthUser | null) => {
-    if (mode === 'header' && refreshToken) store.set(refreshToken);
+    if (auto) {
+      mode = refreshToken ? 'header' : 'cookie';
+      store.set(refreshToken || null);
+    } else if (mode === 'header' && refreshToken) store.set(refreshToken);
     setState({ status: 'signedIn', user: user ?? state.user, accessToken, expiresAt: expiresAtOf(accessToken) });
   };
 
@@ -183,6 +200,7 @@ export function createAuth(options: AuthOptions): Auth {
     // A tab that held no session (a fresh page finding nothing to restore) has nothing to announce.
     const wasSignedIn = state.status === 'signedIn' || state.accessToken !== null;
     if (mode === 'header') store.set(null);
+    if (auto) mode = 'cookie';
     setState({ status: 'signedOut', user: null, accessToken: null, expiresAt: null });
     if (announce && wasSignedIn) tabs?.publish({ type: 'signedOut', reason });
     if (wasSignedIn) options.onSignedOut?.(reason);
@@ -348,7 +366,9 @@ export function createAuth(options: AuthOptions): Auth {
   }
 
   return {
-    mode,
+    get mode() {
+      return mode;
+    },
     credentials,
     getState: () => state,
     subscribe(listener) {
@@ -376,7 +396,9 @@ export function createAuth(options: AuthOptions): Auth {
     },
     async logOut() {
       try {
-        if (state.accessToken) await authorized(OPERATIONS.logOut);
+        if (!state.accessToken) return false;
+        const response = await authorized(OPERATIONS.logOut);
+        return response.data?.logout === true;
       } finally {
         forget('logout', true);
       }

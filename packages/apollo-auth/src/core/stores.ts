@@ -45,10 +45,10 @@ export function memoryStore(): RefreshTokenStore {
   };
 }
 
-/** Reads a cookie readable by script (cookie mode's `tg_csrf`); null when absent. */
-export function readCookie(name: string): string | null {
-  if (typeof document === 'undefined') return null;
-  for (const part of document.cookie.split(';')) {
+/** Reads a cookie readable by script (cookie mode's `tg_csrf`) from `cookies` (default `document.cookie`); null when absent or empty. */
+export function readCookie(name: string, cookies: string | null = typeof document === 'undefined' ? null : document.cookie): string | null {
+  if (cookies === null) return null;
+  for (const part of cookies.split(';')) {
     const at = part.indexOf('=');
     if (at === -1) continue;
     if (part.slice(0, at).trim() === name) {
@@ -61,17 +61,4 @@ export function readCookie(name: string): string | null {
     }
   }
   return null;
-}
-
-/** The `exp` claim of a JWT in milliseconds, or null when it cannot be read (the server decides validity; this only guides timing). */
-export function expiresAtOf(jwt: string): number | null {
-  const part = jwt.split('.')[1];
-  if (!part) return null;
-  try {
-    const json = atob(part.replace(/-/g, '+').replace(/_/g, '/').padEnd(Math.ceil(part.length / 4) * 4, '='));
-    const exp = (JSON.parse(json) as { exp?: unknown }).exp;
-    return typeof exp === 'number' ? exp * 1000 : null;
-  } catch {
-    return null;
-  }
 }
