@@ -27,7 +27,7 @@ import type { RequestMeta } from '../platform/request-meta.js';
 import type { AuthEventBus, BusStatus } from '../sessions/event-bus.js';
 import type { AuthEvent, SessionService } from '../sessions/session.service.js';
 import { parseBearer } from './credentials.js';
-import { clientAddress } from './request-handler.js';
+import { clientAddress } from './client-address.js';
 
 /** The contract's close codes (../shared/API.md, "Subscriptions"); 4401 is never used for auth. */
 export const WsClose = {
