@@ -26,7 +26,7 @@ import type { Logger } from '../platform/logger.js';
 import type { RequestMeta } from '../platform/request-meta.js';
 import type { AuthEventBus, BusStatus } from '../sessions/event-bus.js';
 import type { AuthEvent, SessionService } from '../sessions/session.service.js';
-import { parseBearer } from './credentials.js';
+import { parseConnectionParams, type Credential } from './credentials.js';
 import { clientAddress } from './client-address.js';
 
 /** The contract's close codes (../shared/API.md, "Subscriptions"); 4401 is never used for auth. */
@@ -83,8 +83,8 @@ export interface WebSocketTransport {
 interface Connection {
   readonly socket: WebSocket;
   readonly meta: RequestMeta;
-  /** The bearer credential from `connection_init`, as parseBearer read it; null: anonymous. */
-  credential: string | null | 'malformed';
+  /** The credential from `connection_init`, parsed once; every operation's context is built from it. */
+  credential: Credential;
   /** Set once `connection_init` authenticated a user. */
   auth: { readonly userId: string; readonly sessionId: string; roles: string } | null;
   expiry: NodeJS.Timeout | null;
@@ -275,7 +275,7 @@ export function attachWebSocketTransport(deps: WebSocketDeps): WebSocketTranspor
       onConnect: async (ctx) => {
         const conn = connections.get(ctx.extra.socket);
         if (conn === undefined) return false;
-        conn.credential = credentialOf(ctx.connectionParams);
+        conn.credential = parseConnectionParams(ctx.connectionParams);
         const context = await deps.buildContext({ credential: conn.credential, meta: conn.meta });
         if (context.authUnavailable) {
           logger.error({ err: context.authUnavailable }, 'could not check a WebSocket connection’s session');
@@ -284,7 +284,7 @@ export function attachWebSocketTransport(deps: WebSocketDeps): WebSocketTranspor
         }
         const viewer = context.viewer;
         if (viewer === null) {
-          if (conn.credential === null) return true; // anonymous: public fields only
+          if (conn.credential.kind === 'none') return true; // anonymous: public fields only
           closeConnection(conn, WsClose.FORBIDDEN, context.authFailure ?? 'INVALID_TOKEN');
           return false;
         }
@@ -363,7 +363,7 @@ export function attachWebSocketTransport(deps: WebSocketDeps): WebSocketTranspor
     const conn: Connection = {
       socket,
       meta: { userAgent: request.headers['user-agent'] ?? null, clientAddress: clientAddress(request, deps.trustProxy), requestId: randomUUID() },
-      credential: null,
+      credential: { kind: 'none' },
       auth: null,
       expiry: null,
       running: new Set(),
@@ -463,15 +463,6 @@ export function attachWebSocketTransport(deps: WebSocketDeps): WebSocketTranspor
       await new Promise<void>((resolve) => wss.close(() => resolve()));
     },
   };
-}
-
-/** The `authorization` entry of a `connection_init` payload (key case-insensitive), parsed as HTTP parses the header. */
-export function credentialOf(params: Readonly<Record<string, unknown>> | undefined): string | null | 'malformed' {
-  if (params === undefined || params === null) return null;
-  const key = Object.keys(params).find((name) => name.toLowerCase() === 'authorization');
-  if (key === undefined) return null;
-  const value = params[key];
-  return typeof value === 'string' ? parseBearer(value) : 'malformed';
 }
 
 function rolesKey(roles: readonly string[]): string {
