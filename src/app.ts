@@ -1,7 +1,7 @@
 import { hkdfSync } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
+import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
 import type { GraphQLSchema } from 'graphql';
@@ -21,9 +21,9 @@ import { systemClock, type Clock } from './platform/clock.js';
 import type { Config } from './config/config.js';
 import { migrateToLatest, openDatabase, pingDatabase, type Db } from './db/database.js';
 import { createContextBuilder, type GraphQLContext } from './graphql/context.js';
-import { formatError, isExpectedError } from './graphql/format-error.js';
 import { buildSchema } from './graphql/schema.js';
 import { createQueryLimits } from './graphql/query-limits.js';
+import { createOperationPipeline } from './graphql/operation-pipeline.js';
 import { createRequestHandler } from './http/request-handler.js';
 import { defaultExplorerDir, ExplorerAssets } from './http/explorer.js';
 import { attachWebSocketTransport } from './http/websocket.js';
@@ -181,15 +181,11 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
   const queryLimits = createQueryLimits(config);
 
   const schema = deps.schema ?? buildSchema();
+  // One pipeline for both transports: Apollo's parse options, rules, formatError and suggestion hiding come from it.
+  const pipeline = createOperationPipeline({ schema, queryLimits, introspection: config.introspection, logger });
   const apollo = new ApolloServer<GraphQLContext>({
-    schema,
-    validationRules: [...queryLimits.validationRules],
-    parseOptions: queryLimits.parseOptions,
-    formatError,
+    ...pipeline.apolloOptions,
     includeStacktraceInErrorResponses: false,
-    introspection: config.introspection,
-    // "Did you mean …" suggestions describe the schema: hidden wherever introspection is.
-    hideSchemaDetailsFromClientErrors: !config.introspection,
     csrfPrevention: true,
     allowBatchedHttpRequests: false,
     stopOnTerminationSignals: false,
@@ -200,7 +196,7 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
         : ApolloServerPluginLandingPageDisabled(),
       // No field sets cache hints, so computing them per request is waste.
       ApolloServerPluginCacheControlDisabled(),
-      logUnexpectedErrors(logger),
+      pipeline.apolloPlugin,
       metricsPlugin(metrics.graphqlDuration),
     ],
   });
@@ -254,7 +250,7 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
   const websockets = attachWebSocketTransport({
     server,
     schema,
-    queryLimits,
+    pipeline,
     buildContext,
     sessions,
     bus,
@@ -266,7 +262,6 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
     trustProxy: config.trustProxy,
     allowedOrigins: config.corsOrigins,
     clockToleranceSeconds: config.jwt.clockTolerance,
-    hideSchemaDetails: !config.introspection,
     onConnectionCountChange: (count) => {
       metrics.wsConnections.set(count);
       countListener?.(count);
@@ -371,22 +366,6 @@ function createEventBus(config: Config, db: Db, redis: Redis | null, logger: Log
   if (config.redis && redis) return new RedisEventBus(redis, { url: config.redis.url, prefix: config.redis.prefix, logger });
   if (config.database.dialect === 'postgres') return new PostgresEventBus(db, { url: config.database.url, logger });
   return new LocalEventBus(logger);
-}
-
-/** Logs every error that is not an expected one, with its stack and the request id; clients see only INTERNAL_SERVER_ERROR. */
-function logUnexpectedErrors(logger: Logger): ApolloServerPlugin<GraphQLContext> {
-  return {
-    async requestDidStart() {
-      return {
-        async didEncounterErrors({ errors, contextValue, operationName }) {
-          for (const error of errors) {
-            if (isExpectedError(error)) continue;
-            logger.error({ err: error.originalError ?? error, path: error.path, operationName, requestId: contextValue.meta?.requestId }, 'unexpected error');
-          }
-        },
-      };
-    },
-  };
 }
 
 /** Creates the ADMIN_USERNAME account at first start, if no user of that name exists yet. */

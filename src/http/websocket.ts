@@ -1,26 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
-import {
-  GraphQLError,
-  getOperationAST,
-  parse,
-  specifiedRules,
-  subscribe,
-  validate,
-  type DocumentNode,
-  type ExecutionArgs,
-  type GraphQLFormattedError,
-  type GraphQLSchema,
-} from 'graphql';
+import { GraphQLError, subscribe, type ExecutionArgs, type GraphQLSchema } from 'graphql';
 import { CloseCode, handleProtocols, makeServer, type ExecutionResult } from 'graphql-ws';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { AuthRateLimits } from '../auth/rate-limits.js';
 import type { SubscriptionsConfig } from '../config/subscriptions.config.js';
 import { AppError } from '../errors.js';
 import type { ContextInput, GraphQLContext } from '../graphql/context.js';
-import { formatError, isExpectedError } from '../graphql/format-error.js';
-import type { QueryLimits } from '../graphql/query-limits.js';
+import type { OperationPipeline } from '../graphql/operation-pipeline.js';
 import type { Clock } from '../platform/clock.js';
 import type { Logger } from '../platform/logger.js';
 import type { RequestMeta } from '../platform/request-meta.js';
@@ -50,7 +38,8 @@ export type WsCloseReason = 'INVALID_TOKEN' | 'TOKEN_EXPIRED' | 'TOKEN_REVOKED' 
 export interface WebSocketDeps {
   readonly server: Server;
   readonly schema: GraphQLSchema;
-  readonly queryLimits: QueryLimits;
+  /** The operation pipeline HTTP's Apollo runs too (graphql/operation-pipeline.ts). */
+  readonly pipeline: OperationPipeline;
   /** The same context builder as HTTP: it verifies the token and checks the session. */
   readonly buildContext: (input: ContextInput) => Promise<GraphQLContext>;
   readonly sessions: Pick<SessionService, 'checkSession'>;
@@ -65,8 +54,6 @@ export interface WebSocketDeps {
   readonly allowedOrigins: readonly string[];
   /** JWT_CLOCK_TOLERANCE in seconds: a token is accepted this long after `exp`, so the socket is too. */
   readonly clockToleranceSeconds: number;
-  /** Hide "Did you mean …" suggestions (where introspection is off), as Apollo does over HTTP. */
-  readonly hideSchemaDetails: boolean;
   /** Called with the number of open sockets whenever it changes (the `tokengate_ws_connections` gauge). */
   readonly onConnectionCountChange?: (count: number) => void;
 }
@@ -262,12 +249,6 @@ export function attachWebSocketTransport(deps: WebSocketDeps): WebSocketTranspor
   const periodic = setInterval(recheckAll, config.recheckIntervalMs);
   periodic.unref();
 
-  const format = (error: GraphQLError): GraphQLFormattedError => {
-    if (!isExpectedError(error)) logger.error({ err: error.originalError ?? error, path: error.path }, 'unexpected error');
-    const formatted = formatError(error.toJSON(), error);
-    return deps.hideSchemaDetails ? { ...formatted, message: formatted.message.replace(/ ?Did you mean(.+)\?$/, '') } : formatted;
-  };
-
   const graphqlWs = makeServer<Record<string, unknown>, Extra>(
     {
       schema: deps.schema,
@@ -312,27 +293,18 @@ export function attachWebSocketTransport(deps: WebSocketDeps): WebSocketTranspor
       onSubscribe: async (ctx, id, payload) => {
         const conn = connections.get(ctx.extra.socket);
         if (conn === undefined) return [new GraphQLError('The connection is closed.')];
-        let document: DocumentNode;
-        try {
-          document = parse(payload.query, deps.queryLimits.parseOptions);
-        } catch (error) {
-          return [withCode(error, 'GRAPHQL_PARSE_FAILED')];
-        }
-        const rules = [...specifiedRules, ...deps.queryLimits.validationRules, ...deps.queryLimits.transportRules];
-        const invalid = validate(deps.schema, document, rules);
-        if (invalid.length > 0) return invalid.map((error) => withCode(error, 'GRAPHQL_VALIDATION_FAILED'));
-        const operation = getOperationAST(document, payload.operationName);
-        if (operation === null || operation === undefined) return [withCode(new GraphQLError('Unable to identify the operation.'), 'BAD_REQUEST')];
+        const prepared = deps.pipeline.prepare(payload.query, payload.operationName);
+        if (!prepared.ok) return prepared.errors;
         // Each operation gets a fresh context from the same builder as HTTP: its session and roles as they are now.
         const contextValue = await deps.buildContext({ credential: conn.credential, meta: { ...conn.meta, requestId: randomUUID() } });
         const args: ExecutionArgs = {
           schema: deps.schema,
-          document,
+          document: prepared.document,
           operationName: payload.operationName ?? null,
           variableValues: payload.variables ?? null,
           contextValue,
         };
-        if (operation.operation !== 'subscription') {
+        if (prepared.operation.operation !== 'subscription') {
           conn.running.add(id);
           return args;
         }
@@ -352,8 +324,11 @@ export function attachWebSocketTransport(deps: WebSocketDeps): WebSocketTranspor
         // graphql-ws sends `complete` right after this returns: close after it.
         if (conn.pendingClose !== null && conn.running.size === 0) setImmediate(() => flushClose(conn));
       },
-      onNext: (_ctx, _id, _payload, _args, result) => (result.errors ? { ...result, errors: result.errors.map(format) } : undefined),
-      onError: (_ctx, _id, _payload, errors) => errors.map(format),
+      onNext: (_ctx, _id, payload, args, result) =>
+        result.errors
+          ? { ...result, errors: deps.pipeline.formatErrors(result.errors, { operationName: payload.operationName, requestId: (args.contextValue as GraphQLContext).meta.requestId }) }
+          : undefined,
+      onError: (_ctx, _id, payload, errors) => deps.pipeline.formatErrors(errors, { operationName: payload.operationName }),
     },
   );
 
@@ -467,16 +442,6 @@ export function attachWebSocketTransport(deps: WebSocketDeps): WebSocketTranspor
 
 function rolesKey(roles: readonly string[]): string {
   return [...roles].sort().join(',');
-}
-
-function withCode(error: unknown, code: string): GraphQLError {
-  const base = error instanceof GraphQLError ? error : new GraphQLError(error instanceof Error ? error.message : String(error));
-  return new GraphQLError(base.message, {
-    ...(base.nodes ? { nodes: base.nodes } : {}),
-    ...(base.source ? { source: base.source } : {}),
-    ...(base.positions ? { positions: base.positions } : {}),
-    extensions: { ...base.extensions, code },
-  });
 }
 
 function isAsyncIterable<T>(value: unknown): value is AsyncIterable<T> {
