@@ -26,7 +26,7 @@ import { createQueryLimits } from './graphql/query-limits.js';
 import { createOperationPipeline } from './graphql/operation-pipeline.js';
 import { createRequestHandler } from './http/request-handler.js';
 import { defaultExplorerDir, ExplorerAssets } from './http/explorer.js';
-import { attachWebSocketTransport } from './http/websocket.js';
+import { attachWebSocketTransport } from './http/ws/index.js';
 import { LocalEventBus, PostgresEventBus, RedisEventBus, type AuthEventBus } from './sessions/event-bus.js';
 import { SessionEventFeed } from './sessions/session-events.js';
 import { createLogger, type Logger } from './platform/logger.js';
