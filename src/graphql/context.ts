@@ -50,10 +50,18 @@ export interface ContextBuilderDeps {
   readonly signupEnabled: boolean;
 }
 
+/**
+ * The access credential a transport read from a request, parsed once
+ * (http/credentials.ts): none sent, something sent that is no credential we
+ * know, or a bearer JWT still to be verified. Declared here, beside the
+ * builder that consumes it, so graphql/ imports nothing from http/.
+ */
+export type Credential = { readonly kind: 'none' } | { readonly kind: 'malformed' } | { readonly kind: 'bearer'; readonly token: string };
+
 /** What the transport (HTTP request or WebSocket connection) knows of a request. */
 export interface ContextInput {
-  /** The bearer credential as the transport parsed it: null when none was sent, 'malformed' when it was not a JWT. */
-  readonly credential: string | null | 'malformed';
+  /** The access credential, as the transport parsed it: the only way one reaches the builder. */
+  readonly credential: Credential;
   readonly meta: RequestMeta;
   /** The HTTP request's cookie transport; absent or null where cookies do not apply (cookie mode off, WebSocket). */
   readonly cookies?: CookieTransport | null;
@@ -77,12 +85,22 @@ export function createContextBuilder(deps: ContextBuilderDeps): (input: ContextI
   };
 }
 
-async function authenticate(
-  deps: ContextBuilderDeps,
-  token: string | null | 'malformed',
-): Promise<{ viewer: Viewer | null; authFailure: AuthFailureReason | null }> {
-  if (token === null) return { viewer: null, authFailure: 'MISSING_TOKEN' };
-  if (token === 'malformed') return { viewer: null, authFailure: 'INVALID_TOKEN' };
+async function authenticate(deps: ContextBuilderDeps, credential: Credential): Promise<{ viewer: Viewer | null; authFailure: AuthFailureReason | null }> {
+  switch (credential.kind) {
+    case 'none':
+      return { viewer: null, authFailure: 'MISSING_TOKEN' };
+    case 'malformed':
+      return { viewer: null, authFailure: 'INVALID_TOKEN' };
+    case 'bearer':
+      return authenticateBearer(deps, credential.token);
+    default: {
+      const never: never = credential;
+      return never;
+    }
+  }
+}
+
+async function authenticateBearer(deps: ContextBuilderDeps, token: string): Promise<{ viewer: Viewer | null; authFailure: AuthFailureReason | null }> {
   const verified = deps.accessTokens.verify(token, deps.clock.now());
   if (!verified.ok) return { viewer: null, authFailure: verified.reason };
   const { claims } = verified;

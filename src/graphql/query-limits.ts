@@ -1,5 +1,5 @@
 import { ApolloArmor } from '@escape.tech/graphql-armor';
-import { NoSchemaIntrospectionCustomRule, type ParseOptions, type ValidationRule } from 'graphql';
+import type { ParseOptions, ValidationRule } from 'graphql';
 import type { Config } from '../config/config.js';
 
 /** The limits every GraphQL document meets, over HTTP and WebSocket alike. */
@@ -8,17 +8,15 @@ export interface QueryLimits {
   readonly validationRules: readonly ValidationRule[];
   /** graphql-js's own parser limit on tokens, so nothing is parsed twice. */
   readonly parseOptions: ParseOptions;
-  /** Rules Apollo adds by itself over HTTP (introspection off), which the WebSocket transport must add too. */
-  readonly transportRules: readonly ValidationRule[];
 }
 
 /**
  * Query limits, checked once per distinct document: depth, aliases,
  * directives and cost by GraphQL Armor's validation rules; tokens by
- * graphql-js's parser. Built once and shared by Apollo (HTTP) and graphql-ws
- * (WebSocket), so both transports refuse the same documents.
+ * graphql-js's parser. Built once and run for both transports by
+ * graphql/operation-pipeline.ts, so both refuse the same documents.
  */
-export function createQueryLimits(config: Pick<Config, 'queryLimits' | 'introspection'>): QueryLimits {
+export function createQueryLimits(config: Pick<Config, 'queryLimits'>): QueryLimits {
   const { queryLimits } = config;
   const armor = new ApolloArmor({
     maxDepth: { n: queryLimits.maxDepth },
@@ -32,6 +30,5 @@ export function createQueryLimits(config: Pick<Config, 'queryLimits' | 'introspe
   return {
     validationRules: armor.validationRules as ValidationRule[],
     parseOptions: { maxTokens: queryLimits.maxTokens },
-    transportRules: config.introspection ? [] : [NoSchemaIntrospectionCustomRule],
   };
 }

@@ -3,6 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ApolloServer, HTTPGraphQLRequest } from '@apollo/server';
 import { HeaderMap } from '@apollo/server';
 import type { RequestMeta } from '../platform/request-meta.js';
+import { clientAddress } from './client-address.js';
 import { parseBearer } from './credentials.js';
 import { CSRF_HEADER, createCookieTransport, type CookieTransportOptions } from './cookies.js';
 import { sendEmailPage, type EmailPage } from './email-pages.js';
@@ -218,20 +219,6 @@ function readBody(req: IncomingMessage, limit: number, contentType: string | und
       }
     });
   });
-}
-
-/**
- * The caller's address: the socket's, or with TRUST_PROXY the last
- * X-Forwarded-For entry, which our own proxy appended (earlier entries are
- * whatever the client chose to send).
- */
-export function clientAddress(req: IncomingMessage, trustProxy: boolean): string {
-  const forwarded = req.headers['x-forwarded-for'];
-  if (trustProxy && typeof forwarded === 'string') {
-    const last = forwarded.split(',').at(-1)?.trim();
-    if (last) return last;
-  }
-  return req.socket.remoteAddress ?? 'unknown';
 }
 
 function applyCors(deps: RequestHandlerDeps, req: IncomingMessage, res: ServerResponse): void {

@@ -1,18 +1,17 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
+import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
 import type { GraphQLSchema } from 'graphql';
 import type { Core } from '../core/core.js';
 import type { ContextInput, GraphQLContext } from '../graphql/context.js';
-import { formatError, isExpectedError } from '../graphql/format-error.js';
 import { metricsPlugin } from '../graphql/metrics-plugin.js';
+import { createOperationPipeline } from '../graphql/operation-pipeline.js';
 import { createQueryLimits } from '../graphql/query-limits.js';
-import type { Logger } from '../platform/logger.js';
 import { defaultExplorerDir, ExplorerAssets } from './explorer.js';
 import { createRequestHandler } from './request-handler.js';
-import { attachWebSocketTransport } from './websocket.js';
+import { attachWebSocketTransport } from './ws/index.js';
 
 /** What the transports need from the features. */
 export interface TransportParts {
@@ -45,15 +44,11 @@ export function createTransports(core: Core, parts: TransportParts): Transports 
   const { config, logger, metrics, clock } = core;
   const queryLimits = createQueryLimits(config);
   const { schema, buildContext } = parts;
+  // One pipeline for both transports: Apollo's parse options, rules, formatError and suggestion hiding come from it.
+  const pipeline = createOperationPipeline({ schema, queryLimits, introspection: config.introspection, logger });
   const apollo = new ApolloServer<GraphQLContext>({
-    schema,
-    validationRules: [...queryLimits.validationRules],
-    parseOptions: queryLimits.parseOptions,
-    formatError,
+    ...pipeline.apolloOptions,
     includeStacktraceInErrorResponses: false,
-    introspection: config.introspection,
-    // "Did you mean …" suggestions describe the schema: hidden wherever introspection is.
-    hideSchemaDetailsFromClientErrors: !config.introspection,
     csrfPrevention: true,
     allowBatchedHttpRequests: false,
     stopOnTerminationSignals: false,
@@ -64,7 +59,7 @@ export function createTransports(core: Core, parts: TransportParts): Transports 
         : ApolloServerPluginLandingPageDisabled(),
       // No field sets cache hints, so computing them per request is waste.
       ApolloServerPluginCacheControlDisabled(),
-      logUnexpectedErrors(logger),
+      pipeline.apolloPlugin,
       metricsPlugin(metrics.graphqlDuration),
     ],
   });
@@ -98,7 +93,7 @@ export function createTransports(core: Core, parts: TransportParts): Transports 
   const websockets = attachWebSocketTransport({
     server,
     schema,
-    queryLimits,
+    pipeline,
     buildContext,
     sessions: core.sessions,
     bus: core.bus,
@@ -110,7 +105,6 @@ export function createTransports(core: Core, parts: TransportParts): Transports 
     trustProxy: config.trustProxy,
     allowedOrigins: config.corsOrigins,
     clockToleranceSeconds: config.jwt.clockTolerance,
-    hideSchemaDetails: !config.introspection,
     onConnectionCountChange: (count) => {
       metrics.wsConnections.set(count);
       countListener?.(count);
@@ -155,22 +149,6 @@ export function createTransports(core: Core, parts: TransportParts): Transports 
       await websockets.close();
       await serverClosed;
       await apollo.stop();
-    },
-  };
-}
-
-/** Logs every error that is not an expected one, with its stack and the request id; clients see only INTERNAL_SERVER_ERROR. */
-function logUnexpectedErrors(logger: Logger): ApolloServerPlugin<GraphQLContext> {
-  return {
-    async requestDidStart() {
-      return {
-        async didEncounterErrors({ errors, contextValue, operationName }) {
-          for (const error of errors) {
-            if (isExpectedError(error)) continue;
-            logger.error({ err: error.originalError ?? error, path: error.path, operationName, requestId: contextValue.meta?.requestId }, 'unexpected error');
-          }
-        },
-      };
     },
   };
 }

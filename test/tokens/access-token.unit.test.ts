@@ -249,12 +249,12 @@ describe('AccessTokens.verify: refused tokens', () => {
 describe('parseBearer', () => {
   const token = tokens.sign(SUBJECT, T0);
 
-  it('returns null when the header is absent', () => {
-    expect(parseBearer(undefined)).toBeNull();
+  it('returns none when the header is absent', () => {
+    expect(parseBearer(undefined)).toEqual({ kind: 'none' });
   });
 
   it.each([`Bearer ${token}`, `bearer ${token}`, `BEARER ${token}`, `bEaReR ${token}`])('extracts the token from %s', (header) => {
-    expect(parseBearer(header)).toBe(token);
+    expect(parseBearer(header)).toEqual({ kind: 'bearer', token });
   });
 
   it.each([
@@ -268,7 +268,7 @@ describe('parseBearer', () => {
     ['trailing extra words', 'Bearer a.b.c extra'],
     ['a refresh token', `Bearer ${generateRefreshToken()}`],
   ])('calls %s malformed', (_label, header) => {
-    expect(parseBearer(header)).toBe('malformed');
+    expect(parseBearer(header)).toEqual({ kind: 'malformed' });
   });
 });
 
