@@ -9,7 +9,7 @@ import { AccessTokens } from './tokens/access-token.js';
 import { csrfTokenFor } from './tokens/csrf-token.js';
 import { createSessionGuard } from './sessions/guards/create-session-guard.js';
 import { publicJwks, type SigningKeySet } from './tokens/signing-keys.js';
-import { loadSigningKeys } from './config/signing-key-files.js';
+import { loadSigningKeys } from './tokens/signing-key-files.js';
 import { AuthService } from './auth/auth.service.js';
 import { TotpService } from './auth/totp.service.js';
 import { deriveSecretBoxKey } from './credentials/secret-box.js';

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { z } from 'zod';
-import { boolean, budget, duration, int } from './fields.js';
+import { boolean, budget, duration, int, type Budget } from './fields.js';
 import { checkOperations, operationsConfig, operationsSchema, type OperationsConfig } from './operations.config.js';
 import { explorerConfig, explorerSettings, type ExplorerConfig } from './explorer.config.js';
 import { checkCookies, cookiesFields, cookiesSection, type CookiesConfig } from './cookies.config.js';
@@ -14,11 +14,7 @@ export type DatabaseConfig =
   | { readonly dialect: 'sqlite'; readonly file: string }
   | { readonly dialect: 'postgres'; readonly url: string; readonly poolSize: number };
 
-/** A budget: `points` attempts per `duration` seconds. */
-export interface Budget {
-  readonly points: number;
-  readonly duration: number;
-}
+export type { Budget } from './fields.js';
 
 /** The brute-force limits (../shared/API.md, "Brute-force limits"); every one configurable. */
 export interface RateLimitConfig {

@@ -1,9 +1,8 @@
 import path from 'node:path';
 import { z } from 'zod';
-import { JWT_ALGORITHMS, type JwtAlgorithm } from '../tokens/signing-keys.js';
-import { boolean } from './fields.js';
+import { boolean, JWT_ALGORITHMS, type JwtAlgorithm } from './fields.js';
 
-/** How access tokens are signed (../shared/API.md, "Signing keys"). Key files are read by signing-key-files.ts. */
+/** How access tokens are signed (../shared/API.md, "Signing keys"). Key files are read by tokens/signing-key-files.ts. */
 export interface JwtKeysConfig {
   readonly algorithm: JwtAlgorithm;
   /** The PEM private key that signs new tokens; null outside production means "a development key in the data folder". */
@@ -28,7 +27,7 @@ const listFiles = (value: string | undefined): string[] =>
 /**
  * Checks across settings, on the raw values (so they are reported even when
  * another setting is malformed). Reading and checking the keys themselves
- * happens at start-up, in signing-key-files.ts.
+ * happens at start-up, in tokens/signing-key-files.ts.
  */
 export function checkJwtKeys(present: Readonly<Record<string, string>>): string[] {
   const problems: string[] = [];

@@ -1,7 +1,6 @@
 import path from 'node:path';
 import { z } from 'zod';
-import type { Budget } from './config.js';
-import { budget, duration, int } from './fields.js';
+import { budget, duration, int, type Budget } from './fields.js';
 
 /** Email settings (../shared/API.md, "Email: verification and password reset"). */
 export interface MailConfig {

@@ -1,5 +1,4 @@
-import { budget, duration, int } from './fields.js';
-import type { Budget } from './config.js';
+import { budget, duration, int, type Budget } from './fields.js';
 
 /** Subscriptions over graphql-ws (../shared/API.md, "Subscriptions"). */
 export interface SubscriptionsConfig {
