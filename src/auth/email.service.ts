@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { MailConfig } from '../config/mail.config.js';
+import type { MailConfig } from '../config/config.js';
 import { checkNewPassword, isOverlongPassword, type PasswordHasher } from '../credentials/password.js';
 import type { Db } from '../db/database.js';
 import { isUniqueViolationOf } from '../db/errors.js';
