@@ -6,7 +6,7 @@ import type { Db } from './db/database.js';
 import { migrateToLatest } from './db/database.js';
 import { createAccountsFeature } from './accounts/index.js';
 import { createEmailFeature } from './email/index.js';
-import type { OutboxWorker } from './email/mail/outbox-worker.js';
+import type { OutboxWorker } from './email/index.js';
 import { createKeysFeature } from './keys/index.js';
 import { createMfaFeature } from './mfa/index.js';
 import { createSessionsFeature } from './sessions/index.js';
@@ -18,7 +18,7 @@ import { createTransports } from './http/transport.js';
 import type { Logger } from './platform/logger.js';
 import type { Metrics } from './platform/metrics.js';
 import type { Pruner } from './platform/pruner.js';
-import type { AuthEventBus } from './sessions/event-bus.js';
+import type { AuthEventBus } from './sessions/index.js';
 import type { SigningKeySet } from './tokens/signing-keys.js';
 
 /** What buildApp may be given instead of its defaults (tests inject a clock, a logger, a database wrapper or extra fields). */

@@ -4,7 +4,7 @@ import { withDevelopmentSecret } from './config/development-secret.js';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { sourceNewerThanBuild } from './platform/build-freshness.js';
-import { loadSigningKeys } from './config/signing-key-files.js';
+import { loadSigningKeys } from './tokens/signing-key-files.js';
 
 /** The only reader of process.env: load config, build, listen, and shut down gracefully on SIGTERM/SIGINT. */
 async function main(): Promise<void> {

@@ -8,14 +8,11 @@ import { AppError } from '../errors.js';
 import { systemClock } from '../platform/clock.js';
 import { createLogger } from '../platform/logger.js';
 import { openRedis, type Redis } from '../platform/redis.js';
-import { createSessionGuard } from '../sessions/guards/create-session-guard.js';
-import { createEventBus } from '../sessions/event-bus.js';
-import { SessionService } from '../sessions/session.service.js';
+import { createEventBus, createSessionGuard, SessionService, type Viewer } from '../sessions/index.js';
 import { ROLES, type Role } from '../users/user.js';
 import { UserService } from '../users/user.service.js';
-import { TotpService } from '../mfa/totp.service.js';
+import { TotpService } from '../mfa/index.js';
 import { AuthRateLimits } from '../core/rate-limits.js';
-import type { Viewer } from '../sessions/viewer.js';
 
 const USAGE = `Usage (same environment as the server: DATABASE_URL, REDIS_URL, …):
   npm run user:list [-- --json]              every user: username, roles, id, created

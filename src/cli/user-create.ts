@@ -1,9 +1,7 @@
 import { parseArgs } from 'node:util';
 import { createInterface } from 'node:readline';
-import { DatabaseSessionGuard } from '../sessions/guards/database-session-guard.js';
+import { DatabaseSessionGuard, LocalEventBus, SessionService } from '../sessions/index.js';
 import { PasswordHasher } from '../credentials/password.js';
-import { LocalEventBus } from '../sessions/event-bus.js';
-import { SessionService } from '../sessions/session.service.js';
 import { systemClock } from '../platform/clock.js';
 import { ConfigError, loadConfig } from '../config/config.js';
 import { migrateToLatest, openDatabase } from '../db/database.js';

@@ -4,8 +4,20 @@ import { parseDuration } from '../platform/duration.js';
 /*
  * Parsers for environment settings, shared by every config section. Each
  * reports a message naming the setting, so loadConfig can list every problem
- * at once.
+ * at once. Also the value types that sections and the layers below them share
+ * (a budget, the JWT algorithms), so no section imports from a layer above.
  */
+
+/** A budget: `points` attempts per `duration` seconds. */
+export interface Budget {
+  readonly points: number;
+  readonly duration: number;
+}
+
+/** The JWT algorithms tokengate signs with (JWT_ALGORITHM; tokens/signing-keys.ts works with them). */
+export const JWT_ALGORITHMS = ['HS256', 'RS256', 'ES256'] as const;
+/** One of JWT_ALGORITHMS. */
+export type JwtAlgorithm = (typeof JWT_ALGORITHMS)[number];
 
 /** A duration setting (`3s`, `15m`, `12h`, `30d`) in seconds, within [min, max]. */
 export const duration = (name: string, max?: number, min = 0) =>

@@ -1,6 +1,6 @@
 import argon2 from 'argon2';
 import pLimit, { type LimitFunction } from 'p-limit';
-import type { Argon2Config } from '../config/config.js';
+import type { Argon2Config } from '../config/sections/argon2.section.js';
 
 /** The contract's bounds, counted in Unicode code points after NFKC normalization. */
 export const PASSWORD_MIN_LENGTH = 8;

@@ -3,7 +3,7 @@ import path from 'node:path';
 import SQLite from 'better-sqlite3';
 import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type Migration, type MigrationProvider, type SqliteDatabase } from 'kysely';
 import pg from 'pg';
-import type { DatabaseConfig } from '../config/config.js';
+import type { DatabaseConfig } from '../config/sections/database.section.js';
 import type { Database } from './tables.js';
 
 /** The application's database handle. */

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { MailConfig } from '../config/mail.config.js';
+import type { MailConfig } from '../config/config.js';
 import { checkNewPassword, isOverlongPassword, type PasswordHasher } from '../credentials/password.js';
 import type { Db } from '../db/database.js';
 import { isUniqueViolationOf } from '../db/errors.js';
@@ -11,13 +11,12 @@ import type { Clock } from '../platform/clock.js';
 import type { Logger } from '../platform/logger.js';
 import type { RequestMeta } from '../platform/request-meta.js';
 import { replaceSingleCredential } from '../credentials/credential.repository.js';
-import type { SessionService } from '../sessions/index.js';
+import type { SessionService, Viewer } from '../sessions/index.js';
 import { generateOneTimeToken, hashOneTimeToken, isOneTimeTokenUsable, isWellFormedOneTimeToken, oneTimeTokenExpiry, type OneTimeTokenKind } from '../tokens/one-time-token.js';
 import * as users from '../users/user.repository.js';
 import { normalizeEmail, type User } from '../users/user.js';
 import * as emailTokens from './email-token.repository.js';
 import type { MailRateLimits } from './mail-rate-limits.js';
-import type { Viewer } from '../sessions/viewer.js';
 
 /** How mail leaves this server: over SMTP, as files (development), or not at all (production without SMTP_URL). */
 export type MailDelivery = 'smtp' | 'files' | 'disabled';

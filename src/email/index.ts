@@ -2,3 +2,4 @@
 export { createEmailFeature, type EmailFeature } from './email.feature.js';
 export { emailMigrations } from './email.migrations.js';
 export type { EmailService, NormalizedEmail } from './email.service.js';
+export type { OutboxWorker } from './mail/outbox-worker.js';

@@ -1,7 +1,5 @@
 import type { AccessTokens } from '../tokens/access-token.js';
-import type { SessionService } from '../sessions/session.service.js';
-import type { CookieCredential } from '../sessions/token.service.js';
-import type { Viewer } from '../sessions/viewer.js';
+import type { CookieCredential, SessionService, Viewer } from '../sessions/ports.js';
 import type { RequestMeta } from '../platform/request-meta.js';
 import type { Clock } from '../platform/clock.js';
 import type { AuthFailureReason } from '../errors.js';

@@ -1,5 +1,5 @@
 import { defaultFieldResolver, getNamedType, type GraphQLFieldResolver, type GraphQLSchema } from 'graphql';
-import type { AuthResult } from '../sessions/token.service.js';
+import type { AuthResult } from '../sessions/ports.js';
 import type { GraphQLContext } from './context.js';
 
 /** Mutations that end the caller's session(s) and so clear the cookies. */

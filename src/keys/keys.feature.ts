@@ -1,6 +1,6 @@
 import type { Core } from '../core/core.js';
 import type { Feature } from '../core/feature.js';
-import { loadSigningKeys } from '../config/signing-key-files.js';
+import { loadSigningKeys } from '../tokens/signing-key-files.js';
 import { AccessTokens } from '../tokens/access-token.js';
 import { publicJwks, type SigningKeySet } from '../tokens/signing-keys.js';
 

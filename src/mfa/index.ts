@@ -1,4 +1,4 @@
 /** The mfa feature's port: what other features and the app may use of it. */
 export { createMfaFeature, type MfaFeature } from './mfa.feature.js';
 export { mfaMigrations } from './mfa.migrations.js';
-export type { TotpService } from './totp.service.js';
+export { TotpService } from './totp.service.js';

@@ -1,16 +1,13 @@
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import type { JwtAlgorithm } from '../config/fields.js';
 
 /*
  * Asymmetric signing keys for access tokens (../shared/API.md, "Signing
  * keys"): parsing and checking PEM keys, their RFC 7638 thumbprints (the
  * `kid`), and the public JWK Set. Pure: PEM text comes in, nothing is read
- * from disk here (config/signing-key-files.ts does that).
+ * from disk here (signing-key-files.ts does that).
  */
 
-/** The JWT algorithms tokengate signs with. */
-export const JWT_ALGORITHMS = ['HS256', 'RS256', 'ES256'] as const;
-/** One of JWT_ALGORITHMS. */
-export type JwtAlgorithm = (typeof JWT_ALGORITHMS)[number];
 /** The algorithms that use a key pair (and a `kid`). */
 export type AsymmetricAlgorithm = Exclude<JwtAlgorithm, 'HS256'>;
 

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/config/config.js';
-import { developmentKeyFile, loadSigningKeys } from '../../src/config/signing-key-files.js';
+import { developmentKeyFile, loadSigningKeys } from '../../src/tokens/signing-key-files.js';
 import { parseSigningKey } from '../../src/tokens/signing-keys.js';
 import { capturingLogger } from '../helpers/logs.js';
 

@@ -1,4 +1,4 @@
-import type { Viewer } from '../../sessions/viewer.js';
+import type { Viewer } from '../../sessions/ports.js';
 import type { GraphQLContext } from '../context.js';
 
 /**

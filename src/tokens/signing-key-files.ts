@@ -1,6 +1,6 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { ConfigError, type Config } from './config.js';
+import { ConfigError, type Config } from '../config/config.js';
 import type { Logger } from '../platform/logger.js';
 import {
   buildKeySet,
@@ -12,7 +12,7 @@ import {
   type SignKey,
   type SigningKeySet,
   type VerifyKey,
-} from '../tokens/signing-keys.js';
+} from './signing-keys.js';
 
 /** The development key's file in the data folder, one per algorithm so a switch never meets a key of the wrong type. */
 export function developmentKeyFile(dataDir: string, algorithm: AsymmetricAlgorithm): string {
