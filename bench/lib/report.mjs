@@ -336,7 +336,7 @@ function instancesTable(rows, inst, connections) {
   lines.push('');
   if (inst.pairs.some((p) => p.id === 'tokengate')) {
     lines.push(
-      'Embedded SQLite is documented for one instance (README, Running many instances). Two processes on one machine can share the file ' +
+      'Embedded SQLite is documented for one instance (docs/operations/instances.md). Two processes on one machine can share the file ' +
         '(WAL, transactions that take the write lock up front and wait for it, and each process drops its session cache when it sees the other commit), ' +
         'which is what the SQLite lines measure.',
       '',
