@@ -80,6 +80,7 @@ export class ConfigError extends Error {
 }
 
 type Section = (typeof CONFIG_SECTIONS)[number];
+/** The members of a union, intersected: `{ a } | { b }` becomes `{ a } & { b }`. */
 type Intersection<U> = (U extends unknown ? (part: U) => void : never) extends (part: infer I) => void ? I : never;
 /** Every section's fields in one shape. */
 type AllFields = Intersection<Section['fields']>;

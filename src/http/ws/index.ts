@@ -1,7 +1,7 @@
 import type { Server } from 'node:http';
 import type { GraphQLSchema } from 'graphql';
 import type { AuthRateLimits } from '../../core/rate-limits.js';
-import type { SubscriptionsConfig } from '../../config/subscriptions.config.js';
+import type { SubscriptionsConfig } from '../../config/sections/subscriptions.section.js';
 import type { ContextInput, GraphQLContext } from '../../graphql/context.js';
 import type { OperationPipeline } from '../../graphql/operation-pipeline.js';
 import type { Clock } from '../../platform/clock.js';
