@@ -1,5 +1,5 @@
 /**
- * The contract's error codes (../shared/API.md, "Errors") and the one error
+ * The contract's error codes (docs/api.md, "Errors") and the one error
  * class services throw. No graphql import: services stay transport-agnostic,
  * and the GraphQL layer turns an AppError into a GraphQLError in formatError.
  */

@@ -6,7 +6,7 @@ import type { Redis } from '../platform/redis.js';
 import { makeLimiter, rateLimitedError, type AuditMeta } from '../core/rate-limits.js';
 
 /**
- * The email flows' limits (../shared/API.md, "Email"): reset or verification
+ * The email flows' limits (docs/api.md, "Email"): reset or verification
  * mails per recipient address, silent beyond (the caller learns nothing about
  * the address), and requestPasswordReset calls per client address, answered
  * RATE_LIMITED beyond. Same store as the login limits: memory, or Redis with

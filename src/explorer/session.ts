@@ -22,7 +22,7 @@ import {
  * does not know REFRESH_TOKEN_COOKIE. A refresh token in the answer stays in
  * memory (a reload signs out); an empty one means the server keeps it in an
  * HttpOnly cookie, refreshed with the `tg_csrf` cookie's value in
- * X-CSRF-Token (../shared/API.md, "Cookie transport for browsers"), so a
+ * X-CSRF-Token (docs/api.md, "Cookie transport for browsers"), so a
  * reload restores the session. No tab coordination: two explorer tabs may
  * well be signed in as two different users on purpose.
  */

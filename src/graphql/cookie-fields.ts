@@ -6,7 +6,7 @@ import type { GraphQLContext } from './context.js';
 const SIGN_OUT_MUTATIONS = new Set(['logout', 'logoutAll']);
 
 /**
- * Wires the cookie transport (../shared/API.md, "Cookie transport for
+ * Wires the cookie transport (docs/api.md, "Cookie transport for
  * browsers") into the schema once, instead of into each resolver: every
  * mutation answering `AuthPayload` (signup, login, refreshToken,
  * changePassword, and whichever is added later, like verifyMfa) sets

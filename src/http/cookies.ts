@@ -2,7 +2,7 @@ import { parseCookie, stringifySetCookie, type SetCookie } from 'cookie';
 import type { CookieTransport } from '../graphql/context.js';
 
 /*
- * The cookie transport of ../shared/API.md, "Cookie transport for browsers":
+ * The cookie transport of docs/api.md, "Cookie transport for browsers":
  * reading tg_refresh / tg_csrf / X-CSRF-Token from a request, and writing the
  * Set-Cookie headers of its answer. Only transport syntax lives here; whether
  * a refresh token or a CSRF value is good is decided by auth/ and tokens/.

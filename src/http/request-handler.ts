@@ -61,7 +61,7 @@ const CORS_ALLOW_HEADERS = 'authorization, content-type, apollo-require-prefligh
 const CORS_ALLOW_HEADERS_WITH_CSRF = `${CORS_ALLOW_HEADERS}, ${CSRF_HEADER}`;
 
 /**
- * The HTTP surface of ../shared/API.md on Node's own http server: routing, the
+ * The HTTP surface of docs/api.md on Node's own http server: routing, the
  * body limit, CORS, request ids, and a hand-off to Apollo's
  * executeHTTPGraphQLRequest. Kept lean on purpose: no framework on the hot path.
  */

@@ -1,7 +1,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 /*
- * Prometheus metrics (../shared/API.md, "Operations"). Each app builds its own
+ * Prometheus metrics (docs/api.md, "Operations"). Each app builds its own
  * Registry (never prom-client's global one), so tests can run several apps
  * in one process. Services do not see prom-client: they get the small ports
  * below (AuthMetrics), which a test can replace by a recorder and the CLI by

@@ -204,7 +204,7 @@ export async function restartRefreshChain(
 }
 
 /*
- * Pruning (../shared/API.md, "Operations"). Each call deletes at most `limit`
+ * Pruning (docs/api.md, "Operations"). Each call deletes at most `limit`
  * rows in one short statement (its own transaction), found through an index,
  * so no call holds a table for long; the pruner calls again until a call
  * deletes fewer than `limit`.

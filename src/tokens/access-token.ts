@@ -4,7 +4,7 @@ import { LRUCache } from 'lru-cache';
 import type { Role } from '../users/user.js';
 import type { AsymmetricAlgorithm, SigningKeySet, VerifyKey } from './signing-keys.js';
 
-/** The claims of a tokengate access token (../shared/API.md, "Tokens"). */
+/** The claims of a tokengate access token (docs/api.md, "Tokens"). */
 export interface AccessTokenClaims {
   readonly sub: string;
   readonly username: string;
@@ -41,7 +41,7 @@ export interface AccessTokenOptions {
   readonly secret: string;
   /** RS256/ES256: the active key signs, every key verifies, selected by `kid`. Null or absent: HS256 with `secret`. */
   readonly keys?: SigningKeySet | null;
-  /** Adds Hasura's claims block (../shared/API.md, "Signing keys"). */
+  /** Adds Hasura's claims block (docs/api.md, "Signing keys"). */
   readonly hasuraClaims?: boolean;
   readonly issuer: string;
   readonly audience: string;

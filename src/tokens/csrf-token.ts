@@ -1,7 +1,7 @@
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 
 /*
- * The CSRF token of cookie mode (../shared/API.md, "Cookie transport for
+ * The CSRF token of cookie mode (docs/api.md, "Cookie transport for
  * browsers"): HMAC-SHA256 of the session id under a key of its own (derived
  * from JWT_SECRET with its own HKDF label), base64url. So it is chosen when
  * the session starts, keeps its value for the session's life (tabs refreshing

@@ -2,7 +2,7 @@ import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, typ
 import type { JwtAlgorithm } from '../config/fields.js';
 
 /*
- * Asymmetric signing keys for access tokens (../shared/API.md, "Signing
+ * Asymmetric signing keys for access tokens (docs/api.md, "Signing
  * keys"): parsing and checking PEM keys, their RFC 7638 thumbprints (the
  * `kid`), and the public JWK Set. Pure: PEM text comes in, nothing is read
  * from disk here (signing-key-files.ts does that).

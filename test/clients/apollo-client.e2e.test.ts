@@ -5,7 +5,7 @@
  * The kit keeps the access token in memory, sends `Authorization: Bearer
  * <access>` on every operation, and on `UNAUTHENTICATED`/`TOKEN_EXPIRED`
  * refreshes once (one shared refresh for every request in flight) and
- * retries — the "Client advice" of shared/API.md. Access tokens live 2 seconds
+ * retries — the "Client advice" of docs/api.md. Access tokens live 2 seconds
  * here, so the test really waits for them to expire. (The browser tests in
  * the *.browser.test.ts files prove the cross-tab and cookie parts in Chromium.)
  */

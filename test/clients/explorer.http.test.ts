@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, type TestServer } from '../helpers/server.js';
 
 /*
- * The HTTP side of EXPLORER (../shared/API.md, "Explorer"): which page GET
+ * The HTTP side of EXPLORER (docs/api.md, "Explorer"): which page GET
  * /graphql shows a browser in each mode, and how the explorer's files are
  * served. A small stand-in build keeps this about HTTP; the real Vite build
  * is driven in Chromium by test/clients/explorer.browser.test.ts.

@@ -9,7 +9,7 @@ import { parseSigningKey } from '../../src/tokens/signing-keys.js';
 import { capturingLogger } from '../helpers/logs.js';
 
 /*
- * Start-up refusals for the signing-key settings (../shared/API.md, "Signing
+ * Start-up refusals for the signing-key settings (docs/api.md, "Signing
  * keys"): every message names the setting (and the file), so an operator
  * knows what to fix.
  */

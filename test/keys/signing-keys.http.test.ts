@@ -6,7 +6,7 @@ import { signJws, writeTestKey, type TestKey } from '../helpers/keys.js';
 import { AUTH_FIELDS, login, signup, startServer, type AuthPayload, type TestServer } from '../helpers/server.js';
 
 /*
- * RS256 and ES256 deployments end to end over HTTP (../shared/API.md,
+ * RS256 and ES256 deployments end to end over HTTP (docs/api.md,
  * "Signing keys"): tokens carry the active key's kid, the JWKS publishes
  * every key with public members only, and a third-party verifier that knows
  * nothing but the JWKS URL (jose's createRemoteJWKSet) accepts our tokens.

@@ -6,7 +6,7 @@ import { capturingLogger } from '../helpers/logs.js';
 import { AUTH_FIELDS, errorCode, login, signup, startServer, type AuthPayload, type GqlResponse, type TestServer } from '../helpers/server.js';
 
 /*
- * Two-factor authentication over HTTP (../shared/API.md, "Two-factor
+ * Two-factor authentication over HTTP (docs/api.md, "Two-factor
  * authentication (TOTP)"), with an injected clock so 30-second steps, the
  * 5-minute mfaToken and the skew window are walked through without sleeping.
  * Runs on SQLite and on PostgreSQL + Redis (vitest projects).

@@ -258,7 +258,7 @@ describe('the server, for any token, username, password or refresh token', () =>
         expect(reply.status).toBe(200);
         expect(body.data).toBeNull();
         expect(body.errors).toHaveLength(1);
-        // The header is present, so the only possible reason is INVALID_TOKEN (../shared/API.md, "Which code when").
+        // The header is present, so the only possible reason is INVALID_TOKEN (docs/api.md, "Which code when").
         expect(body.errors?.[0]?.extensions, authorization).toMatchObject({ code: 'UNAUTHENTICATED', reason: 'INVALID_TOKEN' });
       }),
       HTTP_RUNS(100),
@@ -281,7 +281,7 @@ describe('the server, for any token, username, password or refresh token', () =>
           if (accounts.get(u.toLowerCase()) === p) {
             expect(loginBody.errors, JSON.stringify(sent)).toBeUndefined();
           } else if (codePoints(p) > 256) {
-            // Refused before hashing (../shared/API.md, "Which code when").
+            // Refused before hashing (docs/api.md, "Which code when").
             expect(loginError, JSON.stringify(sent)).toEqual({ code: 'BAD_USER_INPUT', field: 'password' });
           } else {
             expect(loginError, JSON.stringify(sent)).toEqual({ code: 'INVALID_CREDENTIALS' });

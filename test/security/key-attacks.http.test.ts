@@ -8,7 +8,7 @@ import { signup, startServer, type AuthPayload, type TestServer } from '../helpe
 import { GENEROUS_LIMITS, b64, decodeClaims, meRefusal } from './security-helpers.js';
 
 /*
- * Attacks on RS256/ES256 access tokens (../shared/API.md, "Signing keys"),
+ * Attacks on RS256/ES256 access tokens (docs/api.md, "Signing keys"),
  * over real HTTP to `{ me { id } }`. Each attack comes with a control that
  * would pass if the defence were removed: the forged token is shown to be
  * well made (a naive verifier, or the same construction with the one flaw

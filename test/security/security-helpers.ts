@@ -3,7 +3,7 @@ import { TEST_SECRET, type GqlResponse, type TestServer } from '../helpers/serve
 
 /**
  * Brute-force limits high enough that a file making hundreds of auth calls
- * from 127.0.0.1 never meets them. (Config names from ../shared/API.md,
+ * from 127.0.0.1 never meets them. (Config names from docs/api.md,
  * "Brute-force limits"; loadConfig ignores variables it does not know.)
  */
 export const GENEROUS_LIMITS: Readonly<Record<string, string>> = {

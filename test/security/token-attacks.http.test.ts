@@ -8,7 +8,7 @@ import { GENEROUS_LIMITS, REFRESH, b64, decodeClaims, meRefusal } from './securi
 /*
  * Known attacks on JWT access tokens, each sent over real HTTP as
  * `Authorization: Bearer <token>` to `{ me { id } }`. The contract
- * (../shared/API.md, "Tokens") pins the algorithm and checks typ, exp, nbf,
+ * (docs/api.md, "Tokens") pins the algorithm and checks typ, exp, nbf,
  * iss and aud; every attack must end as UNAUTHENTICATED with the stated
  * reason, on HTTP 200 with `data: null`.
  *

@@ -6,7 +6,7 @@ import { GENEROUS_LIMITS, LOGIN, SIGNUP, firstExtensions } from './security-help
  * Hostile usernames: SQL metacharacters and LIKE wildcards (must reach the
  * database, if at all, only as bound values compared with `=`), and Unicode
  * look-alikes of an existing name (must never be created beside it, nor log
- * in as it). The contract (../shared/API.md) allows only ASCII
+ * in as it). The contract (docs/api.md) allows only ASCII
  * `[A-Za-z0-9._-]{3,64}`, compared case-insensitively and shown as first written.
  */
 

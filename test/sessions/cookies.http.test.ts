@@ -1,5 +1,5 @@
 /**
- * Cookie transport for browsers (shared/API.md): every rule over real HTTP,
+ * Cookie transport for browsers (docs/api.md): every rule over real HTTP,
  * on SQLite and on PostgreSQL + Redis.
  */
 import { parseSetCookie, type SetCookie } from 'cookie';

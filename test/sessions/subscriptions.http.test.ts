@@ -6,7 +6,7 @@ import { closedWithin, connectWs, execute, rawClosed, rawSocket, subscribe, upgr
 
 /*
  * Subscriptions over graphql-ws against the real server, with the real
- * graphql-ws client: every close code and reason of ../shared/API.md
+ * graphql-ws client: every close code and reason of docs/api.md
  * ("Subscriptions"), the limits, and sessionEvents. Runs on SQLite and again
  * on PostgreSQL + Redis.
  */

@@ -6,7 +6,7 @@ import { buildKeySet, parseSigningKey, type SignKey, type SigningKeySet } from '
 
 /*
  * Access tokens under RS256/ES256 key sets: kid selection, the algorithm
- * pinned per key, the attacks of ../shared/API.md "Signing keys", and
+ * pinned per key, the attacks of docs/api.md "Signing keys", and
  * memoized verdicts that never answer for another key.
  */
 

@@ -1,7 +1,7 @@
 import { boolean } from '../fields.js';
 import type { ConfigSection } from '../section.js';
 
-/** Cookie transport for browsers (../shared/API.md, "Cookie transport for browsers"). */
+/** Cookie transport for browsers (docs/api.md, "Cookie transport for browsers"). */
 export interface CookiesConfig {
   /** REFRESH_TOKEN_COOKIE: the refresh token travels in an HttpOnly cookie, never in JavaScript's reach. */
   readonly refreshTokenCookie: boolean;

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { ConfigSection } from '../section.js';
 import type { NodeEnv } from './environment.section.js';
 
-/** What `GET /graphql` shows a browser (../shared/API.md, "Explorer"). */
+/** What `GET /graphql` shows a browser (docs/api.md, "Explorer"). */
 export type ExplorerMode = 'graphiql' | 'sandbox' | 'off';
 
 /** The explorer section of Config. */

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { boolean, JWT_ALGORITHMS, type JwtAlgorithm } from '../fields.js';
 import type { ConfigSection } from '../section.js';
 
-/** How access tokens are signed (../shared/API.md, "Signing keys"). Key files are read by tokens/signing-key-files.ts. */
+/** How access tokens are signed (docs/api.md, "Signing keys"). Key files are read by tokens/signing-key-files.ts. */
 export interface JwtKeysConfig {
   readonly algorithm: JwtAlgorithm;
   /** The PEM private key that signs new tokens; null outside production means "a development key in the data folder". */

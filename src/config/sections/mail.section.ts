@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { budget, duration, int, type Budget } from '../fields.js';
 import type { ConfigSection } from '../section.js';
 
-/** Email settings (../shared/API.md, "Email: verification and password reset"). */
+/** Email settings (docs/api.md, "Email: verification and password reset"). */
 export interface MailConfig {
   /** `smtp://user:pass@host:587` or `smtps://…:465`; null: no SMTP (files and log outside production, disabled in production). */
   readonly smtpUrl: string | null;

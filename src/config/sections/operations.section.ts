@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { duration, int } from '../fields.js';
 import type { ConfigSection } from '../section.js';
 
-/** Metrics, background pruning and the password-hashing queue (../shared/API.md, "Operations"). */
+/** Metrics, background pruning and the password-hashing queue (docs/api.md, "Operations"). */
 export interface OperationsConfig {
   /** Bearer token for GET /metrics; null serves /metrics openly outside production and not at all in production. */
   readonly metricsToken: string | null;

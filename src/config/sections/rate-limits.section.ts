@@ -1,7 +1,7 @@
 import { budget, duration, int, type Budget } from '../fields.js';
 import type { ConfigSection } from '../section.js';
 
-/** The brute-force limits (../shared/API.md, "Brute-force limits"); every one configurable. */
+/** The brute-force limits (docs/api.md, "Brute-force limits"); every one configurable. */
 export interface RateLimitConfig {
   /** Consecutive failed logins for one username from one address before that pair is locked. */
   readonly loginPair: number;

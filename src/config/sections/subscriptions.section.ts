@@ -1,7 +1,7 @@
 import { budget, duration, int, type Budget } from '../fields.js';
 import type { ConfigSection } from '../section.js';
 
-/** Subscriptions over graphql-ws (../shared/API.md, "Subscriptions"). */
+/** Subscriptions over graphql-ws (docs/api.md, "Subscriptions"). */
 export interface SubscriptionsConfig {
   /** SUBSCRIPTIONS_INIT_TIMEOUT: how long a socket may stay open without `connection_init` (then 4408), in ms. */
   readonly initTimeoutMs: number;

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { ConfigSection } from '../section.js';
 
-/** Two-factor authentication settings (../shared/API.md, "Two-factor authentication (TOTP)"). */
+/** Two-factor authentication settings (docs/api.md, "Two-factor authentication (TOTP)"). */
 export interface TotpConfig {
   /** The issuer shown in authenticator apps, and the label prefix of `otpauthUrl`. */
   readonly issuer: string;

@@ -4,7 +4,7 @@ import type { Credential } from '../credentials.js';
 import type { Logger } from '../../platform/logger.js';
 import type { RequestMeta } from '../../platform/request-meta.js';
 
-/** The contract's close codes (../shared/API.md, "Subscriptions"); 4401 is never used for auth. */
+/** The contract's close codes (docs/api.md, "Subscriptions"); 4401 is never used for auth. */
 export const WsClose = {
   /** Auth refused or lost; the graphql-ws client retries after calling `connectionParams` again. */
   FORBIDDEN: CloseCode.Forbidden,

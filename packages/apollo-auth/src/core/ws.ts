@@ -15,7 +15,7 @@ export interface GraphqlWsAuthOptions {
 /**
  * Authentication for subscriptions over graphql-ws. tokengate closes a socket
  * with 4403 and the reason TOKEN_EXPIRED / TOKEN_REVOKED / ROLES_CHANGED
- * (shared/API.md, "Subscriptions"); graphql-ws then reconnects and calls
+ * (docs/api.md, "Subscriptions"); graphql-ws then reconnects and calls
  * `connectionParams` again, which refreshes first when the token expired (or
  * is about to), so the new socket starts with a working token. TOKEN_REVOKED
  * signs out. `skewMs`: refresh when the token has less than this left.
