@@ -114,8 +114,12 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
   };
 }
 
-/** The features, in the order their ports need, and their services by name. */
-function composeFeatures(core: Core, deps: AppDeps) {
+/**
+ * Builds the features on a core, in the order their ports need: buildApp's
+ * second stage (service tests use it without the transports). Answers the
+ * list, their services by name, and the features the transports read.
+ */
+export function composeFeatures(core: Core, deps: Pick<AppDeps, 'signingKeys' | 'fastRotations'> = {}) {
   const keys = createKeysFeature(core, deps.signingKeys !== undefined ? { signingKeys: deps.signingKeys } : {});
   const sessions = createSessionsFeature(core, { accessTokens: keys.accessTokens, ...(deps.fastRotations !== undefined ? { fastRotations: deps.fastRotations } : {}) });
   const email = createEmailFeature(core);

@@ -10,7 +10,7 @@ import { META, PASSWORD, startServices, type ServiceHarness } from '../helpers/s
 let h: ServiceHarness;
 beforeEach(async () => {
   h = await startServices({ RATE_LIMIT_MAIL_RECIPIENT: '1000/1h', RATE_LIMIT_RESET_ADDRESS: '1000/1h' });
-  await h.app.outbox!.stop();
+  await h.outbox!.stop();
 });
 afterEach(async () => {
   await h.stop();
@@ -18,7 +18,7 @@ afterEach(async () => {
 
 /** The token of the queued mail of `kind` to `to`, read from its body as the recipient would. */
 async function linkTokenFor(to: string, kind: 'verify_email' | 'reset_password' = 'reset_password'): Promise<string> {
-  const rows = await h.app.db.selectFrom('mail_outbox').select('text_body').where('to_address', '=', to).where('kind', '=', kind).execute();
+  const rows = await h.core.db.selectFrom('mail_outbox').select('text_body').where('to_address', '=', to).where('kind', '=', kind).execute();
   const token = /token=([A-Za-z0-9_-]{43})/.exec(rows[0]?.text_body ?? '')?.[1];
   if (!token) throw new Error(`no queued mail for ${to}`);
   return token;
@@ -29,12 +29,12 @@ describe(`signup with an address is atomic (${BACKEND})`, () => {
     h.gate.failOn('insert:mail_outbox');
     await expect(h.services.signIn.signup('mailer', PASSWORD, META, 'mailer@example.test')).rejects.toThrow('injected fault on insert:mail_outbox');
     for (const table of ['users', 'sessions', 'email_tokens', 'mail_outbox'] as const) {
-      expect(await h.app.db.selectFrom(table).selectAll().execute(), table).toEqual([]);
+      expect(await h.core.db.selectFrom(table).selectAll().execute(), table).toEqual([]);
     }
     const pair = await h.services.signIn.signup('mailer', PASSWORD, META, 'mailer@example.test');
     expect(pair.user).toMatchObject({ email: 'mailer@example.test', emailVerified: false });
     const token = await linkTokenFor('mailer@example.test', 'verify_email');
-    const stored = await h.app.db.selectFrom('email_tokens').selectAll().execute();
+    const stored = await h.core.db.selectFrom('email_tokens').selectAll().execute();
     expect(stored).toHaveLength(1);
     expect(stored[0]).toMatchObject({ token_hash: hashOneTimeToken(token), kind: 'verify_email', user_id: pair.user.id });
   });
@@ -63,7 +63,7 @@ describe(`link tokens are single use under races (${BACKEND})`, () => {
     h.gate.failOn('update:sessions');
     await expect(h.services.email.resetPassword(token, 'a brand new password', META)).rejects.toThrow('injected fault');
     await h.services.signIn.login('faulty', PASSWORD, META);
-    const open = await h.app.db.selectFrom('sessions').select('id').where('user_id', '=', pair.user.id).where('ended_at', 'is', null).execute();
+    const open = await h.core.db.selectFrom('sessions').select('id').where('user_id', '=', pair.user.id).where('ended_at', 'is', null).execute();
     expect(open).toHaveLength(2);
     expect(await h.services.email.resetPassword(token, 'a brand new password', META)).toBe(true);
   });

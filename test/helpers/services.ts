@@ -1,5 +1,9 @@
-import { buildApp, type App } from '../../src/app.js';
+import { composeFeatures } from '../../src/app.js';
 import { loadConfig } from '../../src/config/config.js';
+import { createCore, type Core } from '../../src/core/core.js';
+import { migrateToLatest } from '../../src/db/database.js';
+import type { OutboxWorker } from '../../src/email/index.js';
+import { allMigrations } from '../../src/migrations.js';
 import type { RequestMeta } from '../../src/platform/request-meta.js';
 import { createStorage, type Storage } from './backend.js';
 import { ManualClock } from './clock.js';
@@ -7,13 +11,16 @@ import { QueryGate } from './query-gate.js';
 import { testEnv } from './server.js';
 
 /**
- * The services of a real tokengate (buildApp, started but not listening) on
- * real storage, with a hand-moved clock and a QueryGate on the database, so
- * service tests can drive races one query at a time.
+ * The core and the features of a real tokengate, without the transports (no
+ * Apollo, no HTTP server), on real storage, with a hand-moved clock and a
+ * QueryGate on the database, so service tests can drive races one query at
+ * a time. (test/helpers/core.ts has the core alone, for one feature.)
  */
 export interface ServiceHarness {
-  readonly app: App;
-  readonly services: App['services'];
+  readonly core: Core;
+  readonly services: ReturnType<typeof composeFeatures>['services'];
+  /** The mail outbox worker (null when mail is disabled). */
+  readonly outbox: OutboxWorker | null;
   readonly gate: QueryGate;
   readonly clock: ManualClock;
   readonly storage: Storage;
@@ -27,10 +34,11 @@ export const META: RequestMeta = { userAgent: 'service-test', clientAddress: '12
 export const PASSWORD = 'correct horse battery staple';
 
 /**
- * Builds and starts the services on fresh storage of the backend under test,
- * or on `options.storage` (several harnesses sharing one database and Redis
- * prefix play several instances). `fastRotations: false` sends every
- * refresh down the general path, whose queries the gate sees one by one.
+ * Builds the core and the features (buildApp's first two stages) and starts
+ * them on fresh storage of the backend under test, or on `options.storage`
+ * (several harnesses sharing one database and Redis prefix play several
+ * instances). `fastRotations: false` sends every refresh down the general
+ * path, whose queries the gate sees one by one.
  */
 export async function startServices(
   env: Record<string, string> = {},
@@ -39,16 +47,22 @@ export async function startServices(
   const storage = options.storage ?? (await createStorage());
   const clock = options.clock ?? new ManualClock(Date.parse('2026-12-01T09:00:00Z'));
   const gate = new QueryGate();
-  const app = buildApp(loadConfig(testEnv(storage, env)), { clock, wrapDb: (db) => db.withPlugin(gate), fastRotations: options.fastRotations });
-  await app.start();
+  const config = loadConfig(testEnv(storage, env));
+  const core = createCore(config, { clock, wrapDb: (db) => db.withPlugin(gate) });
+  const { features, services, email } = composeFeatures(core, options.fastRotations !== undefined ? { fastRotations: options.fastRotations } : {});
+  await core.connect();
+  await migrateToLatest(core.db, allMigrations(config.database.dialect));
+  for (const feature of features) await feature.start?.();
   return {
-    app,
-    services: app.services,
+    core,
+    services,
+    outbox: email.outbox,
     gate,
     clock,
     storage,
     async stop() {
-      await app.stop();
+      for (const feature of [...features].reverse()) await feature.stop?.();
+      await core.close();
       if (!options.storage) await storage.dispose();
     },
   };

@@ -50,20 +50,20 @@ describe(`the replay store (${BACKEND})`, () => {
   // Catches: a claim that overwrites the last step without comparing it.
   it('records a step only if it is later than the last one', async () => {
     const userId = viewer.user.id;
-    const confirmed = (await findTotpState(h.app.db, userId)).lastStep!;
+    const confirmed = (await findTotpState(h.core.db, userId)).lastStep!;
     expect(confirmed).toBe(totpStep(h.clock.now()) - 1);
-    expect(await claimTotpStep(h.app.db, userId, confirmed, h.clock.now())).toBe(false);
-    expect(await claimTotpStep(h.app.db, userId, confirmed - 1, h.clock.now())).toBe(false);
-    expect(await claimTotpStep(h.app.db, userId, confirmed + 1, h.clock.now())).toBe(true);
-    expect(await claimTotpStep(h.app.db, userId, confirmed + 1, h.clock.now())).toBe(false);
-    expect(await claimTotpStep(h.app.db, userId, confirmed + 5, h.clock.now())).toBe(true);
-    expect((await findTotpState(h.app.db, userId)).lastStep).toBe(confirmed + 5);
+    expect(await claimTotpStep(h.core.db, userId, confirmed, h.clock.now())).toBe(false);
+    expect(await claimTotpStep(h.core.db, userId, confirmed - 1, h.clock.now())).toBe(false);
+    expect(await claimTotpStep(h.core.db, userId, confirmed + 1, h.clock.now())).toBe(true);
+    expect(await claimTotpStep(h.core.db, userId, confirmed + 1, h.clock.now())).toBe(false);
+    expect(await claimTotpStep(h.core.db, userId, confirmed + 5, h.clock.now())).toBe(true);
+    expect((await findTotpState(h.core.db, userId)).lastStep).toBe(confirmed + 5);
   });
 
   // Catches: claiming a step for a user whose TOTP was turned off meanwhile.
   it('claims nothing once TOTP is off', async () => {
     await h.services.totp.disable(viewer, generateTotpCode(secret, h.clock.now()), META);
-    expect(await claimTotpStep(h.app.db, viewer.user.id, totpStep(h.clock.now()) + 10, h.clock.now())).toBe(false);
+    expect(await claimTotpStep(h.core.db, viewer.user.id, totpStep(h.clock.now()) + 10, h.clock.now())).toBe(false);
   });
 
   if (BACKEND === 'postgres') {
@@ -96,11 +96,11 @@ describe(`verifyMfa is one transaction (${BACKEND})`, () => {
     const code = generateTotpCode(secret, h.clock.now());
     h.gate.failOn('insert:sessions');
     expect(await codeOf(h.services.signIn.verifyMfa(token, code, META))).toMatch(/injected fault/);
-    const tokens = await h.app.db.selectFrom('mfa_tokens').select(['failures', 'used_at']).execute();
+    const tokens = await h.core.db.selectFrom('mfa_tokens').select(['failures', 'used_at']).execute();
     expect(tokens).toEqual([{ failures: 0, used_at: null }]);
     const pair = await h.services.signIn.verifyMfa(token, code, META);
     expect(decodeClaims(pair.accessToken).fresh).toBe(true);
-    const sessions = await h.app.db.selectFrom('sessions').select(['id', 'amr']).where('id', '=', decodeClaims(pair.accessToken).sid).execute();
+    const sessions = await h.core.db.selectFrom('sessions').select(['id', 'amr']).where('id', '=', decodeClaims(pair.accessToken).sid).execute();
     expect(sessions.map((s) => JSON.parse(s.amr!) as unknown)).toEqual([['pwd', 'otp']]);
   });
 
@@ -110,7 +110,7 @@ describe(`verifyMfa is one transaction (${BACKEND})`, () => {
     h.gate.failOn('insert:recovery_codes');
     expect(await codeOf(h.services.totp.confirm(viewer, generateTotpCode(next, h.clock.now()), META))).toMatch(/injected fault/);
     // The old secret still signs in; the new one is still pending.
-    const state = (await findTotpState(h.app.db, viewer.user.id))!;
+    const state = (await findTotpState(h.core.db, viewer.user.id))!;
     expect(state.pendingSecret).not.toBeNull();
     const pair = await h.services.signIn.verifyMfa(await firstStep(), generateTotpCode(secret, h.clock.now()), META);
     expect(decodeClaims(pair.accessToken).amr).toEqual(['pwd', 'otp']);
@@ -118,11 +118,11 @@ describe(`verifyMfa is one transaction (${BACKEND})`, () => {
 
   // Catches: rotation that keeps the old secret working after confirmTotp.
   it('confirming a new enrollment while TOTP is on replaces the secret and the recovery codes', async () => {
-    const oldCodes = await h.app.db.selectFrom('recovery_codes').select('code_hash').execute();
+    const oldCodes = await h.core.db.selectFrom('recovery_codes').select('code_hash').execute();
     const { secret: next } = await h.services.totp.enroll(viewer, META);
     const codes = await h.services.totp.confirm(viewer, generateTotpCode(next, h.clock.now()), META);
     expect(codes).toHaveLength(10);
-    const newCodes = await h.app.db.selectFrom('recovery_codes').select('code_hash').execute();
+    const newCodes = await h.core.db.selectFrom('recovery_codes').select('code_hash').execute();
     expect(newCodes.some((c) => oldCodes.some((o) => o.code_hash === c.code_hash))).toBe(false);
     h.clock.advance(30);
     expect(await codeOf(h.services.signIn.verifyMfa(await firstStep(), generateTotpCode(secret, h.clock.now()), META))).toBe('INVALID_MFA_CODE');

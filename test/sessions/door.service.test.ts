@@ -52,8 +52,8 @@ afterEach(async () => {
 });
 
 function door(guard: SessionGuard): { sessions: SessionService; users: UserService } {
-  const sessions = new SessionService({ db: h.app.db, clock: h.clock, guard, bus: h.app.bus, logger });
-  const users = new UserService({ db: h.app.db, clock: h.clock, hasher: new PasswordHasher({ memoryCost: 8192, timeCost: 1, parallelism: 1 }), userChanges: sessions, logger });
+  const sessions = new SessionService({ db: h.core.db, clock: h.clock, guard, bus: h.core.bus, logger });
+  const users = new UserService({ db: h.core.db, clock: h.clock, hasher: new PasswordHasher({ memoryCost: 8192, timeCost: 1, parallelism: 1 }), userChanges: sessions, logger });
   return { sessions, users };
 }
 
@@ -61,7 +61,7 @@ if (BACKEND === 'sqlite') describe('one instance: the in-process guard (SQLite)'
   /** A guard whose database read stops at a barrier after reading, before the guard caches what it read. */
   function slowGuard() {
     let gate: ReturnType<typeof barrier> | null = null;
-    const guard = new LocalSessionGuard(h.app.db, {
+    const guard = new LocalSessionGuard(h.core.db, {
       readState: async (db, id) => {
         const state = await findSessionState(db, id);
         if (gate) await gate.wait();
@@ -99,7 +99,7 @@ if (BACKEND === 'sqlite') describe('one instance: the in-process guard (SQLite)'
 
   // Catches: the door skipping afterChange (the in-process guard learns of writes only there).
   it('the door writes the ended session through to the cache of the instance', async () => {
-    const guard = new LocalSessionGuard(h.app.db);
+    const guard = new LocalSessionGuard(h.core.db);
     const { sessions } = door(guard);
     expect(await guard.checkSession(alice.sessionId, alice.userId)).toMatchObject({ active: true });
     await sessions.endSessions(alice.userId, {}, 'logout_all');
@@ -118,7 +118,7 @@ if (BACKEND === 'postgres') describe('several instances: the Redis guard (Postgr
     const redis = openRedis(serviceUrls().redisUrl);
     clients.push(redis);
     await redis.connect();
-    const guard = new RedisSessionGuard(h.app.db, redis, { prefix: h.storage.env.REDIS_PREFIX!, epochTtlSeconds: 3600, logger });
+    const guard = new RedisSessionGuard(h.core.db, redis, { prefix: h.storage.env.REDIS_PREFIX!, epochTtlSeconds: 3600, logger });
     return { guard, redis, ...door(guard) };
   }
 
@@ -159,7 +159,7 @@ if (BACKEND === 'postgres') describe('several instances: the Redis guard (Postgr
     const a = await instance();
     a.redis.disconnect();
     await expect(a.sessions.endSessions(alice.userId, { sessionId: alice.sessionId }, 'logout')).rejects.toThrow();
-    expect((await findSessionById(h.app.db, alice.sessionId))?.endedAt).toBeNull();
+    expect((await findSessionById(h.core.db, alice.sessionId))?.endedAt).toBeNull();
   });
 
   // Catches: a theft revocation lost because Redis was away (unannounced: 'proceed').
@@ -174,7 +174,7 @@ if (BACKEND === 'postgres') describe('several instances: the Redis guard (Postgr
 describe('every session-ending write announces itself once, after it committed', () => {
   it('logout, logoutAll, revokeSession, changePassword and setUserRoles emit their events', async () => {
     const events: string[] = [];
-    h.app.bus.subscribe((e) => events.push(e.type === 'sessions_ended' ? `ended:${e.reason}:${e.sessionIds.length}` : e.type === 'roles_changed' ? `roles:${e.user.roles.join('+')}` : 'started'));
+    h.core.bus.subscribe((e) => events.push(e.type === 'sessions_ended' ? `ended:${e.reason}:${e.sessionIds.length}` : e.type === 'roles_changed' ? `roles:${e.user.roles.join('+')}` : 'started'));
     const viewer = async (username: string) => {
       const pair = await h.services.signIn.login(username, PASSWORD, META);
       const c = decodeClaims(pair.accessToken);
@@ -196,13 +196,13 @@ describe('the door owns the write: its transaction and what it reports', () => {
   // Catches: announcing (or caching) sessions a write ended before it committed, or after it rolled back.
   it('a write that ends sessions and then fails rolls them back and announces nothing', async () => {
     const events: string[] = [];
-    h.app.bus.subscribe((e) => events.push(e.type));
+    h.core.bus.subscribe((e) => events.push(e.type));
     const failing = h.services.sessions.change(alice.userId, async (tx) => {
       expect(await tx.endSessions({}, 'logout_all')).toEqual([alice.sessionId]);
       throw new Error('the rest of the write failed');
     });
     await expect(failing).rejects.toThrow('the rest of the write failed');
-    expect((await findSessionById(h.app.db, alice.sessionId))?.endedAt).toBeNull();
+    expect((await findSessionById(h.core.db, alice.sessionId))?.endedAt).toBeNull();
     expect(await h.services.sessions.checkSession(alice.sessionId, alice.userId)).toMatchObject({ active: true });
     expect(events).toEqual([]);
   });
@@ -215,13 +215,13 @@ describe('the door owns the write: its transaction and what it reports', () => {
         await tx.endSessions({}, 'revoked');
       }),
     ).rejects.toThrow('one reason');
-    expect((await findSessionById(h.app.db, alice.sessionId))?.endedAt).toBeNull();
+    expect((await findSessionById(h.core.db, alice.sessionId))?.endedAt).toBeNull();
   });
 
   // Catches: a session opened through the door announced before its transaction committed.
   it('announces a session it opened only once the transaction committed', async () => {
     const events: string[] = [];
-    h.app.bus.subscribe((e) => events.push(e.type));
+    h.core.bus.subscribe((e) => events.push(e.type));
     await expect(
       h.services.sessions.open(async (tx) => {
         await tx.startSession({ userId: alice.userId, userAgent: null, now: h.clock.now(), expiresAt: h.clock.now() + 60_000, refreshTokenHash: 'h'.repeat(43), amr: ['pwd'] });

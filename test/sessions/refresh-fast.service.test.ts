@@ -34,7 +34,7 @@ afterEach(async () => {
 });
 
 async function generation(sessionId: string): Promise<number> {
-  const row = await h.app.db.selectFrom('sessions').select('refresh_generation').where('id', '=', sessionId).executeTakeFirstOrThrow();
+  const row = await h.core.db.selectFrom('sessions').select('refresh_generation').where('id', '=', sessionId).executeTakeFirstOrThrow();
   return row.refresh_generation;
 }
 

@@ -57,7 +57,7 @@ async function untilFinishedOrBlocked(racer: Promise<unknown>): Promise<void> {
 }
 
 async function generation(sessionId: string): Promise<number> {
-  const row = await h.app.db.selectFrom('sessions').select('refresh_generation').where('id', '=', sessionId).executeTakeFirstOrThrow();
+  const row = await h.core.db.selectFrom('sessions').select('refresh_generation').where('id', '=', sessionId).executeTakeFirstOrThrow();
   return row.refresh_generation;
 }
 
@@ -98,7 +98,7 @@ describe(`two rotations of one refresh token, interleaved step by step (${BACKEN
     const first = await h.services.signIn.signup('alice', PASSWORD, META);
     const sessionId = decodeClaims(first.accessToken).sid;
     const events: string[] = [];
-    h.app.bus.subscribe((e) => events.push(e.type === 'sessions_ended' ? `${e.type}:${e.reason}:${e.sessionIds.join()}` : e.type));
+    h.core.bus.subscribe((e) => events.push(e.type === 'sessions_ended' ? `${e.type}:${e.reason}:${e.sessionIds.join()}` : e.type));
     const second = await h.services.tokens.refresh(first.refreshToken, META);
     h.clock.advance(11);
     await expect(h.services.tokens.refresh(first.refreshToken, META)).rejects.toMatchObject({ code: 'INVALID_REFRESH_TOKEN' });
