@@ -1,14 +1,11 @@
 import { composeFeatures } from '../../src/app.js';
-import { loadConfig } from '../../src/config/config.js';
-import { createCore, type Core } from '../../src/core/core.js';
-import { migrateToLatest } from '../../src/db/database.js';
+import type { Core } from '../../src/core/core.js';
 import type { OutboxWorker } from '../../src/email/index.js';
-import { allMigrations } from '../../src/migrations.js';
 import type { RequestMeta } from '../../src/platform/request-meta.js';
-import { createStorage, type Storage } from './backend.js';
-import { ManualClock } from './clock.js';
+import type { Storage } from './backend.js';
+import type { ManualClock } from './clock.js';
+import { startCore } from './core.js';
 import { QueryGate } from './query-gate.js';
-import { testEnv } from './server.js';
 
 /**
  * The core and the features of a real tokengate, without the transports (no
@@ -44,26 +41,20 @@ export async function startServices(
   env: Record<string, string> = {},
   options: { storage?: Storage; clock?: ManualClock; fastRotations?: boolean } = {},
 ): Promise<ServiceHarness> {
-  const storage = options.storage ?? (await createStorage());
-  const clock = options.clock ?? new ManualClock(Date.parse('2026-12-01T09:00:00Z'));
   const gate = new QueryGate();
-  const config = loadConfig(testEnv(storage, env));
-  const core = createCore(config, { clock, wrapDb: (db) => db.withPlugin(gate) });
-  const { features, services, email } = composeFeatures(core, options.fastRotations !== undefined ? { fastRotations: options.fastRotations } : {});
-  await core.connect();
-  await migrateToLatest(core.db, allMigrations(config.database.dialect));
+  const base = await startCore(env, { ...options, wrapDb: (db) => db.withPlugin(gate) });
+  const { features, services, email } = composeFeatures(base.core, options.fastRotations !== undefined ? { fastRotations: options.fastRotations } : {});
   for (const feature of features) await feature.start?.();
   return {
-    core,
+    core: base.core,
     services,
     outbox: email.outbox,
     gate,
-    clock,
-    storage,
+    clock: base.clock,
+    storage: base.storage,
     async stop() {
       for (const feature of [...features].reverse()) await feature.stop?.();
-      await core.close();
-      if (!options.storage) await storage.dispose();
+      await base.stop();
     },
   };
 }
