@@ -1,6 +1,6 @@
-import { hkdfSync } from 'node:crypto';
 import type { Config } from '../config/config.js';
 import { PasswordHasher } from '../credentials/password.js';
+import { deriveKey } from '../credentials/secret-box.js';
 import { openDatabase, pingDatabase, type Db } from '../db/database.js';
 import { systemClock, type Clock } from '../platform/clock.js';
 import { createLogger, type Logger } from '../platform/logger.js';
@@ -107,7 +107,7 @@ export function createCore(config: Config, deps: CoreDeps = {}): Core {
     hasher,
     users,
     pruner,
-    deriveKey: (label) => Buffer.from(hkdfSync('sha256', secret, 'tokengate', label, 32)),
+    deriveKey: (label) => deriveKey(secret, label),
     async connect() {
       if (redis) {
         await redis.connect().catch((error: unknown) => logger.warn({ err: error }, 'Redis is not reachable at start-up; it is retried in the background'));

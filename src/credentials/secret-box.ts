@@ -13,12 +13,16 @@ const VERSION = 'v1';
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
 
-/** The HKDF label of the TOTP-secret key (core.deriveKey uses it with the same salt). */
+/** The HKDF label of the TOTP-secret key. */
 export const SECRET_BOX_KEY_LABEL = 'totp secret v1';
 
-/** Derives the TOTP-secret key from the server secret (HKDF-SHA-256, label SECRET_BOX_KEY_LABEL). */
-export function deriveSecretBoxKey(serverSecret: string): Buffer {
-  return Buffer.from(hkdfSync('sha256', serverSecret, 'tokengate', SECRET_BOX_KEY_LABEL, 32));
+/**
+ * A 32-byte key for one purpose (`label`), derived from the server secret
+ * with HKDF-SHA-256: one configured secret serves every purpose, and no key
+ * is used for two. core.deriveKey is this, with JWT_SECRET.
+ */
+export function deriveKey(serverSecret: string, label: string): Buffer {
+  return Buffer.from(hkdfSync('sha256', serverSecret, 'tokengate', label, 32));
 }
 
 /** Encrypts `plaintext` bound to `context` (the owner's id); answers `v1.<base64url(iv | ciphertext | tag)>`. */

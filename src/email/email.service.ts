@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto';
 import type { MailConfig } from '../config/config.js';
 import { checkNewPassword, isOverlongPassword, type PasswordHasher } from '../credentials/password.js';
 import type { Db } from '../db/database.js';
-import { isUniqueViolationOf } from '../db/errors.js';
 import { AppError, ErrorCode, badInput } from '../errors.js';
 import type { MailKind } from './mail/mail.js';
 import * as outbox from './mail/outbox.repository.js';
@@ -15,6 +14,7 @@ import type { SessionService, Viewer } from '../sessions/index.js';
 import { generateOneTimeToken, hashOneTimeToken, isOneTimeTokenUsable, isWellFormedOneTimeToken, oneTimeTokenExpiry, type OneTimeTokenKind } from '../tokens/one-time-token.js';
 import * as users from '../users/user.repository.js';
 import { normalizeEmail, type User } from '../users/user.js';
+import { takenOr } from '../users/user.service.js';
 import * as emailTokens from './email-token.repository.js';
 import type { MailRateLimits } from './mail-rate-limits.js';
 
@@ -77,11 +77,6 @@ export class EmailService {
     await this.queueLink(trx, 'verify_email', user, email, now);
   }
 
-  /** Maps a unique violation of the address to EMAIL_TAKEN; anything else passes. */
-  emailTakenOr(error: unknown): unknown {
-    return isUniqueViolationOf(error, 'email_key') ? new AppError(ErrorCode.EMAIL_TAKEN, 'That email address is in use.') : error;
-  }
-
   /**
    * Sets the caller's address (the permission layer has required a fresh
    * token). A new address starts unverified, voids the links of the old one,
@@ -108,7 +103,7 @@ export class EmailService {
         return updated;
       });
     } catch (error) {
-      throw this.emailTakenOr(error);
+      throw takenOr(error);
     }
     this.afterQueue(send);
     this.audit('email.set', meta, { userId: viewer.user.id, sessionId: viewer.sessionId, mailQueued: send });

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { findSingleCredential, replaceSingleCredential, updateCredentialMaterial } from '../credentials/credential.repository.js';
+import { findSingleCredential, replaceSingleCredential, touchCredential, updateCredentialMaterial } from '../credentials/credential.repository.js';
 import type { PasswordHasher } from '../credentials/password.js';
 import type { Db } from '../db/database.js';
 import type { Clock } from '../platform/clock.js';
@@ -39,6 +39,7 @@ export class PasswordFactor {
       // Cost parameters were raised since this hash was made: upgrade it now that we hold the password.
       await updateCredentialMaterial(this.deps.db, stored.id, await this.deps.hasher.hash(password));
     }
+    await touchCredential(this.deps.db, stored.id, this.deps.clock.now());
     return true;
   }
 

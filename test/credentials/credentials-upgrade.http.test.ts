@@ -85,10 +85,20 @@ describe(`upgrading a database of release 18a439f (${BACKEND})`, () => {
     expect(columns.filter((c) => c === 'password_hash' || c.startsWith('totp_'))).toEqual([]);
   });
 
-  it('a user with a password only signs in with it', async () => {
+  it('a user with a password only signs in with it, and the password records its last use', async () => {
+    const lastUsed = () =>
+      server.app.db
+        .selectFrom('credentials')
+        .innerJoin('users', 'users.id', 'credentials.user_id')
+        .select('credentials.last_used_at')
+        .where('users.username', '=', 'alice')
+        .where('credentials.kind', '=', 'password')
+        .executeTakeFirstOrThrow();
+    expect((await lastUsed()).last_used_at).toBeNull();
     const res = await login(user('alice'));
     expect(res.body.errors).toBeUndefined();
     expect(decodeClaims(res.body.data!.login.accessToken).amr).toEqual(['pwd']);
+    expect((await lastUsed()).last_used_at).not.toBeNull();
   });
 
   it('a user with TOTP signs in with a code, and with one of the recovery codes made before the upgrade', async () => {

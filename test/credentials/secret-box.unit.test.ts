@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { deriveSecretBoxKey, openSecret, sealSecret } from '../../src/credentials/secret-box.js';
+import { SECRET_BOX_KEY_LABEL, deriveKey, openSecret, sealSecret } from '../../src/credentials/secret-box.js';
 
 const SERVER_SECRET = 'unit-test-secret-4f9c2a7e1b8d3056-ZqXwVuTs';
-const key = deriveSecretBoxKey(SERVER_SECRET);
+const key = deriveKey(SERVER_SECRET, SECRET_BOX_KEY_LABEL);
 const PLAIN = 'GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ';
 
 describe('TOTP secrets at rest (AES-256-GCM)', () => {
@@ -38,7 +38,7 @@ describe('TOTP secrets at rest (AES-256-GCM)', () => {
   });
 
   it('refuses a value sealed under another server secret, and its own key differs from the secret', () => {
-    const other = deriveSecretBoxKey(`${SERVER_SECRET}-other`);
+    const other = deriveKey(`${SERVER_SECRET}-other`, SECRET_BOX_KEY_LABEL);
     expect(openSecret(other, sealSecret(key, PLAIN, 'totp:u'), 'totp:u')).toBeNull();
     expect(key).toHaveLength(32);
     expect(key.toString('utf8')).not.toContain(SERVER_SECRET.slice(0, 16));
