@@ -4,6 +4,7 @@ import type { Clock } from '../platform/clock.js';
 import type { Logger } from '../platform/logger.js';
 import type { User } from '../users/user.js';
 import type { UserChanges } from '../users/user-changes.js';
+import { insertAuditEvents, type AuditEntry } from './audit-trail.js';
 import type { AuthEventBus } from './event-bus.js';
 import type { Session, SessionCheck, SessionEndReason } from './session.js';
 import type { SessionGuard } from './session-guard.js';
@@ -32,6 +33,8 @@ export interface SessionOpening {
   readonly db: Db;
   /** Inserts a session; the door announces it (`session_started`) once the transaction committed. */
   startSession(session: NewSession): Promise<Session>;
+  /** Records a security event in this transaction: it commits with the change, or not at all. */
+  audit(entry: AuditEntry): Promise<void>;
 }
 
 /**
@@ -116,6 +119,15 @@ export class SessionService implements UserChanges {
     return this.change(userId, (tx) => tx.endSessions(filter, reason));
   }
 
+  /**
+   * Records security events that come with no other write (a failed login,
+   * a refused ceremony): they commit on their own, even though the request
+   * that caused them fails.
+   */
+  async record(...entries: AuditEntry[]): Promise<void> {
+    await insertAuditEvents(this.deps.db, entries, this.deps.clock.now());
+  }
+
   /** Implements the users/ port: a change of what a user's tokens may do, written in the door's transaction. */
   changeUser<T>(userId: string, write: (db: Db) => Promise<{ readonly result: T; readonly user: User | null }>): Promise<T> {
     return this.change(userId, async (tx) => {
@@ -151,6 +163,9 @@ export class SessionService implements UserChanges {
         const ids = await sessions.endSessions(trx, { userId: record.userId, ...filter }, reason, now());
         record.ended = { ids: [...record.ended.ids, ...ids], reason };
         return ids;
+      },
+      audit(entry) {
+        return insertAuditEvents(trx, [entry], now());
       },
       userChanged(user) {
         record.user = user;

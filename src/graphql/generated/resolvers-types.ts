@@ -18,6 +18,8 @@ export type Scalars = {
   Float: { input: number; output: number; }
   /** An ISO 8601 date-time in UTC, e.g. `2026-11-28T10:15:00.000Z`. */
   DateTime: { input: string; output: Date | string; }
+  /** A JSON object, e.g. WebAuthn options and responses or an audit event's details. */
+  JSONObject: { input: Record<string, unknown>; output: Record<string, unknown>; }
 };
 
 /**
@@ -367,6 +369,7 @@ export type ResolversTypes = {
   DateTime: ResolverTypeWrapper<Scalars['DateTime']['output']>;
   ID: ResolverTypeWrapper<Scalars['ID']['output']>;
   Int: ResolverTypeWrapper<Scalars['Int']['output']>;
+  JSONObject: ResolverTypeWrapper<Scalars['JSONObject']['output']>;
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
   Protected: ResolverTypeWrapper<UserModel>;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
@@ -388,6 +391,7 @@ export type ResolversParentTypes = {
   DateTime: Scalars['DateTime']['output'];
   ID: Scalars['ID']['output'];
   Int: Scalars['Int']['output'];
+  JSONObject: Scalars['JSONObject']['output'];
   Mutation: Record<PropertyKey, never>;
   Protected: UserModel;
   Query: Record<PropertyKey, never>;
@@ -436,6 +440,10 @@ export type AuthPayloadResolvers<ContextType = GraphQLContext, ParentType extend
 
 export interface DateTimeScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['DateTime'], any> {
   name: 'DateTime';
+}
+
+export interface JsonObjectScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['JSONObject'], any> {
+  name: 'JSONObject';
 }
 
 export type MutationResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Mutation'] = ResolversParentTypes['Mutation']> = {
@@ -514,6 +522,7 @@ export type UserConnectionResolvers<ContextType = GraphQLContext, ParentType ext
 export type Resolvers<ContextType = GraphQLContext> = {
   AuthPayload?: AuthPayloadResolvers<ContextType>;
   DateTime?: GraphQLScalarType;
+  JSONObject?: GraphQLScalarType;
   Mutation?: MutationResolvers<ContextType>;
   Protected?: ProtectedResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
