@@ -126,6 +126,9 @@ describe('audit trail', () => {
       seen.push(...page.nodes.map((e) => e.id));
     }
     expect(seen).toEqual(everything);
+    // Five failures locked the pair: recorded about the username, since a lock does not say whether the user exists.
+    const [locked] = (await all({ type: 'login.locked' })).nodes;
+    expect(locked).toMatchObject({ userId: null, ip: '127.0.0.1', details: { username: 'dave', lockSeconds: expect.any(Number) } });
 
     expect((await server.gql(ALL_EVENTS, { after: 'not-a-cursor' }, { token: admin.accessToken })).body.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'after' });
     expect((await server.gql(ALL_EVENTS, { first: 0 }, { token: admin.accessToken })).body.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'first' });
