@@ -29,7 +29,7 @@ const config: CodegenConfig = {
         enumsAsTypes: true,
         immutableTypes: true,
         strictScalars: true,
-        scalars: { DateTime: { input: 'string', output: 'Date | string' } },
+        scalars: { DateTime: { input: 'string', output: 'Date | string' }, JSONObject: { input: 'Record<string, unknown>', output: 'Record<string, unknown>' } },
         contextType: '../context.js#GraphQLContext',
         mappers: {
           User: '../../users/user.js#User as UserModel',

@@ -5,6 +5,7 @@ import type { Feature, ResolverMap } from './core/feature.js';
 import type { Db } from './db/database.js';
 import { migrateToLatest } from './db/database.js';
 import { createAccountsFeature } from './accounts/index.js';
+import { createAuditFeature } from './audit/index.js';
 import { createEmailFeature } from './email/index.js';
 import type { OutboxWorker } from './email/index.js';
 import { createKeysFeature } from './keys/index.js';
@@ -126,7 +127,8 @@ export function composeFeatures(core: Core, deps: Pick<AppDeps, 'signingKeys' | 
   const mfa = createMfaFeature(core);
   const signIn = createSignInFeature(core, { tokens: sessions.tokens, email: email.email, secondFactor: mfa.totp });
   const accounts = createAccountsFeature(core);
-  const features: readonly Feature[] = [keys, sessions, email, mfa, signIn, accounts];
+  const audit = createAuditFeature(core);
+  const features: readonly Feature[] = [keys, sessions, email, mfa, signIn, accounts, audit];
   const services = {
     signIn: signIn.signIn,
     tokens: sessions.tokens,
@@ -135,6 +137,7 @@ export function composeFeatures(core: Core, deps: Pick<AppDeps, 'signingKeys' | 
     email: email.email,
     totp: mfa.totp,
     sessionEvents: sessions.sessionEvents,
+    audit: audit.audit,
   };
   return { features, services, keys, sessions, email };
 }

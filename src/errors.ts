@@ -18,6 +18,10 @@ export const ErrorCode = {
   RATE_LIMITED: 'RATE_LIMITED',
   MFA_REQUIRED: 'MFA_REQUIRED',
   INVALID_MFA_CODE: 'INVALID_MFA_CODE',
+  INVALID_PASSKEY: 'INVALID_PASSKEY',
+  OAUTH_FAILED: 'OAUTH_FAILED',
+  IDENTITY_TAKEN: 'IDENTITY_TAKEN',
+  LAST_CREDENTIAL: 'LAST_CREDENTIAL',
   INTERNAL_SERVER_ERROR: 'INTERNAL_SERVER_ERROR',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -61,6 +65,16 @@ export function unauthenticated(reason: AuthFailureReason): AppError {
     TOKEN_REVOKED: 'The session of this access token has ended; sign in again.',
   };
   return new AppError(ErrorCode.UNAUTHENTICATED, messages[reason], { reason });
+}
+
+/** Builds the contract's LAST_CREDENTIAL error: removing it would leave the user no way to sign in. */
+export function lastCredential(): AppError {
+  return new AppError(ErrorCode.LAST_CREDENTIAL, 'This is your last way to sign in; add another before removing it.');
+}
+
+/** Builds the FORBIDDEN error an API key meets outside its scopes or on a fresh-token mutation. */
+export function forbiddenForApiKey(): AppError {
+  return new AppError(ErrorCode.FORBIDDEN, 'An API key cannot do this; sign in, or use a key with the scope this field declares.', { reason: 'API_KEY' });
 }
 
 /** Builds a BAD_USER_INPUT error naming the offending argument. */

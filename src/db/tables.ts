@@ -42,7 +42,7 @@ export interface SessionTable {
 }
 
 /** What a `credentials` row holds; more kinds come with their features. */
-export type CredentialKind = 'password' | 'totp' | 'totp_pending';
+export type CredentialKind = 'password' | 'totp' | 'totp_pending' | 'passkey' | 'identity' | 'api_key';
 
 /** The `credentials` table: a user's ways to prove who they are, one row each. */
 export interface CredentialTable {
@@ -55,6 +55,28 @@ export interface CredentialTable {
   counter: ColumnType<number | string | null, number | null | undefined, number | null>;
   created_at: Timestamp;
   last_used_at: ColumnType<Date | string | null, string | null | undefined, string | null>;
+  /** What the user calls it (a passkey, an API key); null for kinds without a name. */
+  name: ColumnType<string | null, string | null | undefined, string | null>;
+  /** Found without knowing the user, unique per kind: a passkey's credential id, an identity's issuer and subject, an API key's hash. */
+  lookup: ColumnType<string | null, string | null | undefined, string | null>;
+  /** When it stops working (API keys); null for never. */
+  expires_at: ColumnType<Date | string | null, string | null | undefined, string | null>;
+}
+
+/** The `audit_events` table: the audit trail, one row per security event, written with the change it records. */
+export interface AuditEventTable {
+  id: string;
+  /** Insertion order within a millisecond; the paging cursor is (at, seq). pg returns bigint as a string. */
+  seq: ColumnType<number | string, number, never>;
+  type: string;
+  at: Timestamp;
+  user_id: string | null;
+  actor_id: string | null;
+  session_id: string | null;
+  ip: string | null;
+  user_agent: string | null;
+  /** A JSON object of non-secret facts; null when there are none. */
+  details: string | null;
 }
 
 /** The `recovery_codes` table: a user's one-time TOTP recovery codes, by hash only. */
@@ -125,6 +147,7 @@ export interface MailOutboxTable {
 export interface Database {
   users: UserTable;
   credentials: CredentialTable;
+  audit_events: AuditEventTable;
   sessions: SessionTable;
   refresh_tokens: RefreshTokenTable;
   email_tokens: EmailTokenTable;

@@ -7,7 +7,7 @@ import { applyMiddleware } from 'graphql-middleware';
 import { applyCookieTransport } from './cookie-fields.js';
 import type { Feature, ResolverMap } from '../core/feature.js';
 import { createPermissions } from './permissions.js';
-import { DateTimeScalar } from './resolvers/scalars.js';
+import { DateTimeScalar, JSONObjectScalar } from './resolvers/scalars.js';
 
 /** The SDL files every schema has: the root types and the authorization directives. */
 const CORE_SDL = ['base.graphql', 'directives.graphql'];
@@ -50,7 +50,7 @@ export function buildSchema(extra?: { typeDefs: string; resolvers: ResolverMap }
     const orphans = sdlFiles().filter((name) => !owned.has(name));
     if (orphans.length > 0) throw new Error(`schema/${orphans.join(', schema/')} belongs to no feature: list it in its feature's schema`);
   }
-  const resolvers: ResolverMap[] = [{ DateTime: DateTimeScalar }, ...features.flatMap((f) => (f.resolvers ? [f.resolvers] : [])), ...(extra ? [extra.resolvers] : [])];
+  const resolvers: ResolverMap[] = [{ DateTime: DateTimeScalar, JSONObject: JSONObjectScalar }, ...features.flatMap((f) => (f.resolvers ? [f.resolvers] : [])), ...(extra ? [extra.resolvers] : [])];
   const schema = makeExecutableSchema({
     typeDefs: [...loadTypeDefs(), ...(extra ? [extra.typeDefs] : [])],
     resolvers: resolvers as IExecutableSchemaDefinition['resolvers'],
