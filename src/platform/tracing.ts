@@ -168,12 +168,11 @@ export async function startTracing(config: TracingOptions, logger: Logger): Prom
     ],
   });
   sdk.start();
-  // The server imports node:http and ioredis as ES modules, which the require
-  // hook does not see (pg and graphql are patched through the files they
-  // require inside); requiring them once here lets the instrumentations patch
-  // http.Server and Redis.prototype, which the later imports share.
-  const require = createRequire(import.meta.url);
-  for (const name of ['node:http', 'ioredis']) require(name);
+  // The server imports node:http as an ES module, which the require hook does
+  // not see; requiring it once lets the instrumentation patch http.Server,
+  // which the import shares. graphql is patched through the files it requires
+  // inside; pg and ioredis are required (platform/lazy-packages.ts).
+  createRequire(import.meta.url)('node:http');
   logger.info({ exporter: config.exporter, protocol: config.protocol, service: config.serviceName }, 'tracing on (OpenTelemetry)');
   return { shutdown: () => sdk.shutdown() };
 }
