@@ -19,6 +19,8 @@ import { fileURLToPath, URL } from 'node:url';
 import { build } from 'esbuild';
 import { buildExplorer } from './build-explorer.mjs';
 
+/** The packages OpenTelemetry instruments when tracing is on: left out of the bundle (see below). */
+const TRACED_PACKAGES = ['graphql', 'pg', 'pg-pool', 'ioredis'];
 const root = fileURLToPath(new URL('..', import.meta.url));
 const external = process.argv.includes('--packages=external');
 const explorer = !process.argv.includes('--no-explorer');
@@ -41,7 +43,11 @@ await build({
   logLevel: 'warning',
   // Apollo's hash helper would fall back to a pure-JavaScript SHA-256 once bundled (see the shim).
   ...(external ? {} : { alias: { '@apollo/utils.createhash': './scripts/shims/apollo-createhash.mjs' } }),
-  ...(external ? { packages: 'external' } : { external: ['argon2', 'better-sqlite3', 'pino'] }),
+  // Tracing's instrumentations patch graphql, pg and ioredis as Node loads them
+  // (require hooks): bundled, they would never be loaded, so they stay in
+  // node_modules, as OpenTelemetry's own instrumentation stays (loaded only
+  // when tracing is on, see src/platform/tracing.ts).
+  ...(external ? { packages: 'external' } : { external: ['argon2', 'better-sqlite3', 'pino', ...TRACED_PACKAGES, '@opentelemetry/*'] }),
   // Bundled CommonJS packages call require(); give the ES module output one.
   banner: { js: "import { createRequire as __tokengateRequire } from 'node:module'; const require = __tokengateRequire(import.meta.url);" },
 });

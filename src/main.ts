@@ -24,6 +24,9 @@ async function main(): Promise<void> {
     throw error;
   }
   warnIfStale(logger);
+  // Tracing first, when configured: its hooks must be in place before the app
+  // loads graphql, pg and ioredis. Off, OpenTelemetry is never loaded.
+  const tracing = config.tracing.enabled ? await (await import('./platform/tracing.js')).startTracing(config.tracing, logger) : null;
   // Loaded only once the configuration is known to be good: a bad setting is
   // reported at once, without first loading the GraphQL stack.
   const { buildApp } = await import('./app.js');
@@ -42,7 +45,10 @@ async function main(): Promise<void> {
     logger.info({ signal }, 'shutting down: finishing in-flight requests');
     const force = setTimeout(() => process.exit(1), 10_000);
     force.unref();
-    app.stop().then(
+    app
+      .stop()
+      .then(() => tracing?.shutdown()) // the spans of the last requests are sent before exit
+      .then(
       () => process.exit(0),
       (error: unknown) => {
         logger.error({ err: error }, 'error during shutdown');

@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import SQLite from 'better-sqlite3';
 import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type Migration, type MigrationProvider, type SqliteDatabase } from 'kysely';
-import pg from 'pg';
+import { loadPg } from '../platform/lazy-packages.js';
 import type { DatabaseConfig } from '../config/sections/database.section.js';
 import type { Database } from './tables.js';
 
@@ -29,7 +29,7 @@ export function openDatabase(config: DatabaseConfig): Db {
       return db;
     }
     case 'postgres': {
-      const pool = new pg.Pool({
+      const pool = new (loadPg().Pool)({
         connectionString: config.url,
         max: config.poolSize,
         // Fail fast while PostgreSQL is away, instead of queueing requests for minutes.

@@ -1,4 +1,5 @@
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
+import { loadIoredis } from './lazy-packages.js';
 
 export type { Redis };
 
@@ -14,7 +15,7 @@ export type { Redis };
  * encoding) were 28 % of the server's time, one syscall per command.
  */
 export function openRedis(url: string): Redis {
-  const client = new Redis(url, {
+  const client = new (loadIoredis().Redis)(url, {
     enableOfflineQueue: false,
     enableAutoPipelining: true,
     maxRetriesPerRequest: 0,

@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
-import pg from 'pg';
+import type pg from 'pg';
 import type { Db } from '../db/database.js';
 import type { Config } from '../config/config.js';
 import type { Logger } from '../platform/logger.js';
 import type { Redis as SharedRedis } from '../platform/redis.js';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
+import { loadIoredis, loadPg } from '../platform/lazy-packages.js';
 import { decodeWireMessage, encodeWireMessage, type AuthEvent } from './auth-events.js';
 
 /**
@@ -150,7 +151,7 @@ export class RedisEventBus extends BaseEventBus {
   ) {
     super(options.logger, 'down');
     this.channel = `${options.prefix}auth-events`;
-    this.subscriber = new Redis(options.url, {
+    this.subscriber = new (loadIoredis().Redis)(options.url, {
       lazyConnect: true,
       // Named so an operator (and the fail-safe test) can find it in CLIENT LIST.
       connectionName: `tokengate-auth-events:${options.prefix}`,
@@ -237,7 +238,7 @@ export class PostgresEventBus extends BaseEventBus {
 
   private async connect(): Promise<void> {
     if (this.closing) return;
-    const client = new pg.Client({ connectionString: this.options.url, application_name: 'tokengate-auth-events', connectionTimeoutMillis: 3_000, keepAlive: true });
+    const client = new (loadPg().Client)({ connectionString: this.options.url, application_name: 'tokengate-auth-events', connectionTimeoutMillis: 3_000, keepAlive: true });
     const lost = (error?: unknown) => {
       if (this.client !== client) return;
       this.client = null;

@@ -1,8 +1,19 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import nodemailer, { type Transporter } from 'nodemailer';
+import type { Transporter } from 'nodemailer';
+import type * as Nodemailer from 'nodemailer';
 import type { Logger } from '../../platform/logger.js';
 import type { Mailer, OutgoingMail } from './mail.js';
+
+/**
+ * nodemailer, loaded at the first mail: it is the largest package of the
+ * server (about 430 KiB of the bundle) and most starts send no mail, so a
+ * cold start does not pay for it.
+ */
+async function createTransport(options: Parameters<typeof Nodemailer.createTransport>[0]): Promise<Transporter> {
+  const nodemailer = (await import('nodemailer')).default;
+  return nodemailer.createTransport(options);
+}
 
 function messageId(mail: OutgoingMail, from: string): string {
   const domain = /@([^>\s]+)>?\s*$/.exec(from)?.[1] ?? 'tokengate.local';
@@ -21,21 +32,20 @@ function toMessage(mail: OutgoingMail, from: string) {
  * nodemailer's default two minutes.
  */
 export class SmtpMailer implements Mailer {
-  private readonly transport: Transporter;
+  private transport: Promise<Transporter> | null = null;
 
   constructor(
-    url: string,
+    private readonly url: string,
     private readonly from: string,
-  ) {
-    this.transport = nodemailer.createTransport({ url, connectionTimeout: 10_000, greetingTimeout: 10_000, socketTimeout: 30_000 });
-  }
+  ) {}
 
   async send(mail: OutgoingMail): Promise<void> {
-    await this.transport.sendMail(toMessage(mail, this.from));
+    this.transport ??= createTransport({ url: this.url, connectionTimeout: 10_000, greetingTimeout: 10_000, socketTimeout: 30_000 });
+    await (await this.transport).sendMail(toMessage(mail, this.from));
   }
 
   async close(): Promise<void> {
-    this.transport.close();
+    (await this.transport)?.close();
   }
 }
 
@@ -45,7 +55,7 @@ export class SmtpMailer implements Mailer {
  * link: logs travel further than the data folder.
  */
 export class FileMailer implements Mailer {
-  private readonly composer = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'unix' });
+  private composer: Promise<Transporter> | null = null;
 
   constructor(
     private readonly dir: string,
@@ -54,7 +64,8 @@ export class FileMailer implements Mailer {
   ) {}
 
   async send(mail: OutgoingMail): Promise<void> {
-    const info = await this.composer.sendMail(toMessage(mail, this.from));
+    this.composer ??= createTransport({ streamTransport: true, buffer: true, newline: 'unix' });
+    const info = await (await this.composer).sendMail(toMessage(mail, this.from));
     mkdirSync(this.dir, { recursive: true, mode: 0o700 });
     const file = path.join(this.dir, `${mail.id}.eml`);
     // 0600: the file holds a live link.

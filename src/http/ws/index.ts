@@ -10,7 +10,7 @@ import { LiveCredentials, type AuthEventBus, type InvalidReason, type SessionSer
 import { parseConnectionParams } from '../credentials.js';
 import { WsClose, type Connection } from './connection.js';
 import { createOperationHooks } from './operations.js';
-import { createProtocol } from './protocol.js';
+import type { Protocol } from './protocol.js';
 import { createUpgradeGate } from './upgrade.js';
 
 export { WsClose, type WsCloseReason } from './connection.js';
@@ -66,15 +66,23 @@ export function attachWebSocketTransport(deps: WebSocketDeps): WebSocketTranspor
     recheckIntervalMs: config.recheckIntervalMs,
     degradedRecheckIntervalMs: config.degradedRecheckIntervalMs,
   });
-  const protocol = createProtocol({
-    schema: deps.schema,
-    logger,
-    maxMessageBytes: deps.maxMessageBytes,
-    initTimeoutMs: config.initTimeoutMs,
-    onConnect: (conn, params) => authenticateConnection(deps, live, conn, params),
-    operations: createOperationHooks(deps),
-    onCountChange: (count) => deps.onConnectionCountChange?.(count),
-  });
+  // The WebSocket stack (ws, graphql-ws's server) is loaded at the first
+  // upgrade, not at start-up: most starts serve HTTP only, and it is a part
+  // of every cold start otherwise.
+  let protocol: Protocol | null = null;
+  let loading: Promise<Protocol> | null = null;
+  const loadProtocol = () =>
+    (loading ??= import('./protocol.js').then(({ createProtocol }) =>
+      (protocol = createProtocol({
+        schema: deps.schema,
+        logger,
+        maxMessageBytes: deps.maxMessageBytes,
+        initTimeoutMs: config.initTimeoutMs,
+        onConnect: (conn, params) => authenticateConnection(deps, live, conn, params),
+        operations: createOperationHooks(deps),
+        onCountChange: (count) => deps.onConnectionCountChange?.(count),
+      })),
+    ));
   const onUpgrade = createUpgradeGate({
     path: '/graphql',
     allowedOrigins: deps.allowedOrigins,
@@ -82,17 +90,26 @@ export function attachWebSocketTransport(deps: WebSocketDeps): WebSocketTranspor
     rateLimits: deps.rateLimits,
     logger,
     stopping: () => stopping,
-    accept: (request, socket, head, clientAddress) => protocol.accept(request, socket, head, clientAddress),
+    accept: (request, socket, head, clientAddress) => {
+      if (protocol) return protocol.accept(request, socket, head, clientAddress);
+      loadProtocol().then(
+        (loaded) => (stopping ? socket.destroy() : loaded.accept(request, socket, head, clientAddress)),
+        (error: unknown) => {
+          logger.error({ err: error }, 'could not load the WebSocket transport');
+          socket.destroy();
+        },
+      );
+    },
   });
   deps.server.on('upgrade', onUpgrade);
 
   return {
-    connectionCount: () => protocol.connectionCount(),
+    connectionCount: () => protocol?.connectionCount() ?? 0,
     async close() {
       stopping = true;
       deps.server.off('upgrade', onUpgrade);
       live.stop();
-      await protocol.shutdown();
+      if (loading) await loading.then((loaded) => loaded.shutdown(), () => {});
     },
   };
 }
