@@ -31,6 +31,7 @@ export const requirements = {
     "mySessions": {
       "signedIn": true
     },
+    "oauthProviders": {},
     "protected": {
       "signedIn": true
     },
@@ -48,6 +49,7 @@ export const requirements = {
       "signedIn": true,
       "fresh": true
     },
+    "completeOAuth": {},
     "confirmTotp": {
       "signedIn": true,
       "fresh": true
@@ -90,6 +92,11 @@ export const requirements = {
     },
     "signup": {
       "signupOpen": true
+    },
+    "startOAuth": {},
+    "unlinkIdentity": {
+      "signedIn": true,
+      "fresh": true
     },
     "verifyEmail": {},
     "verifyMfa": {}
