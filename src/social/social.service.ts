@@ -189,12 +189,18 @@ export class SocialService {
       const tokens = await oidc.authorizationCodeGrant(client, currentUrl, { pkceCodeVerifier: verifier, expectedState: state, expectedNonce: nonce, idTokenExpected: true });
       const claims = tokens.claims();
       if (claims === undefined) return fail('ID_TOKEN', 'no id token');
+      let facts: Record<string, unknown> = claims;
+      // Providers that keep scope claims out of the ID token (the spec's default) give them at userinfo;
+      // fetchUserInfo checks that its `sub` is the ID token's.
+      if (claims.email === undefined && server.userinfo_endpoint !== undefined && tokens.access_token) {
+        facts = { ...(await oidc.fetchUserInfo(client, tokens.access_token, claims.sub)), ...claims };
+      }
       identity = {
         issuer: claims.iss,
         subject: claims.sub,
-        email: typeof claims.email === 'string' ? claims.email : null,
-        emailVerified: claims.email_verified === true,
-        preferredUsername: typeof claims.preferred_username === 'string' ? claims.preferred_username : null,
+        email: typeof facts.email === 'string' ? facts.email : null,
+        emailVerified: facts.email_verified === true,
+        preferredUsername: typeof facts.preferred_username === 'string' ? facts.preferred_username : null,
       };
     } catch (error) {
       return fail(classify(error), errorName(error));
