@@ -100,7 +100,10 @@ export class OidcProviders {
       const auth = secret !== null ? oidc.ClientSecretBasic(secret) : oidc.None();
       const client = await oidc.discovery(new URL(provider.issuer), provider.clientId, metadata, auth, {
         timeout: REQUEST_TIMEOUT_SECONDS,
-        ...(isLoopback(provider.issuer) ? { execute: [oidc.allowInsecureRequests] } : {}),
+        // The contract checks the ID token's signature with the provider's JWKS even though it came
+        // over TLS from the token endpoint (openid-client skips that unless asked): a signature is
+        // evidence that outlives the connection, and a compromised or misrouted TLS path proves nothing.
+        execute: [oidc.enableNonRepudiationChecks, ...(isLoopback(provider.issuer) ? [oidc.allowInsecureRequests] : [])],
       });
       if (this.stopped) return;
       this.clients.set(provider.name, client);

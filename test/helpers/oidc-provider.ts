@@ -45,10 +45,10 @@ export interface TestProvider {
  * the ID token, as Google's do (true), or only to the userinfo endpoint, as
  * the spec's default (false).
  */
-export async function startTestProvider(options: { clientId: string; clientSecret: string; redirectUris: readonly string[]; idTokenClaims?: boolean }): Promise<TestProvider> {
+export async function startTestProvider(options: { clientId: string; clientSecret: string; redirectUris: readonly string[]; idTokenClaims?: boolean; port?: number }): Promise<TestProvider> {
   let handler: (req: IncomingMessage, res: ServerResponse) => void = (_req, res) => res.end();
   const server = createServer((req, res) => handler(req, res));
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', resolve));
   const issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
   const { privateKey } = await generateKeyPair('RS256', { extractable: true });

@@ -1,4 +1,6 @@
+import { writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { buildApp, type AppDeps } from '../../src/app.js';
 import { loadConfig } from '../../src/config/config.js';
@@ -41,6 +43,9 @@ export async function startSocialWorld(env: Record<string, string> = {}, deps: A
   const alpha = await startTestProvider({ clientId: 'tokengate-alpha', clientSecret: 'alpha-client-secret-0123456789', redirectUris: [`${base}/oauth/callback/alpha`], idTokenClaims: true });
   const beta = await startTestProvider({ clientId: 'tokengate-beta', clientSecret: 'beta-client-secret-0123456789', redirectUris: [`${base}/oauth/callback/beta`] });
   const storage = await createStorage();
+  // beta's secret comes from a file, as OIDC_<NAME>_CLIENT_SECRET_FILE allows.
+  const betaSecretFile = path.join(storage.dir, 'beta-client-secret');
+  writeFileSync(betaSecretFile, `${beta.clientSecret}\n`, { mode: 0o600 });
   const config = loadConfig(
     testEnv(storage, {
       PUBLIC_URL: base,
@@ -51,7 +56,7 @@ export async function startSocialWorld(env: Record<string, string> = {}, deps: A
       OIDC_ALPHA_LABEL: 'Alpha ID',
       OIDC_BETA_ISSUER: beta.issuer,
       OIDC_BETA_CLIENT_ID: beta.clientId,
-      OIDC_BETA_CLIENT_SECRET: beta.clientSecret,
+      OIDC_BETA_CLIENT_SECRET_FILE: betaSecretFile,
       OAUTH_REDIRECT_ORIGINS: `${APP_ORIGIN},${base}`,
       RATE_LIMIT_SIGNUP_ADDRESS: '100000/1h',
       RATE_LIMIT_LOGIN_ADDRESS: '100000/1h',
