@@ -29,11 +29,11 @@ export async function startInstance(name: string, env: Record<string, string>, o
       NODE_ENV: 'production',
       JWT_SECRET: TEST_SECRET,
       HOST: '127.0.0.1',
-      PORT: String(port),
       LOG_LEVEL: 'warn',
       ARGON2_MEMORY_KIB: '8192',
       ARGON2_TIME_COST: '1',
       ...env,
+      // Last: the port polled below is the one it listens on.
       PORT: String(port),
     },
     stdio: ['ignore', 'pipe', 'pipe'],
