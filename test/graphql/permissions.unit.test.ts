@@ -28,7 +28,7 @@ function decisions(schema: GraphQLSchema): Record<string, Record<string, string>
 
 /** The hand-written rule map this branch replaced, field by field. */
 const RULE_MAP_BEFORE = {
-  Query: { me: 'isSignedIn', protected: 'isSignedIn', mySessions: 'isSignedIn', user: 'isAdmin', users: 'isAdmin' },
+  Query: { me: 'isSignedIn', protected: 'isSignedIn', mySessions: 'isSignedIn', user: 'isAdmin', users: 'isAdmin', oauthProviders: 'allow' },
   Mutation: {
     signup: 'signupIsOpen',
     login: 'allow',
@@ -48,9 +48,14 @@ const RULE_MAP_BEFORE = {
     disableTotp: 'hasFreshToken',
     verifyMfa: 'allow',
     resetUserMfa: 'isAdmin',
+    startOAuth: 'allow',
+    completeOAuth: 'allow',
+    unlinkIdentity: 'hasFreshToken',
   },
   AuthPayload: { accessToken: 'allow', refreshToken: 'allow', tokenType: 'allow', expiresIn: 'allow', user: 'allow' },
-  User: { id: 'allow', username: 'allow', roles: 'allow', createdAt: 'allow', email: 'isSelfOrAdmin', emailVerified: 'isSelfOrAdmin', mfaEnabled: 'isSelfOrAdmin' },
+  User: { id: 'allow', username: 'allow', roles: 'allow', createdAt: 'allow', email: 'isSelfOrAdmin', emailVerified: 'isSelfOrAdmin', mfaEnabled: 'isSelfOrAdmin', identities: 'isSelfOrAdmin' },
+  OAuthProvider: { name: 'allow', label: 'allow' },
+  Identity: { provider: 'allow', subject: 'allow', email: 'allow', linkedAt: 'allow' },
   TotpEnrollment: { secret: 'allow', otpauthUrl: 'allow' },
   UserConnection: { nodes: 'allow', totalCount: 'allow', endCursor: 'allow', hasNextPage: 'allow' },
   Session: { id: 'allow', createdAt: 'allow', lastUsedAt: 'allow', expiresAt: 'allow', userAgent: 'allow', current: 'allow' },
