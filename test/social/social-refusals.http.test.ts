@@ -214,6 +214,18 @@ describe('social sign-in refusals', () => {
     });
   });
 
+  it('lets exactly one of two parallel callbacks with one state, or redemptions of one code, win', async () => {
+    const { jar, callbackUrl } = await atCallback('alpha');
+    const callbacks = await Promise.all([followCallback(jar, callbackUrl), followCallback(jar, callbackUrl)]);
+    expect(callbacks.filter((c) => c.code !== null)).toHaveLength(1);
+    expect(callbacks.filter((c) => c.reason === 'STATE')).toHaveLength(1);
+    const code = callbacks.find((c) => c.code !== null)!.code!;
+    secrets.add(code);
+    const redemptions = await Promise.all([gqlInBrowser(jar, world.server.url, COMPLETE, { c: code }), gqlInBrowser(jar, world.server.url, COMPLETE, { c: code })]);
+    expect(redemptions.filter((r) => r.body.data?.completeOAuth)).toHaveLength(1);
+    expect(redemptions.filter((r) => errorCode(r) === 'OAUTH_FAILED')).toHaveLength(1);
+  });
+
   it('writes no code, state, nonce, token or secret into any log line or audit event', async () => {
     const events = await world.server.app.db.selectFrom('audit_events').selectAll().execute();
     expect(events.length).toBeGreaterThan(0);

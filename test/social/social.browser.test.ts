@@ -104,6 +104,14 @@ describeBrowser('social sign-in in Chromium', () => {
       expect(ownErrors(tab)).toEqual([]);
       await tab.close();
     });
+    it('says why when the provider sends the browser back with #tg_error', async () => {
+      const tab = await browser.open(server.url, 'social');
+      await tab.page.goto(`${server.url}/graphql#tg_error=OAUTH_FAILED&tg_reason=STATE`);
+      await expect(tab.page.getByRole('alert').textContent()).resolves.toContain('OAUTH_FAILED');
+      expect(tab.page.url()).not.toContain('tg_error');
+      await tab.screenshot('social-explorer-4-error');
+      await tab.close();
+    });
   });
 
   describe('the example app', () => {

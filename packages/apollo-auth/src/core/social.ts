@@ -26,6 +26,14 @@ export interface SocialDeps {
   readonly complete: (code: string, token: string | null) => Promise<LogInResult>;
 }
 
+/** What each OAUTH_FAILED reason means to a person (docs/guides/social-sign-in.md). */
+const REASONS: Readonly<Record<string, string>> = {
+  STATE: 'it expired, was used already, or was started in another browser',
+  PROVIDER: 'the identity provider did not complete it',
+  ID_TOKEN: "the identity provider's answer could not be verified",
+  CODE: 'its code expired or was used already',
+};
+
 const START = 'mutation StartOAuth($provider: String!, $redirectTo: String!, $link: Boolean) { startOAuth(provider: $provider, redirectTo: $redirectTo, link: $link) }';
 
 function currentPageWithoutFragment(): string {
@@ -70,7 +78,8 @@ export function createSocialSignIn(deps: SocialDeps) {
       if (options.hash === undefined && typeof history !== 'undefined') history.replaceState(history.state, '', currentPageWithoutFragment());
       if (error !== null) {
         const reason = fragment.get('tg_reason');
-        throw new AuthError(`Social sign-in failed${reason ? ` (${reason})` : ''}.`, error, reason ? { reason } : {});
+        const why = reason !== null ? REASONS[reason] : undefined;
+        throw new AuthError(`Social sign-in failed${why ? `: ${why}` : ''}. Start again`, error, reason ? { reason } : {});
       }
       await deps.ready();
       return deps.complete(code!, deps.accessToken());
