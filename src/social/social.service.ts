@@ -255,13 +255,17 @@ export class SocialService {
    * identity of that provider is linked.
    */
   async unlinkIdentity(viewer: Viewer, provider: string, meta: RequestMeta): Promise<boolean> {
-    return this.deps.sessions.change(viewer.user.id, async (tx) => {
-      const removed = await identities.deleteIdentitiesOf(tx.db, viewer.user.id, provider);
-      if (removed === 0) return false;
-      if ((await countWaysIn(tx.db, viewer.user.id)) === 0) throw lastCredential();
-      await tx.audit({ type: 'identity.unlinked', userId: viewer.user.id, sessionId: viewer.sessionId, meta, details: { provider } });
-      return true;
-    });
+    return this.deps.sessions.change(
+      viewer.user.id,
+      async (tx) => {
+        const removed = await identities.deleteIdentitiesOf(tx.db, viewer.user.id, provider);
+        if (removed === 0) return false;
+        if ((await countWaysIn(tx.db, viewer.user.id)) === 0) throw lastCredential();
+        await tx.audit({ type: 'identity.unlinked', details: { provider } });
+        return true;
+      },
+      { by: { sessionId: viewer.sessionId, meta } },
+    );
   }
 
   /**
@@ -322,6 +326,7 @@ export class SocialService {
     const username = await uniqueUsername(db, proven.preferredUsername, email?.email ?? null);
     let user = await users.insertUser(db, { id: randomUUID(), username, roles: ['USER'], now, email: takeAddress ? email : null });
     if (takeAddress && email !== null && proven.emailVerified) user = (await users.markEmailVerified(db, user.id, email.key, now)) ?? user;
+    await tx.audit({ type: 'user.created', userId: user.id, meta, details: { method: 'oidc', provider: flow.provider, email: takeAddress } });
     await this.link(tx, user, flow.provider, proven, email?.email ?? null, 'signup', meta);
     this.log('user.created', meta, { userId: user.id, via: 'oidc', provider: flow.provider });
     return { user, amr: FED, multiFactor: false };

@@ -83,6 +83,8 @@ export async function startSocialWorld(env: Record<string, string> = {}, deps: A
     },
   };
   await waitUntilDiscovered(base);
+  // Mail stays queued, its body readable by linkTokenFor: no worker sends (and so erases) it under a test's feet.
+  await app.outbox?.stop();
   return {
     server,
     alpha,
