@@ -61,10 +61,14 @@ export function createCookieTransport(
 
 /** A request's own cookies and the Set-Cookie headers its answer adds (any feature's, e.g. social sign-in's browser binding). */
 export function createRequestCookies(cookieHeader: string | undefined, secure: boolean): RequestCookies & { readonly setCookies: readonly string[] } {
-  const jar = cookieHeader ? parseCookie(cookieHeader) : {};
+  // Parsed on first use: most requests never ask.
+  let jar: Record<string, string | undefined> | null = null;
   const setCookies: string[] = [];
   return {
-    get: (name) => jar[name] || undefined,
+    get(name) {
+      jar ??= cookieHeader ? parseCookie(cookieHeader) : {};
+      return jar[name] || undefined;
+    },
     set(cookie) {
       setCookies.push(stringifySetCookie({ name: cookie.name, value: cookie.value, maxAge: cookie.maxAge, path: cookie.path, httpOnly: cookie.httpOnly, sameSite: cookie.sameSite, secure }));
     },

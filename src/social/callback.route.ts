@@ -25,7 +25,8 @@ export function callbackRoute(social: SocialService): FeatureRoute {
     method: 'GET',
     prefix: CALLBACK_PREFIX,
     async handle(req, res, { path, search, meta }) {
-      const name = decodeURIComponent(path.slice(CALLBACK_PREFIX.length));
+      // Provider names are plain ASCII (config): no decoding, so a malformed escape is just an unknown name.
+      const name = path.slice(CALLBACK_PREFIX.length);
       const outcome = await social.handleCallback(name, new URLSearchParams(search), cookieValue(req.headers.cookie, BINDING_COOKIE), meta);
       res.setHeader('cache-control', 'no-store');
       res.setHeader('referrer-policy', 'no-referrer');
