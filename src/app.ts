@@ -12,6 +12,7 @@ import { createKeysFeature } from './keys/index.js';
 import { createMfaFeature } from './mfa/index.js';
 import { createSessionsFeature } from './sessions/index.js';
 import { createSignInFeature } from './sign-in/index.js';
+import { createSocialFeature } from './social/index.js';
 import { allMigrations } from './migrations.js';
 import { createContextBuilder } from './graphql/context.js';
 import { buildSchema } from './graphql/schema.js';
@@ -84,6 +85,7 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
     csrfFor: sessions.csrfFor,
     readiness: async () => Object.assign(await core.readiness(), ...(await Promise.all(features.map((f) => f.readiness?.() ?? {})))),
     ...(deps.explorerDir ? { explorerDir: deps.explorerDir } : {}),
+    routes: features.flatMap((f) => f.routes ?? []),
   });
 
   return {
@@ -128,7 +130,8 @@ export function composeFeatures(core: Core, deps: Pick<AppDeps, 'signingKeys' | 
   const signIn = createSignInFeature(core, { tokens: sessions.tokens, email: email.email, secondFactor: mfa.totp });
   const accounts = createAccountsFeature(core);
   const audit = createAuditFeature(core);
-  const features: readonly Feature[] = [keys, sessions, email, mfa, signIn, accounts, audit];
+  const social = createSocialFeature(core, { signIn: signIn.signIn });
+  const features: readonly Feature[] = [keys, sessions, email, mfa, signIn, accounts, audit, social];
   const services = {
     signIn: signIn.signIn,
     tokens: sessions.tokens,
@@ -138,6 +141,7 @@ export function composeFeatures(core: Core, deps: Pick<AppDeps, 'signingKeys' | 
     totp: mfa.totp,
     sessionEvents: sessions.sessionEvents,
     audit: audit.audit,
+    social: social.social,
   };
   return { features, services, keys, sessions, email };
 }

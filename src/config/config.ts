@@ -15,6 +15,7 @@ import { queryLimitsSection, type QueryLimitsConfig } from './sections/query-lim
 import { rateLimitsSection, type RateLimitConfig } from './sections/rate-limits.section.js';
 import { redisSection, type RedisConfig } from './sections/redis.section.js';
 import { sessionsSection, type SessionsConfig } from './sections/sessions.section.js';
+import { socialSection, type SocialConfig } from './sections/social.section.js';
 import { subscriptionsSection, type SubscriptionsConfig } from './sections/subscriptions.section.js';
 import { totpSection, type TotpConfig } from './sections/totp.section.js';
 import { tracingSection, type TracingConfig } from './sections/tracing.section.js';
@@ -22,7 +23,8 @@ import { tracingSection, type TracingConfig } from './sections/tracing.section.j
 export type { Budget } from './fields.js';
 export type { AccountsConfig, Argon2Config, CookiesConfig, DatabaseConfig, EnvironmentConfig, ExplorerConfig, HttpConfig };
 export type { JwtConfig, JwtKeysConfig, MailConfig, OperationsConfig, QueryLimitsConfig, RateLimitConfig, RedisConfig };
-export type { SessionsConfig, SubscriptionsConfig, TotpConfig, TracingConfig };
+export type { SessionsConfig, SocialConfig, SubscriptionsConfig, TotpConfig, TracingConfig };
+export type { OidcProviderConfig } from './sections/social.section.js';
 export { checkSecretStrength } from './sections/jwt.section.js';
 
 /**
@@ -49,6 +51,7 @@ export const CONFIG_SECTIONS = [
   subscriptionsSection,
   totpSection,
   tracingSection,
+  socialSection,
 ] as const;
 
 /** The validated, frozen configuration; built once by loadConfig and passed down. */
@@ -73,6 +76,8 @@ export interface Config extends EnvironmentConfig, HttpConfig, AccountsConfig, S
   readonly totp: TotpConfig;
   /** OpenTelemetry tracing (off unless an endpoint or exporter is set). */
   readonly tracing: TracingConfig;
+  /** Social sign-in: the OpenID providers and where browsers may be sent back. */
+  readonly social: SocialConfig;
 }
 
 /** Thrown by loadConfig with every problem found, one per line. */
@@ -111,7 +116,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
   }
   if (parsed === undefined || problems.length > 0) throw new ConfigError(problems);
 
-  const context: SectionContext = { dataDir: dataDirOf(parsed.DATABASE_URL) };
+  const context: SectionContext = { dataDir: dataDirOf(parsed.DATABASE_URL), raw };
   // Object.assign loses the parts' types; Built names them, and assigning it to Config checks that none is missing.
   const config: Config = Object.assign({}, ...CONFIG_SECTIONS.map((section) => section.build(parsed, context))) as Built;
   return Object.freeze(config);

@@ -26,6 +26,8 @@ export interface CheckInput<Settings> {
 export interface SectionContext {
   /** Folder for local state: the SQLite file's folder, or ./data (see the database section). */
   readonly dataDir: string;
+  /** The environment as given (empty values dropped): for settings whose names are made from other settings (`OIDC_<NAME>_ISSUER`). */
+  readonly raw: RawSettings;
 }
 
 /** A setting's entry in the configuration reference. */

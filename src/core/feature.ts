@@ -1,4 +1,6 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Migration } from 'kysely';
+import type { RequestMeta } from '../platform/request-meta.js';
 import type { PruneTask } from '../platform/pruner.js';
 
 /** Resolvers as a feature hands them over: by type, then field (typed against the generated types where they are written). */
@@ -6,6 +8,15 @@ export type ResolverMap = Readonly<Record<string, object>>;
 
 /** A feature's dated migrations for one dialect, by name; names sort in the order they run. */
 export type MigrationSet = (dialect: 'sqlite' | 'postgres') => Record<string, Migration>;
+
+/** An HTTP route a feature serves beside /graphql (e.g. social sign-in's `GET /oauth/callback/<name>`). */
+export interface FeatureRoute {
+  readonly method: 'GET';
+  /** Requests whose path starts with this are the route's. */
+  readonly prefix: string;
+  /** Answers the request; `path` is the request's path, `search` its query string (with the `?`). */
+  handle(req: IncomingMessage, res: ServerResponse, request: { readonly path: string; readonly search: string; readonly meta: RequestMeta }): Promise<void>;
+}
 
 /**
  * What one feature brings to the app: a folder of its own (src/<feature>/)
@@ -28,6 +39,8 @@ export interface Feature {
   readonly pruneTasks?: readonly PruneTask[];
   /** Readiness of what the feature depends on beyond the core, e.g. `{ smtp: true }`. */
   readonly readiness?: () => Promise<Record<string, boolean>>;
+  /** HTTP routes of its own, outside GraphQL. */
+  readonly routes?: readonly FeatureRoute[];
   /** Starts background work, once the database is migrated. */
   start?(): Promise<void>;
   /** Stops it: in-flight work finishes; called in reverse order, before the core stops. */

@@ -143,11 +143,29 @@ export interface MailOutboxTable {
   created_at: Timestamp;
 }
 
+/** The `oauth_flows` table: social sign-ins in progress (src/social), secrets by hash only. */
+export interface OAuthFlowTable {
+  state_hash: string;
+  provider: string;
+  binding_hash: string;
+  redirect_to: string;
+  link_user_id: string | null;
+  created_at: Timestamp;
+  expires_at: Timestamp;
+  state_used_at: ColumnType<Date | string | null, string | null | undefined, string | null>;
+  code_hash: ColumnType<string | null, string | null | undefined, string | null>;
+  code_expires_at: ColumnType<Date | string | null, string | null | undefined, string | null>;
+  code_used_at: ColumnType<Date | string | null, string | null | undefined, string | null>;
+  /** JSON of the proven identity; null until the provider answered. */
+  identity: ColumnType<string | null, string | null | undefined, string | null>;
+}
+
 /** Every table, for Kysely<Database>. */
 export interface Database {
   users: UserTable;
   credentials: CredentialTable;
   audit_events: AuditEventTable;
+  oauth_flows: OAuthFlowTable;
   sessions: SessionTable;
   refresh_tokens: RefreshTokenTable;
   email_tokens: EmailTokenTable;

@@ -4,6 +4,7 @@ import '@graphiql/plugin-doc-explorer/style.css';
 import '@graphiql/plugin-history/style.css';
 import 'graphiql/graphiql.css';
 import './explorer.css';
+import './social.css';
 import { StrictMode, useEffect, useMemo, type ReactElement } from 'react';
 import { createRoot } from 'react-dom/client';
 import { GraphiQL, HISTORY_PLUGIN } from 'graphiql';
@@ -52,7 +53,8 @@ function Explorer(): ReactElement {
   useEffect(() => () => void wsClient.dispose(), [wsClient]);
   const fetcher = useMemo(() => createExplorerFetcher(session.auth, endpoints, wsClient), [wsClient]);
   useEffect(() => {
-    void session.restoreFromCookie();
+    // Back from an identity provider (#tg_code), else an earlier session in the cookie.
+    void session.completeSocial().then(() => session.restoreFromCookie());
   }, []);
   return (
     <GraphiQL fetcher={fetcher} plugins={PLUGINS} visiblePlugin={plugin} defaultQuery={DEFAULT_QUERY} initialQuery={initialQuery} defaultEditorToolsVisibility={false}>

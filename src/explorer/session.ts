@@ -149,6 +149,38 @@ export class AuthSession {
     }, 'Signed out here; the server did not confirm');
   }
 
+  /** The server's OpenID providers (`oauthProviders`), for the panel's buttons; none when the query fails. */
+  async listProviders(): Promise<Array<{ name: string; label: string }>> {
+    try {
+      const response = await this.deps.fetch(this.deps.endpoint, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ query: '{ oauthProviders { name label } }' }),
+      });
+      const body = (await response.json()) as { data?: { oauthProviders?: Array<{ name: string; label: string }> } };
+      return body.data?.oauthProviders ?? [];
+    } catch {
+      return [];
+    }
+  }
+
+  /** Sends the browser to a provider; it comes back to this page (see completeSocial). */
+  async startSocial(provider: string): Promise<void> {
+    await this.act(async () => {
+      await this.auth.startSocialSignIn(provider);
+      return { kind: 'info', text: 'Going to the identity provider…' };
+    });
+  }
+
+  /** On page load: a #tg_code from the provider's redirect becomes a session (#tg_error, a notice). */
+  async completeSocial(): Promise<void> {
+    if (!/[#&]tg_(code|error)=/.test(globalThis.location?.hash ?? '')) return;
+    await this.signIn('your account', async () => {
+      const result = await this.auth.completeSocialSignIn();
+      return result ?? { status: 'signedIn', user: null };
+    });
+  }
+
   /**
    * On page load: trades the HttpOnly refresh cookie for a new pair, so a
    * reload keeps the person signed in. Does nothing without a `tg_csrf`

@@ -1,6 +1,7 @@
 import { useEffect, useState, useSyncExternalStore, type FormEvent, type ReactElement } from 'react';
 import type { GraphiQLPlugin } from '@graphiql/react';
 import type { AuthSession, Notice, SessionState } from './session.js';
+import { SocialButtons } from './social-buttons.js';
 
 /*
  * The sign-in panel, a GraphiQL plugin: log in or sign up (with the TOTP step
@@ -53,6 +54,7 @@ function SignInPanel({ session }: { session: AuthSession }): ReactElement {
       <div className="graphiql-doc-explorer-title">{state.status === 'signed-in' ? 'Session' : SIGN_IN_TITLE}</div>
       {state.status === 'signed-in' ? <SignedIn session={session} state={state} /> : null}
       {state.status === 'signed-out' ? <Credentials session={session} busy={state.busy} /> : null}
+      {state.status === 'signed-out' ? <SocialButtons session={session} busy={state.busy} /> : null}
       {state.status === 'mfa' ? <MfaStep session={session} busy={state.busy} username={state.username} /> : null}
       <NoticeLine notice={state.notice} />
       <p className="tg-hint">

@@ -3,6 +3,9 @@ import type { CookieCredential, SessionService, Viewer } from '../sessions/ports
 import type { RequestMeta } from '../platform/request-meta.js';
 import type { Clock } from '../platform/clock.js';
 import type { AuthFailureReason } from '../errors.js';
+import type { RequestCookies } from '../platform/request-cookies.js';
+
+export type { RequestCookies } from '../platform/request-cookies.js';
 
 /** What every resolver and rule receives. */
 export interface GraphQLContext {
@@ -20,7 +23,10 @@ export interface GraphQLContext {
   readonly signupEnabled: boolean;
   /** The cookie transport of this request; null unless REFRESH_TOKEN_COOKIE=true. */
   readonly cookies: CookieTransport | null;
+  /** The HTTP request's own cookies and a way to set one on its answer, whatever REFRESH_TOKEN_COOKIE says; absent or null on WebSocket. */
+  readonly requestCookies?: RequestCookies | null;
 }
+
 
 /** A session's cookies to set: its refresh token, and until when the session lives. */
 export interface SessionCookies {
@@ -63,6 +69,8 @@ export interface ContextInput {
   readonly meta: RequestMeta;
   /** The HTTP request's cookie transport; absent or null where cookies do not apply (cookie mode off, WebSocket). */
   readonly cookies?: CookieTransport | null;
+  /** The HTTP request's own cookies (absent on WebSocket). */
+  readonly requestCookies?: RequestCookies | null;
 }
 
 /**
@@ -71,8 +79,8 @@ export interface ContextInput {
  * records why, and the permission rules turn that into the contract's error.
  */
 export function createContextBuilder(deps: ContextBuilderDeps): (input: ContextInput) => Promise<GraphQLContext> {
-  return async ({ credential, meta, cookies }) => {
-    const rest = { meta, cookies: cookies ?? null, signupEnabled: deps.signupEnabled };
+  return async ({ credential, meta, cookies, requestCookies }) => {
+    const rest = { meta, cookies: cookies ?? null, requestCookies: requestCookies ?? null, signupEnabled: deps.signupEnabled };
     try {
       const { viewer, authFailure } = await authenticate(deps, credential);
       return { viewer, authFailure, authUnavailable: null, ...rest };

@@ -1,5 +1,5 @@
 import { parseCookie, stringifySetCookie, type SetCookie } from 'cookie';
-import type { CookieTransport } from '../graphql/context.js';
+import type { CookieTransport, RequestCookies } from '../graphql/context.js';
 
 /*
  * The cookie transport of docs/api.md, "Cookie transport for browsers":
@@ -54,6 +54,23 @@ export function createCookieTransport(
     clear() {
       write(REFRESH_COOKIE, '', 0, { httpOnly: true, path: '/graphql' });
       write(CSRF_COOKIE, '', 0, { path: '/' });
+    },
+    setCookies,
+  };
+}
+
+/** A request's own cookies and the Set-Cookie headers its answer adds (any feature's, e.g. social sign-in's browser binding). */
+export function createRequestCookies(cookieHeader: string | undefined, secure: boolean): RequestCookies & { readonly setCookies: readonly string[] } {
+  // Parsed on first use: most requests never ask.
+  let jar: Record<string, string | undefined> | null = null;
+  const setCookies: string[] = [];
+  return {
+    get(name) {
+      jar ??= cookieHeader ? parseCookie(cookieHeader) : {};
+      return jar[name] || undefined;
+    },
+    set(cookie) {
+      setCookies.push(stringifySetCookie({ name: cookie.name, value: cookie.value, maxAge: cookie.maxAge, path: cookie.path, httpOnly: cookie.httpOnly, sameSite: cookie.sameSite, secure }));
     },
     setCookies,
   };

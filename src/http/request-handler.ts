@@ -5,10 +5,11 @@ import { HeaderMap } from '@apollo/server';
 import type { RequestMeta } from '../platform/request-meta.js';
 import { clientAddress } from './client-address.js';
 import { parseBearer } from './credentials.js';
-import { CSRF_HEADER, createCookieTransport, type CookieTransportOptions } from './cookies.js';
+import { CSRF_HEADER, createCookieTransport, createRequestCookies, type CookieTransportOptions } from './cookies.js';
 import { sendEmailPage, type EmailPage } from './email-pages.js';
 import type { ContextInput, GraphQLContext } from '../graphql/context.js';
 import type { Logger } from '../platform/logger.js';
+import type { FeatureRoute } from '../core/feature.js';
 import { EXPLORER_ASSET_PREFIX, prefersHtml, type ExplorerAssets } from './explorer.js';
 
 /** What the HTTP layer needs from the rest of the app. */
@@ -30,6 +31,12 @@ export interface RequestHandlerDeps {
   readonly explorer?: ExplorerAssets | null;
   /** The cookie transport (REFRESH_TOKEN_COOKIE=true), or null. */
   readonly cookies: CookieTransportOptions | null;
+  /** COOKIE_SECURE, for cookies features set outside the cookie transport (default true). */
+  readonly cookieSecure?: boolean;
+  /** Exact origins that may call with credentials even when the cookie transport is off (OAUTH_REDIRECT_ORIGINS: startOAuth sets a cookie). */
+  readonly credentialedOrigins?: readonly string[];
+  /** The features' own routes (e.g. /oauth/callback/<name>). */
+  readonly routes?: readonly FeatureRoute[];
 }
 
 /** What GET /metrics serves, and who may read it. */
@@ -109,6 +116,11 @@ async function handle(deps: RequestHandlerDeps, req: IncomingMessage, res: Serve
       return sendText(res, 200, deps.jwks);
     default:
       if (deps.explorer && pathname.startsWith(EXPLORER_ASSET_PREFIX) && deps.explorer.serveAsset(pathname, req, res)) return;
+      for (const route of deps.routes ?? []) {
+        if (pathname.startsWith(route.prefix) && (req.method ?? 'GET').toUpperCase() === route.method) {
+          return route.handle(req, res, { path: pathname, search, meta: { userAgent: req.headers['user-agent'] ?? null, clientAddress: clientAddress(req, deps.trustProxy), requestId } });
+        }
+      }
   }
   const paths = ['/graphql', '/healthz', '/readyz', ...(deps.metrics ? ['/metrics'] : []), '/.well-known/jwks.json', '/verify-email', '/reset-password'];
   return sendJson(res, 404, { error: 'Not found', paths });
@@ -169,13 +181,15 @@ async function handleGraphQL(deps: RequestHandlerDeps, req: IncomingMessage, res
     requestId,
   };
   const cookies = deps.cookies ? createCookieTransport(deps.cookies, req.headers.cookie, req.headers[CSRF_HEADER]) : null;
+  const requestCookies = createRequestCookies(req.headers.cookie, deps.cookieSecure ?? true);
   const response = await deps.apollo.executeHTTPGraphQLRequest({
     httpGraphQLRequest,
-    context: () => deps.buildContext({ credential: parseBearer(req.headers.authorization), meta, cookies }),
+    context: () => deps.buildContext({ credential: parseBearer(req.headers.authorization), meta, cookies, requestCookies }),
   });
   for (const [name, value] of response.headers) res.setHeader(name, value);
-  if (cookies && cookies.setCookies.length > 0) {
-    res.setHeader('set-cookie', [...cookies.setCookies]);
+  const setCookies = [...(cookies?.setCookies ?? []), ...requestCookies.setCookies];
+  if (setCookies.length > 0) {
+    res.setHeader('set-cookie', setCookies);
     // An answer that sets a session cookie must never be stored by a shared cache.
     res.setHeader('cache-control', 'no-store');
   }
@@ -228,7 +242,8 @@ function applyCors(deps: RequestHandlerDeps, req: IncomingMessage, res: ServerRe
   res.setHeader('access-control-allow-origin', origin);
   res.setHeader('vary', 'origin');
   // Cookie mode: the allowed (exact) origins may send the cookies; config refuses "*" in this mode.
-  if (deps.cookies) res.setHeader('access-control-allow-credentials', 'true');
+  // The origins social sign-in may return to may too: startOAuth sets its browser-binding cookie.
+  if (deps.cookies || deps.credentialedOrigins?.includes(origin)) res.setHeader('access-control-allow-credentials', 'true');
   if (req.method === 'OPTIONS') {
     res.setHeader('access-control-allow-methods', 'GET, POST, OPTIONS');
     res.setHeader('access-control-allow-headers', deps.cookies ? CORS_ALLOW_HEADERS_WITH_CSRF : CORS_ALLOW_HEADERS);

@@ -5,6 +5,7 @@ import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDi
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
 import type { GraphQLSchema } from 'graphql';
 import type { Core } from '../core/core.js';
+import type { FeatureRoute } from '../core/feature.js';
 import type { ContextInput, GraphQLContext } from '../graphql/context.js';
 import { metricsPlugin } from '../graphql/metrics-plugin.js';
 import { createOperationPipeline } from '../graphql/operation-pipeline.js';
@@ -25,6 +26,8 @@ export interface TransportParts {
   readonly readiness: () => Promise<Record<string, boolean>>;
   /** Where the built explorer is (default: dist/explorer). */
   readonly explorerDir?: string;
+  /** The features' own HTTP routes. */
+  readonly routes?: readonly FeatureRoute[];
 }
 
 /** HTTP (Apollo behind our request handler) and WebSocket (graphql-ws) on one node:http server. */
@@ -85,6 +88,9 @@ export function createTransports(core: Core, parts: TransportParts): Transports 
         : null,
     explorer,
     cookies: config.cookies.refreshTokenCookie ? { secure: config.cookies.secure, csrfFor: parts.csrfFor, now: () => clock.now() } : null,
+    cookieSecure: config.cookies.secure,
+    credentialedOrigins: config.social.providers.length > 0 ? config.social.redirectOrigins : [],
+    routes: parts.routes ?? [],
   });
 
   const server = createServer({ requestTimeout: 30_000 }, handler);

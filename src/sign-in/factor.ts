@@ -1,4 +1,5 @@
 import type { Db } from '../db/database.js';
+import type { SessionOpening } from '../sessions/index.js';
 import type { User } from '../users/user.js';
 
 /**
@@ -33,4 +34,16 @@ export interface SecondFactor {
    * when the code is not valid.
    */
   verify(db: Db, userId: string, code: string, now: number): Promise<string | null>;
+}
+
+/**
+ * A first factor proven elsewhere (social sign-in: the provider's ID token)
+ * whose proof needs writes of its own (a new user, a linked identity): they
+ * run in the transaction that opens the session, so a sign-in and what it
+ * created commit together. `details` are non-secret facts for the
+ * `login.success` audit event (e.g. `{ method: 'oidc', provider }`).
+ */
+export interface FederatedFirstFactor {
+  prove(tx: SessionOpening): Promise<FirstFactorProof>;
+  readonly details: Readonly<Record<string, unknown>>;
 }

@@ -12,7 +12,7 @@ import { MFA_TOKEN_MAX_FAILURES, MFA_TOKEN_TTL_SECONDS, generateMfaToken, hashMf
 import type { AttemptResult, AuthRateLimits } from '../core/rate-limits.js';
 import type { EmailService } from '../email/index.js';
 import * as mfaTokens from './mfa-token.repository.js';
-import type { FirstFactorProof, SecondFactor } from './factor.js';
+import type { FederatedFirstFactor, FirstFactorProof, SecondFactor } from './factor.js';
 import { PasswordFactor } from './password.factor.js';
 
 /** Dependencies of SignInService. */
@@ -235,6 +235,39 @@ export class SignInService {
     this.metrics.login('success');
     this.audit('auth.login', meta, { userId: user.id, sessionId: auth.sessionId });
     return { outcome: 'succeeded', value: auth };
+  }
+
+  /**
+   * The pipeline for a first factor proven elsewhere (social sign-in): the
+   * factor's writes, then either the second step (MFA_REQUIRED with an
+   * mfaToken, for a user with a second factor, after a proof that is not
+   * multi-factor) or a new fresh session with the factor's `amr`, all in
+   * one transaction through the door. The factor's writes commit in both
+   * cases (a linked identity stays linked while the code is pending).
+   */
+  async signInFederated(factor: FederatedFirstFactor, meta: RequestMeta): Promise<AuthResult> {
+    const now = this.deps.clock.now();
+    const outcome = await this.deps.sessions.open(async (tx): Promise<{ auth: AuthResult } | { mfaToken: string; userId: string }> => {
+      const proof = await factor.prove(tx);
+      const { user } = proof;
+      if (!proof.multiFactor && (await this.deps.secondFactor.isEnrolled(tx.db, user.id))) {
+        const mfaToken = generateMfaToken();
+        await mfaTokens.insertMfaToken(tx.db, { hash: hashMfaToken(mfaToken), userId: user.id, now, expiresAt: now + MFA_TOKEN_TTL_SECONDS * 1000, amr: proof.amr });
+        await tx.audit({ type: 'mfa.required', userId: user.id, details: { ...factor.details, amr: proof.amr } });
+        return { mfaToken, userId: user.id };
+      }
+      const auth = await this.deps.tokens.startSession(tx, { user, meta, amr: proof.amr }, now);
+      await tx.audit({ type: 'login.success', userId: user.id, sessionId: auth.sessionId, details: { ...factor.details, amr: proof.amr } });
+      return { auth };
+    }, { by: { meta } });
+    if ('mfaToken' in outcome) {
+      this.metrics.login('mfa_required');
+      this.audit('auth.mfa_required', meta, { userId: outcome.userId, ...factor.details });
+      throw new AppError(ErrorCode.MFA_REQUIRED, 'Two-factor authentication is on: send verifyMfa with the mfaToken and a code.', { mfaToken: outcome.mfaToken });
+    }
+    this.metrics.login('success');
+    this.audit('auth.login', meta, { userId: outcome.auth.user.id, sessionId: outcome.auth.sessionId, ...factor.details });
+    return outcome.auth;
   }
 
   private audit(event: string, meta: RequestMeta, fields: Record<string, unknown>, level: 'info' | 'warn' = 'info'): void {

@@ -181,11 +181,11 @@ export interface BuiltServer extends Instance {
  * SQLite file, and `env` on top (e.g. ACCESS_TOKEN_TTL, EXPLORER,
  * REFRESH_TOKEN_COOKIE). Resolves once it is ready; `stop` removes its files.
  */
-export async function startBuiltServer(env: Record<string, string> = {}): Promise<BuiltServer> {
+export async function startBuiltServer(env: Record<string, string> = {}, options: { port?: number } = {}): Promise<BuiltServer> {
   const dir = mkdtempSync(path.join(tmpdir(), 'tokengate-browser-'));
   let instance: Instance;
   try {
-    instance = await startInstance('tokengate', { HOME: process.env.HOME ?? '/tmp', DATABASE_URL: path.join(dir, 'tokengate.sqlite'), ...env }, { cwd: dir });
+    instance = await startInstance('tokengate', { HOME: process.env.HOME ?? '/tmp', DATABASE_URL: path.join(dir, 'tokengate.sqlite'), ...env }, { cwd: dir, ...(options.port !== undefined ? { port: options.port } : {}) });
   } catch (error) {
     rmSync(dir, { recursive: true, force: true });
     throw error;

@@ -19,20 +19,22 @@ export interface Instance {
 }
 
 /** Starts one instance with the given environment (and working directory) on a free port and waits until it serves. */
-export async function startInstance(name: string, env: Record<string, string>, options: { cwd?: string } = {}): Promise<Instance> {
+export async function startInstance(name: string, env: Record<string, string>, options: { cwd?: string; port?: number } = {}): Promise<Instance> {
   if (!existsSync(MAIN)) throw new Error('dist/main.js is missing: run `npm run build` (npm test does it for you)');
-  const port = await freePort();
+  // A port chosen by the caller when the configuration must name it beforehand (PUBLIC_URL for a redirect URI).
+  const port = options.port ?? (await freePort());
   const child = spawn(process.execPath, [MAIN], {
     env: {
       PATH: process.env.PATH ?? '',
       NODE_ENV: 'production',
       JWT_SECRET: TEST_SECRET,
       HOST: '127.0.0.1',
-      PORT: String(port),
       LOG_LEVEL: 'warn',
       ARGON2_MEMORY_KIB: '8192',
       ARGON2_TIME_COST: '1',
       ...env,
+      // Last: the port polled below is the one it listens on.
+      PORT: String(port),
     },
     stdio: ['ignore', 'pipe', 'pipe'],
     cwd: options.cwd ?? path.dirname(MAIN),

@@ -27,6 +27,8 @@ const children = [
       ...process.env,
       PORT: apiPort,
       CORS_ORIGINS: process.env.CORS_ORIGINS ?? appOrigin,
+      // Social sign-in (when OIDC_PROVIDERS is set) may send the browser back to the app.
+      OAUTH_REDIRECT_ORIGINS: process.env.OAUTH_REDIRECT_ORIGINS ?? appOrigin,
       REFRESH_TOKEN_COOKIE: mode === 'cookie' ? 'true' : 'false',
       // Plain http on localhost: Secure cookies would not be stored.
       COOKIE_SECURE: 'false',

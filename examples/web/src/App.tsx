@@ -4,6 +4,7 @@ import { AuthError, type LogInResult } from '@tokengate/apollo-auth';
 import { useEffect, useState, useSyncExternalStore, type FormEvent, type ReactNode } from 'react';
 import { API_URL, MODE, auth, client, signOut } from './client.js';
 import { CHANGE_PASSWORD, ME, MY_SESSIONS, PROTECTED, REVOKE_SESSION } from './operations.js';
+import { IdentitiesCard, SocialSignIn, useSocialOutcome } from './Social.js';
 
 /** The contract's code of an error, for the few the app answers itself. */
 function codeOf(error: unknown): string | null {
@@ -50,7 +51,9 @@ function SignIn() {
   const [tab, setTab] = useState<'login' | 'signup'>('login');
   const [username, setUsername] = useState('');
   const [password, setPassword] = useState('');
-  const [mfa, setMfa] = useState<Extract<LogInResult, { status: 'mfaRequired' }> | null>(null);
+  const social = useSocialOutcome();
+  const [ownMfa, setMfa] = useState<Extract<LogInResult, { status: 'mfaRequired' }> | null>(null);
+  const mfa = ownMfa ?? social.mfa;
   const [code, setCode] = useState('');
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
@@ -114,11 +117,12 @@ function SignIn() {
             </label>
           </>
         )}
-        {error && <p className="error" role="alert">{error}</p>}
+        {(error ?? social.error) && <p className="error" role="alert">{error ?? social.error}</p>}
         <button type="submit" className="primary" disabled={busy} data-testid="submit">
           {mfa ? 'Verify' : tab === 'login' ? 'Log in' : 'Create account'}
         </button>
       </form>
+      {!mfa && <SocialSignIn />}
     </main>
   );
 }
@@ -161,6 +165,7 @@ function Dashboard() {
       <ParallelCard />
       <SessionsCard />
       <ChangePasswordCard />
+      <IdentitiesCard />
     </main>
   );
 }

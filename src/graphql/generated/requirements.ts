@@ -38,6 +38,7 @@ export const requirements = {
     "mySessions": {
       "signedIn": true
     },
+    "oauthProviders": {},
     "protected": {
       "signedIn": true
     },
@@ -55,6 +56,7 @@ export const requirements = {
       "signedIn": true,
       "fresh": true
     },
+    "completeOAuth": {},
     "confirmTotp": {
       "signedIn": true,
       "fresh": true
@@ -97,6 +99,11 @@ export const requirements = {
     },
     "signup": {
       "signupOpen": true
+    },
+    "startOAuth": {},
+    "unlinkIdentity": {
+      "signedIn": true,
+      "fresh": true
     },
     "verifyEmail": {},
     "verifyMfa": {}

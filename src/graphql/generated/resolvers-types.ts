@@ -69,10 +69,26 @@ export type AuthPayload = {
   readonly user: User;
 };
 
+/** An identity at an OpenID provider, linked to a user: found by issuer and subject, never by address. */
+export type Identity = {
+  readonly __typename?: 'Identity';
+  /** The address the provider gave when it was linked, if any. */
+  readonly email: Maybe<Scalars['String']['output']>;
+  readonly linkedAt: Scalars['DateTime']['output'];
+  readonly provider: Scalars['String']['output'];
+  /** The provider's `sub` for this user. */
+  readonly subject: Scalars['String']['output'];
+};
+
 export type Mutation = {
   readonly __typename?: 'Mutation';
   /** Needs a fresh token (straight from a password login). Ends the caller's other sessions. */
   readonly changePassword: AuthPayload;
+  /**
+   * Public. Trades the one-time code from the redirect (60 seconds, single use) for a fresh pair, amr ["fed"].
+   * A user with TOTP on gets MFA_REQUIRED, as after a password.
+   */
+  readonly completeOAuth: AuthPayload;
   /**
    * Needs a fresh token. Turns TOTP on with a current code of the pending secret,
    * and answers 10 recovery codes, shown once (earlier ones stop working).
@@ -129,6 +145,19 @@ export type Mutation = {
    * With `email`, the address is stored unverified and a verification link is mailed to it.
    */
   readonly signup: AuthPayload;
+  /**
+   * Public. Starts a social sign-in and answers the provider's authorization URL: send the browser there.
+   * The provider comes back to /oauth/callback/<name>, which redirects to `redirectTo` with `#tg_code=<one-time code>`
+   * (or `#tg_error=OAUTH_FAILED&tg_reason=<reason>`). `redirectTo` must be on one of OAUTH_REDIRECT_ORIGINS.
+   * Sets the tg_oauth cookie that binds the flow to this browser (send it with credentials from another origin).
+   * `link: true` attaches the identity to the signed-in caller and needs a fresh token.
+   */
+  readonly startOAuth: Scalars['String']['output'];
+  /**
+   * Needs a fresh token. Unlinks the caller's identity of this provider; false when none is linked.
+   * LAST_CREDENTIAL when it is the caller's last way to sign in.
+   */
+  readonly unlinkIdentity: Scalars['Boolean']['output'];
   /** Public. Completes a verification link: `token` is the link's `token` parameter. */
   readonly verifyEmail: Scalars['Boolean']['output'];
   /**
@@ -142,6 +171,11 @@ export type Mutation = {
 export type MutationChangePasswordArgs = {
   currentPassword: Scalars['String']['input'];
   newPassword: Scalars['String']['input'];
+};
+
+
+export type MutationCompleteOAuthArgs = {
+  code: Scalars['String']['input'];
 };
 
 
@@ -205,6 +239,18 @@ export type MutationSignupArgs = {
 };
 
 
+export type MutationStartOAuthArgs = {
+  link?: InputMaybe<Scalars['Boolean']['input']>;
+  provider: Scalars['String']['input'];
+  redirectTo: Scalars['String']['input'];
+};
+
+
+export type MutationUnlinkIdentityArgs = {
+  provider: Scalars['String']['input'];
+};
+
+
 export type MutationVerifyEmailArgs = {
   token: Scalars['String']['input'];
 };
@@ -213,6 +259,15 @@ export type MutationVerifyEmailArgs = {
 export type MutationVerifyMfaArgs = {
   code: Scalars['String']['input'];
   mfaToken: Scalars['String']['input'];
+};
+
+/** An OpenID provider users may sign in with (OIDC_PROVIDERS). */
+export type OAuthProvider = {
+  readonly __typename?: 'OAuthProvider';
+  /** What the sign-in button says (OIDC_<NAME>_LABEL). */
+  readonly label: Scalars['String']['output'];
+  /** The provider's name: pass it to startOAuth. */
+  readonly name: Scalars['String']['output'];
 };
 
 /** What the classic `/protected` route answered. */
@@ -232,6 +287,8 @@ export type Query = {
   readonly myAuditEvents: AuditEventConnection;
   /** The caller's active sessions, newest first. */
   readonly mySessions: ReadonlyArray<Session>;
+  /** The configured OpenID providers, one sign-in button each. */
+  readonly oauthProviders: ReadonlyArray<OAuthProvider>;
   /** Answers for any signed-in caller, like the tutorial's `/protected` route. */
   readonly protected: Protected;
   /** A user by id (ADMIN only); null when there is no such user. */
@@ -323,6 +380,8 @@ export type User = {
   /** Whether the current address was proven by a link mailed to it. Readable by the user themself and by ADMIN only. */
   readonly emailVerified: Scalars['Boolean']['output'];
   readonly id: Scalars['ID']['output'];
+  /** The identities linked to this user. Readable by the user themself and by ADMIN only. */
+  readonly identities: ReadonlyArray<Identity>;
   /** Whether two-factor authentication (TOTP) is on. Readable by the user themself and by ADMIN only. */
   readonly mfaEnabled: Scalars['Boolean']['output'];
   readonly roles: ReadonlyArray<Role>;
@@ -419,9 +478,11 @@ export type ResolversTypes = {
   Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
   DateTime: ResolverTypeWrapper<Scalars['DateTime']['output']>;
   ID: ResolverTypeWrapper<Scalars['ID']['output']>;
+  Identity: ResolverTypeWrapper<Identity>;
   Int: ResolverTypeWrapper<Scalars['Int']['output']>;
   JSONObject: ResolverTypeWrapper<Scalars['JSONObject']['output']>;
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
+  OAuthProvider: ResolverTypeWrapper<OAuthProvider>;
   Protected: ResolverTypeWrapper<UserModel>;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
   Role: Role;
@@ -443,9 +504,11 @@ export type ResolversParentTypes = {
   Boolean: Scalars['Boolean']['output'];
   DateTime: Scalars['DateTime']['output'];
   ID: Scalars['ID']['output'];
+  Identity: Identity;
   Int: Scalars['Int']['output'];
   JSONObject: Scalars['JSONObject']['output'];
   Mutation: Record<PropertyKey, never>;
+  OAuthProvider: OAuthProvider;
   Protected: UserModel;
   Query: Record<PropertyKey, never>;
   Session: SessionModel;
@@ -513,12 +576,20 @@ export interface DateTimeScalarConfig extends GraphQLScalarTypeConfig<ResolversT
   name: 'DateTime';
 }
 
+export type IdentityResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Identity'] = ResolversParentTypes['Identity']> = {
+  email?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  linkedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  provider?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  subject?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
+
 export interface JsonObjectScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['JSONObject'], any> {
   name: 'JSONObject';
 }
 
 export type MutationResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Mutation'] = ResolversParentTypes['Mutation']> = {
   changePassword?: Resolver<ResolversTypes['AuthPayload'], ParentType, ContextType, RequireFields<MutationChangePasswordArgs, 'currentPassword' | 'newPassword'>>;
+  completeOAuth?: Resolver<ResolversTypes['AuthPayload'], ParentType, ContextType, RequireFields<MutationCompleteOAuthArgs, 'code'>>;
   confirmTotp?: Resolver<ReadonlyArray<ResolversTypes['String']>, ParentType, ContextType, RequireFields<MutationConfirmTotpArgs, 'code'>>;
   disableTotp?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationDisableTotpArgs, 'code'>>;
   enrollTotp?: Resolver<ResolversTypes['TotpEnrollment'], ParentType, ContextType>;
@@ -534,8 +605,15 @@ export type MutationResolvers<ContextType = GraphQLContext, ParentType extends R
   setEmail?: Resolver<ResolversTypes['User'], ParentType, ContextType, RequireFields<MutationSetEmailArgs, 'email'>>;
   setUserRoles?: Resolver<ResolversTypes['User'], ParentType, ContextType, RequireFields<MutationSetUserRolesArgs, 'roles' | 'userId'>>;
   signup?: Resolver<ResolversTypes['AuthPayload'], ParentType, ContextType, RequireFields<MutationSignupArgs, 'password' | 'username'>>;
+  startOAuth?: Resolver<ResolversTypes['String'], ParentType, ContextType, RequireFields<MutationStartOAuthArgs, 'link' | 'provider' | 'redirectTo'>>;
+  unlinkIdentity?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationUnlinkIdentityArgs, 'provider'>>;
   verifyEmail?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationVerifyEmailArgs, 'token'>>;
   verifyMfa?: Resolver<ResolversTypes['AuthPayload'], ParentType, ContextType, RequireFields<MutationVerifyMfaArgs, 'code' | 'mfaToken'>>;
+};
+
+export type OAuthProviderResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['OAuthProvider'] = ResolversParentTypes['OAuthProvider']> = {
+  label?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
 };
 
 export type ProtectedResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Protected'] = ResolversParentTypes['Protected']> = {
@@ -547,6 +625,7 @@ export type QueryResolvers<ContextType = GraphQLContext, ParentType extends Reso
   me?: Resolver<ResolversTypes['User'], ParentType, ContextType>;
   myAuditEvents?: Resolver<ResolversTypes['AuditEventConnection'], ParentType, ContextType, RequireFields<QueryMyAuditEventsArgs, 'first'>>;
   mySessions?: Resolver<ReadonlyArray<ResolversTypes['Session']>, ParentType, ContextType>;
+  oauthProviders?: Resolver<ReadonlyArray<ResolversTypes['OAuthProvider']>, ParentType, ContextType>;
   protected?: Resolver<ResolversTypes['Protected'], ParentType, ContextType>;
   user?: Resolver<Maybe<ResolversTypes['User']>, ParentType, ContextType, RequireFields<QueryUserArgs, 'id'>>;
   users?: Resolver<ResolversTypes['UserConnection'], ParentType, ContextType, RequireFields<QueryUsersArgs, 'first'>>;
@@ -580,6 +659,7 @@ export type UserResolvers<ContextType = GraphQLContext, ParentType extends Resol
   email?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   emailVerified?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  identities?: Resolver<ReadonlyArray<ResolversTypes['Identity']>, ParentType, ContextType>;
   mfaEnabled?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   roles?: Resolver<ReadonlyArray<ResolversTypes['Role']>, ParentType, ContextType>;
   username?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
@@ -597,8 +677,10 @@ export type Resolvers<ContextType = GraphQLContext> = {
   AuditEventConnection?: AuditEventConnectionResolvers<ContextType>;
   AuthPayload?: AuthPayloadResolvers<ContextType>;
   DateTime?: GraphQLScalarType;
+  Identity?: IdentityResolvers<ContextType>;
   JSONObject?: GraphQLScalarType;
   Mutation?: MutationResolvers<ContextType>;
+  OAuthProvider?: OAuthProviderResolvers<ContextType>;
   Protected?: ProtectedResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
   Session?: SessionResolvers<ContextType>;

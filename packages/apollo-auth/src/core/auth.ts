@@ -1,6 +1,7 @@
 import { expiresAtOf } from './jwt.js';
 import { readCookie, sessionStorageStore, type RefreshTokenStore } from './stores.js';
 import { createTabCoordinator, type AuthUser, type TabCoordinator, type TabMessage } from './tabs.js';
+import { createSocialSignIn, type CompleteSocialSignInOptions, type SocialSignInOptions } from './social.js';
 
 /** Where the refresh token lives: `header` mode (in a store, sent as an argument) or `cookie` mode (HttpOnly cookie; no JS access). */
 export type AuthMode = 'header' | 'cookie';
@@ -104,6 +105,7 @@ const OPERATIONS = {
   logIn: `mutation Login($username: String!, $password: String!) { login(username: $username, password: $password) { ${PAIR_FIELDS} } }`,
   signUp: `mutation Signup($username: String!, $password: String!) { signup(username: $username, password: $password) { ${PAIR_FIELDS} } }`,
   verifyMfa: `mutation VerifyMfa($mfaToken: String!, $code: String!) { verifyMfa(mfaToken: $mfaToken, code: $code) { ${PAIR_FIELDS} } }`,
+  completeOAuth: `mutation CompleteOAuth($code: String!) { completeOAuth(code: $code) { ${PAIR_FIELDS} } }`,
   logOut: 'mutation Logout { logout }',
   logOutEverywhere: 'mutation LogoutAll { logoutAll }',
 } as const;
@@ -151,6 +153,20 @@ export interface Auth {
   signOut(reason?: SignOutReason): void;
   logIn(username: string, password: string): Promise<LogInResult>;
   signUp(username: string, password: string): Promise<LogInResult>;
+  /**
+   * Social sign-in: asks startOAuth for the provider's URL (with credentials,
+   * for the cookie that binds the flow to this browser) and sends the
+   * browser there. `link: true` links the identity to the signed-in user.
+   */
+  startSocialSignIn(provider: string, options?: SocialSignInOptions): Promise<void>;
+  /**
+   * On the page the provider sent the browser back to: trades `#tg_code`
+   * for a session (completeOAuth) and removes it from the address bar.
+   * Null when the fragment holds neither a code nor an error; AuthError
+   * `OAUTH_FAILED` (with `reason`) for `#tg_error`. Call restore() first
+   * when finishing a `link` flow, so the call carries the user's token.
+   */
+  completeSocialSignIn(options?: CompleteSocialSignInOptions): Promise<LogInResult | null>;
   /** Ends this session on the server (`logout`), then signs out every tab; resolves to whether the server confirmed (false: it answered an error, or nobody was signed in). */
   logOut(): Promise<boolean>;
   /** Ends every session of the user (`logoutAll`), then signs out every tab; resolves to how many ended. */
@@ -365,10 +381,20 @@ export function createAuth(options: AuthOptions): Auth {
     return restoring ? restoring.then(() => undefined) : Promise.resolve();
   }
 
+  const social = createSocialSignIn({
+    uri: options.uri,
+    fetch: doFetch,
+    accessToken: () => state.accessToken,
+    ready,
+    complete: async (code, token) => signedInBy(await post(OPERATIONS.completeOAuth, { code }, token ? { authorization: `Bearer ${token}` } : {}), 'completeOAuth'),
+  });
+
   return {
     get mode() {
       return mode;
     },
+    startSocialSignIn: social.start,
+    completeSocialSignIn: social.complete,
     credentials,
     getState: () => state,
     subscribe(listener) {

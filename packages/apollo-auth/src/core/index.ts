@@ -12,6 +12,7 @@
 export { AuthError, authFailureOf, createAuth } from './auth.js';
 export type { Auth, AuthMode, AuthModeOption, AuthOptions, AuthPayloadLike, AuthState, GraphQLErrorLike, LogInResult, SignOutReason } from './auth.js';
 export { createAuthFetch } from './fetch.js';
+export type { CompleteSocialSignInOptions, SocialSignInOptions } from './social.js';
 export { expiresAtOf, readClaims, type TokenClaims } from './jwt.js';
 export { memoryStore, readCookie, sessionStorageStore, type RefreshTokenStore } from './stores.js';
 export { createTabCoordinator, type AuthUser, type TabCoordinator, type TabCoordinatorOptions, type TabMessage } from './tabs.js';
