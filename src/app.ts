@@ -5,6 +5,7 @@ import type { Feature, ResolverMap } from './core/feature.js';
 import type { Db } from './db/database.js';
 import { migrateToLatest } from './db/database.js';
 import { createAccountsFeature } from './accounts/index.js';
+import { createApiKeysFeature } from './api-keys/index.js';
 import { createEmailFeature } from './email/index.js';
 import type { OutboxWorker } from './email/index.js';
 import { createKeysFeature } from './keys/index.js';
@@ -74,11 +75,18 @@ export interface App {
  */
 export function buildApp(config: Config, deps: AppDeps = {}): App {
   const core = createCore(config, deps);
-  const { features, services, keys, sessions, email } = composeFeatures(core, deps);
+  const { features, services, keys, sessions, email, apiKeys } = composeFeatures(core, deps);
   for (const task of features.flatMap((f) => f.pruneTasks ?? [])) core.pruner.register(task);
   const transports = createTransports(core, {
-    schema: buildSchema(deps.extraSchema, features),
-    buildContext: createContextBuilder({ accessTokens: keys.accessTokens, sessions: core.sessions, clock: core.clock, signupEnabled: config.signupEnabled }),
+    schema: buildSchema(deps.extraSchema, features, { trace: config.authTrace }),
+    buildContext: createContextBuilder({
+      accessTokens: keys.accessTokens,
+      sessions: core.sessions,
+      clock: core.clock,
+      signupEnabled: config.signupEnabled,
+      apiKeys: apiKeys.apiKeys,
+      authTrace: config.authTrace,
+    }),
     jwks: keys.jwks,
     csrfFor: sessions.csrfFor,
     readiness: async () => Object.assign(await core.readiness(), ...(await Promise.all(features.map((f) => f.readiness?.() ?? {})))),
@@ -126,7 +134,8 @@ export function composeFeatures(core: Core, deps: Pick<AppDeps, 'signingKeys' | 
   const mfa = createMfaFeature(core);
   const signIn = createSignInFeature(core, { tokens: sessions.tokens, email: email.email, secondFactor: mfa.totp });
   const accounts = createAccountsFeature(core);
-  const features: readonly Feature[] = [keys, sessions, email, mfa, signIn, accounts];
+  const apiKeys = createApiKeysFeature(core);
+  const features: readonly Feature[] = [keys, sessions, email, mfa, signIn, accounts, apiKeys];
   const services = {
     signIn: signIn.signIn,
     tokens: sessions.tokens,
@@ -135,6 +144,7 @@ export function composeFeatures(core: Core, deps: Pick<AppDeps, 'signingKeys' | 
     email: email.email,
     totp: mfa.totp,
     sessionEvents: sessions.sessionEvents,
+    apiKeys: apiKeys.apiKeys,
   };
-  return { features, services, keys, sessions, email };
+  return { features, services, keys, sessions, email, apiKeys };
 }

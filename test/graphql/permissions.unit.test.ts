@@ -28,7 +28,7 @@ function decisions(schema: GraphQLSchema): Record<string, Record<string, string>
 
 /** The hand-written rule map this branch replaced, field by field. */
 const RULE_MAP_BEFORE = {
-  Query: { me: 'isSignedIn', protected: 'isSignedIn', mySessions: 'isSignedIn', user: 'isAdmin', users: 'isAdmin' },
+  Query: { me: 'isSignedIn', protected: 'isSignedIn', mySessions: 'isSignedIn', user: 'isAdmin', users: 'isAdmin', myApiKeys: 'isSignedIn' },
   Mutation: {
     signup: 'signupIsOpen',
     login: 'allow',
@@ -48,6 +48,9 @@ const RULE_MAP_BEFORE = {
     disableTotp: 'hasFreshToken',
     verifyMfa: 'allow',
     resetUserMfa: 'isAdmin',
+    createApiKey: 'hasFreshToken',
+    revokeApiKey: 'isSignedIn',
+    revokeUserApiKeys: 'isAdmin',
   },
   AuthPayload: { accessToken: 'allow', refreshToken: 'allow', tokenType: 'allow', expiresIn: 'allow', user: 'allow' },
   User: { id: 'allow', username: 'allow', roles: 'allow', createdAt: 'allow', email: 'isSelfOrAdmin', emailVerified: 'isSelfOrAdmin', mfaEnabled: 'isSelfOrAdmin' },
@@ -57,6 +60,8 @@ const RULE_MAP_BEFORE = {
   Protected: { loggedInAs: 'allow' },
   Subscription: { sessionEvents: 'isSignedIn' },
   SessionEvent: { kind: 'allow', session: 'allow' },
+  ApiKey: { id: 'allow', name: 'allow', prefix: 'allow', scopes: 'allow', createdAt: 'allow', lastUsedAt: 'allow', expiresAt: 'allow' },
+  NewApiKey: { key: 'allow', apiKey: 'allow' },
 };
 
 const alice: User = { id: 'u-alice', username: 'alice', roles: ['USER'], createdAt: new Date('2026-01-01T00:00:00Z'), email: null, emailVerified: false };
@@ -126,7 +131,7 @@ describe('the rule map derived from the SDL', () => {
 
   it('puts no middleware on a field anyone may read, and keeps it on every other field', () => {
     const schema = schemaWith('extend type Query { leak: String, open: String @public }', { Query: { leak: () => 'secret!', open: () => 'hello' } });
-    const middleware = createPermissions(schema) as Record<string, Record<string, unknown>>;
+    const [, middleware] = createPermissions(schema) as unknown as [unknown, Record<string, Record<string, unknown>>]; // [API key layer, shield]
     const map = deriveRuleMap(schema);
     for (const [typeName, fields] of Object.entries(middleware)) {
       for (const fieldName of Object.keys(fields)) expect(map[typeName]?.[fieldName], `${typeName}.${fieldName}`).not.toBe(rules.allow);
@@ -215,10 +220,10 @@ describe('the requirements for clients', () => {
   it('say what each operation needs', () => {
     const derived = deriveRequirements(buildSchema());
     expect(derived.Mutation.changePassword).toEqual({ signedIn: true, fresh: true });
-    expect(derived.Query.users).toEqual({ signedIn: true, role: 'ADMIN' satisfies Role });
+    expect(derived.Query.users).toEqual({ signedIn: true, role: 'ADMIN' satisfies Role, apiKey: 'ADMIN_READ' });
     expect(derived.Mutation.login).toEqual({});
     expect(derived.Mutation.signup).toEqual({ signupOpen: true });
-    expect(derived.Subscription).toEqual({ sessionEvents: { signedIn: true } });
+    expect(derived.Subscription).toEqual({ sessionEvents: { signedIn: true, apiKey: 'SESSIONS' } });
   });
 
   it('match the committed generated module (run `npm run codegen` when this fails)', () => {

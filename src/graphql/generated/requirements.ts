@@ -11,9 +11,13 @@ export interface Requirements {
   readonly self?: true;
   /** Only while the server accepts sign-ups (else FORBIDDEN). */
   readonly signupOpen?: true;
+  /** The scope an API key must hold to call it (`@apiKey`); absent: API keys are refused (FORBIDDEN, reason API_KEY). */
+  readonly apiKey?: ApiScope;
 }
 
 export type Role = "ADMIN" | "USER";
+
+export type ApiScope = "ADMIN_READ" | "ADMIN_WRITE" | "PROFILE" | "SESSIONS";
 
 /** The requirements of every field of the root types, by type and field name. */
 export interface OperationRequirements {
@@ -26,21 +30,29 @@ export interface OperationRequirements {
 export const requirements = {
   "Query": {
     "me": {
+      "signedIn": true,
+      "apiKey": "PROFILE"
+    },
+    "myApiKeys": {
       "signedIn": true
     },
     "mySessions": {
-      "signedIn": true
+      "signedIn": true,
+      "apiKey": "SESSIONS"
     },
     "protected": {
-      "signedIn": true
+      "signedIn": true,
+      "apiKey": "PROFILE"
     },
     "user": {
       "signedIn": true,
-      "role": "ADMIN"
+      "role": "ADMIN",
+      "apiKey": "ADMIN_READ"
     },
     "users": {
       "signedIn": true,
-      "role": "ADMIN"
+      "role": "ADMIN",
+      "apiKey": "ADMIN_READ"
     }
   },
   "Mutation": {
@@ -49,6 +61,10 @@ export const requirements = {
       "fresh": true
     },
     "confirmTotp": {
+      "signedIn": true,
+      "fresh": true
+    },
+    "createApiKey": {
       "signedIn": true,
       "fresh": true
     },
@@ -75,10 +91,20 @@ export const requirements = {
     "resetPassword": {},
     "resetUserMfa": {
       "signedIn": true,
-      "role": "ADMIN"
+      "role": "ADMIN",
+      "apiKey": "ADMIN_WRITE"
+    },
+    "revokeApiKey": {
+      "signedIn": true
     },
     "revokeSession": {
-      "signedIn": true
+      "signedIn": true,
+      "apiKey": "SESSIONS"
+    },
+    "revokeUserApiKeys": {
+      "signedIn": true,
+      "role": "ADMIN",
+      "apiKey": "ADMIN_WRITE"
     },
     "setEmail": {
       "signedIn": true,
@@ -86,7 +112,8 @@ export const requirements = {
     },
     "setUserRoles": {
       "signedIn": true,
-      "role": "ADMIN"
+      "role": "ADMIN",
+      "apiKey": "ADMIN_WRITE"
     },
     "signup": {
       "signupOpen": true
@@ -96,7 +123,8 @@ export const requirements = {
   },
   "Subscription": {
     "sessionEvents": {
-      "signedIn": true
+      "signedIn": true,
+      "apiKey": "SESSIONS"
     }
   }
 } as const satisfies OperationRequirements;
