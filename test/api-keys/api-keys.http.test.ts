@@ -35,7 +35,7 @@ describe('API keys', () => {
 
   beforeAll(async () => {
     server = await startServer(
-      { ADMIN_USERNAME: 'key-admin', ADMIN_PASSWORD: 'admin password 1', API_KEY_RATE_LIMIT: '5/1m' },
+      { ADMIN_USERNAME: 'key-admin', ADMIN_PASSWORD: 'admin password 1', API_KEY_RATE_LIMIT: '5/1m', AUTH_TRACE: 'true' },
       { deps: { clock, logger, wrapDb: (db: Db) => db.withPlugin(gate) } },
     );
     admin = await login(server, 'key-admin', 'admin password 1');

@@ -20,7 +20,7 @@ const byPath = (entries: unknown) => [...(entries as Entry[])].sort((a, b) => a.
 describe('the authorization trace', () => {
   let server: TestServer;
   beforeAll(async () => {
-    server = await startServer();
+    server = await startServer({ AUTH_TRACE: 'true' });
   });
   afterAll(() => server.stop());
 
@@ -52,8 +52,18 @@ describe('the authorization trace', () => {
     ]);
   });
 
+  it('is on by default outside production', async () => {
+    const development = await startServer({ NODE_ENV: 'development', AUTH_TRACE: '' });
+    try {
+      expect(development.config.authTrace).toBe(true);
+      expect((await development.gql('{ me { id } }')).body.extensions?.authTrace).toHaveLength(1);
+    } finally {
+      await development.stop();
+    }
+  });
+
   it('is off in production (no extension), unless AUTH_TRACE=true', async () => {
-    const production = await startServer({ NODE_ENV: 'production', EXPLORER: 'off' });
+    const production = await startServer({ NODE_ENV: 'production', EXPLORER: 'off', AUTH_TRACE: '' });
     try {
       const pair = await signup(production, 'prod-user');
       const res = await production.gql('{ me { id } users { totalCount } }', {}, { token: pair.accessToken });
