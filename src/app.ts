@@ -5,6 +5,7 @@ import type { Feature, ResolverMap } from './core/feature.js';
 import type { Db } from './db/database.js';
 import { migrateToLatest } from './db/database.js';
 import { createAccountsFeature } from './accounts/index.js';
+import { createAuditFeature } from './audit/index.js';
 import { createApiKeysFeature } from './api-keys/index.js';
 import { createEmailFeature } from './email/index.js';
 import type { OutboxWorker } from './email/index.js';
@@ -134,8 +135,9 @@ export function composeFeatures(core: Core, deps: Pick<AppDeps, 'signingKeys' | 
   const mfa = createMfaFeature(core);
   const signIn = createSignInFeature(core, { tokens: sessions.tokens, email: email.email, secondFactor: mfa.totp });
   const accounts = createAccountsFeature(core);
+  const audit = createAuditFeature(core);
   const apiKeys = createApiKeysFeature(core);
-  const features: readonly Feature[] = [keys, sessions, email, mfa, signIn, accounts, apiKeys];
+  const features: readonly Feature[] = [keys, sessions, email, mfa, signIn, accounts, audit, apiKeys];
   const services = {
     signIn: signIn.signIn,
     tokens: sessions.tokens,
@@ -144,6 +146,7 @@ export function composeFeatures(core: Core, deps: Pick<AppDeps, 'signingKeys' | 
     email: email.email,
     totp: mfa.totp,
     sessionEvents: sessions.sessionEvents,
+    audit: audit.audit,
     apiKeys: apiKeys.apiKeys,
   };
   return { features, services, keys, sessions, email, apiKeys };
