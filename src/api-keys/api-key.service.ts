@@ -16,7 +16,10 @@ import * as repository from './api-key.repository.js';
 export const API_KEY_OUTCOMES = ['ok', 'invalid', 'revoked', 'expired', 'rate_limited'] as const;
 export type ApiKeyOutcome = (typeof API_KEY_OUTCOMES)[number];
 
-/** Who revokes a user's keys: an admin (with the session they act from) or the CLI (null). */
+/** The actor the admin CLI is recorded as (as for its other commands). */
+export const CLI_ACTOR = 'cli';
+
+/** Who revokes a user's keys: an admin (with the session they act from) or the CLI (`{ id: CLI_ACTOR, sessionId: null }`). */
 export interface Actor {
   readonly id: string;
   readonly sessionId: string | null;
@@ -121,9 +124,9 @@ export class ApiKeyService {
     return revoked.length > 0;
   }
 
-  /** Revokes every key of `userId` (an admin, or the CLI as actor null); returns how many. */
-  async revokeAllOf(actor: Actor | null, userId: string, meta: RequestMeta | null): Promise<number> {
-    const revoked = await this.revokeThrough(userId, null, { userId, actorId: actor?.id ?? null, sessionId: actor?.sessionId ?? null, meta });
+  /** Revokes every key of `userId` (an admin, or the CLI as actor `cli`); returns how many. */
+  async revokeAllOf(actor: Actor, userId: string, meta: RequestMeta | null): Promise<number> {
+    const revoked = await this.revokeThrough(userId, null, { userId, actorId: actor.id, sessionId: actor.sessionId, meta });
     return revoked.length;
   }
 
@@ -201,7 +204,7 @@ export class ApiKeyService {
     return this.flushing;
   }
 
-  private async revokeThrough(userId: string, keyId: string | null, audit: { userId: string; actorId: string | null; sessionId: string | null; meta: RequestMeta | null }): Promise<string[]> {
+  private async revokeThrough(userId: string, keyId: string | null, audit: { userId: string; actorId: string; sessionId: string | null; meta: RequestMeta | null }): Promise<string[]> {
     const revoked = await this.deps.sessions.change(userId, async (tx) => {
       const ids = await repository.revokeApiKeys(tx.db, userId, keyId, this.deps.clock.now());
       if (ids.length === 0) return ids;
@@ -214,7 +217,7 @@ export class ApiKeyService {
           actorId: audit.actorId,
           sessionId: audit.sessionId,
           meta: audit.meta,
-          details: { keyId: id, by: audit.actorId === userId ? 'owner' : audit.actorId === null ? 'cli' : 'admin' },
+          details: { keyId: id, by: audit.actorId === userId ? 'owner' : audit.actorId === CLI_ACTOR ? 'cli' : 'admin' },
         });
       }
       return ids;

@@ -151,7 +151,7 @@ async function listApiKeys(services: Services, username: string, json: boolean):
 
 async function revokeApiKeys(services: Services, username: string): Promise<void> {
   const user = await findUser(services.users, username);
-  const count = await services.apiKeys.revokeAllOf(null, user.id, { userAgent: null, clientAddress: 'cli', requestId: randomUUID() });
+  const count = await services.apiKeys.revokeAllOf({ id: CLI_ACTOR.userId, sessionId: null }, user.id, { userAgent: null, clientAddress: 'cli', requestId: randomUUID() });
   process.stdout.write(`Revoked ${count} API key${count === 1 ? '' : 's'} of ${user.username}\n`);
 }
 

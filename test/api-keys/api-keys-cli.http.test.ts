@@ -57,6 +57,11 @@ describe('the admin CLI and API keys', () => {
       expect((await server.gql('{ me { id } }', {}, { token: key })).body.errors?.[0]?.extensions).toMatchObject({ code: 'UNAUTHENTICATED', reason: 'TOKEN_REVOKED' });
     }
     expect((await cli(server, ['apikeys:list', 'cli-key-owner', '--json'])).out.trim()).toBe('');
+    const audited = await server.app.db.selectFrom('audit_events').select(['actor_id', 'details']).where('type', '=', 'apikey.revoked').where('user_id', '=', pair.user.id).execute();
+    expect(audited.map((e) => [e.actor_id, JSON.parse(e.details!).by])).toEqual([
+      ['cli', 'cli'],
+      ['cli', 'cli'],
+    ]);
     const unknown = await cli(server, ['apikeys:revoke', 'nobody-here']);
     expect(unknown.code).toBe(65);
   });

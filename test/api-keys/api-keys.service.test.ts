@@ -70,7 +70,7 @@ describe(`API keys on the core alone (${BACKEND})`, () => {
     expect(await feature.apiKeys.revokeAllOf({ id: 'admin-id', sessionId: null }, viewer.user.id, META)).toBe(2);
     expect(events).toEqual([{ type: 'api_keys_revoked', userId: viewer.user.id, keyIds: expect.arrayContaining([one.apiKey.id, two.apiKey.id]) }]);
     expect((events[0] as { keyIds: string[] }).keyIds).toHaveLength(2);
-    expect(await feature.apiKeys.revokeAllOf(null, viewer.user.id, null)).toBe(0);
+    expect(await feature.apiKeys.revokeAllOf({ id: 'cli', sessionId: null }, viewer.user.id, null)).toBe(0);
     expect(events).toHaveLength(1);
   });
 });
