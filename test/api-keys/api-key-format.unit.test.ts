@@ -1,5 +1,6 @@
 import { crc32 } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
+import { parseBearer, parseConnectionParams } from '../../src/http/credentials.js';
 import { BASE62_ALPHABET, checksumOf, generateApiKey, hashApiKey, isWellFormedApiKey, prefixOf } from '../../src/api-keys/api-key-format.js';
 
 /*
@@ -68,5 +69,19 @@ describe('the API key format', () => {
     expect(hash).not.toContain(key.slice(7));
     expect(hash).toBe(hashApiKey(key));
     expect(hash).not.toBe(hashApiKey(generateApiKey()));
+  });
+});
+
+describe('the Authorization header with an API key', () => {
+  it('is parsed as an API key on HTTP and in connection_init; a tg_pat_ value of another shape is malformed', () => {
+    const key = generateApiKey();
+    expect(parseBearer(`Bearer ${key}`)).toEqual({ kind: 'api_key', key });
+    expect(parseBearer(`bearer   ${key}  `)).toEqual({ kind: 'api_key', key });
+    expect(parseConnectionParams({ Authorization: `Bearer ${key}` })).toEqual({ kind: 'api_key', key });
+    expect(parseBearer(`Bearer ${key}0`)).toEqual({ kind: 'malformed' });
+    expect(parseBearer('Bearer tg_pat_short')).toEqual({ kind: 'malformed' });
+    expect(parseBearer(`Basic ${key}`)).toEqual({ kind: 'malformed' });
+    // A checksum is not the transport's business: a wrong one still reaches api-keys/, which refuses it before any lookup.
+    expect(parseBearer(`Bearer ${key.slice(0, -6)}000000`).kind).toBe('api_key');
   });
 });
