@@ -152,7 +152,7 @@ const DIRECTIVE_RULES: Readonly<Record<string, DirectiveRule>> = {
   self: { rule: () => isSelfOrAdmin, needs: () => ({ signedIn: true, self: true }), onlyOn: ['User'] },
   signupOpen: { rule: () => signupIsOpen, needs: () => ({ signupOpen: true }) },
   // Not a shield rule: the API key layer (below) reads it; for everyone else the field's other directives decide.
-  apiKey: { rule: () => allow, needs: (args) => ({ apiKey: scopeArgument(args) }), onlyOn: ['Query', 'Mutation', 'Subscription'] },
+  apiKey: { rule: (args) => (scopeArgument(args), allow), needs: (args) => ({ apiKey: scopeArgument(args) }), onlyOn: ['Query', 'Mutation', 'Subscription'] },
 };
 
 /** The root types: each of their fields declares its own rule, never inherited from a type-level directive. */
