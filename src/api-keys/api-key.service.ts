@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import type { Counter } from 'prom-client';
-import { RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import type { Db } from '../db/database.js';
 import { AppError, ErrorCode, badInput } from '../errors.js';
 import type { Clock } from '../platform/clock.js';
@@ -11,6 +10,7 @@ import { API_SCOPES, apiKeySessionId, type ApiScope, type SessionService, type V
 import { EXPIRES_IN_MAX, EXPIRES_IN_MIN, NAME_MAX, type ApiKey, type ApiKeyState, type ApiKeyVerdict, type NewApiKey } from './api-key.js';
 import { generateApiKey, hashApiKey, isWellFormedApiKey, prefixOf } from './api-key-format.js';
 import * as repository from './api-key.repository.js';
+import type { KeyRateLimit } from './key-rate-limit.js';
 
 /** Every `outcome` of `tokengate_api_key_requests_total`. */
 export const API_KEY_OUTCOMES = ['ok', 'invalid', 'revoked', 'expired', 'rate_limited'] as const;
@@ -31,8 +31,8 @@ export interface ApiKeyServiceDeps {
   readonly clock: Clock;
   /** The door: a revocation is a change of what the owner's credentials may do. */
   readonly sessions: SessionService;
-  /** API_KEY_RATE_LIMIT, one counter per key. */
-  readonly limiter: RateLimiterAbstract;
+  /** API_KEY_RATE_LIMIT, one budget per key. */
+  readonly rateLimit: KeyRateLimit;
   readonly requests: Counter<'outcome'>;
   readonly logger: Logger;
   /** How often the minutes keys were used in are written (ms). */
@@ -156,7 +156,7 @@ export class ApiKeyService {
     if (state.expiresAt !== null && state.expiresAt <= now) return this.refused('expired', 'TOKEN_EXPIRED');
     let retryAfter: number | null = null;
     if (options.charge) {
-      retryAfter = await this.charge(id);
+      retryAfter = this.deps.rateLimit.charge(id);
       this.recordUse(id, now);
       this.deps.requests.inc({ outcome: retryAfter === null ? 'ok' : 'rate_limited' });
     }
@@ -182,7 +182,7 @@ export class ApiKeyService {
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
-    await this.flush();
+    await Promise.all([this.flush(), this.deps.rateLimit.stop()]);
   }
 
   /** Writes the pending `lastUsedAt` minutes now: one UPDATE per minute, for every key used in it. */
@@ -224,17 +224,6 @@ export class ApiKeyService {
     });
     if (revoked.length > 0) this.deps.logger.info({ event: 'apikey.revoked', userId, keyIds: revoked, actorId: audit.actorId }, 'apikey.revoked');
     return revoked;
-  }
-
-  /** Charges one request to the key; the seconds to wait when its budget is spent, else null. */
-  private async charge(id: string): Promise<number | null> {
-    try {
-      await this.deps.limiter.consume(id);
-      return null;
-    } catch (rejection) {
-      if (!(rejection instanceof RateLimiterRes)) throw rejection;
-      return Math.max(1, Math.ceil(rejection.msBeforeNext / 1000));
-    }
   }
 
   /** Queues the minute of this use, once per key and minute: no write per request. */

@@ -4,6 +4,7 @@ import type { Feature } from '../core/feature.js';
 import { makeLimiter } from '../core/rate-limits.js';
 import { API_KEY_OUTCOMES, ApiKeyService } from './api-key.service.js';
 import { apiKeysResolvers } from './api-keys.resolvers.js';
+import { KeyRateLimit } from './key-rate-limit.js';
 
 /** What the api-keys feature offers the app: the service (the context builder verifies keys with it; the CLI revokes). */
 export interface ApiKeysFeature extends Feature {
@@ -29,11 +30,16 @@ export function createApiKeysFeature(core: Core): ApiKeysFeature {
     db: core.db,
     clock: core.clock,
     sessions: core.sessions,
-    limiter: makeLimiter(
-      core.redis && config.redis ? { client: core.redis, prefix: config.redis.prefix } : null,
-      'api-key',
-      config.apiKeys.rateLimit.points,
-      config.apiKeys.rateLimit.duration,
+    rateLimit: new KeyRateLimit(
+      makeLimiter(
+        core.redis && config.redis ? { client: core.redis, prefix: config.redis.prefix } : null,
+        'api-key',
+        config.apiKeys.rateLimit.points,
+        config.apiKeys.rateLimit.duration,
+      ),
+      config.apiKeys.rateLimit,
+      core.clock,
+      core.logger,
     ),
     requests,
     logger: core.logger,

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { Counter } from 'prom-client';
-import { ApiKeyService } from '../api-keys/index.js';
+import { ApiKeyService, KeyRateLimit } from '../api-keys/index.js';
 import { ConfigError, loadConfig, type Config } from '../config/config.js';
 import { PasswordHasher } from '../credentials/password.js';
 import { migrateToLatest, openDatabase, type Db } from '../db/database.js';
@@ -74,7 +74,7 @@ async function withServices<T>(config: Config, writes: boolean, run: (services: 
       clock: systemClock,
       sessions,
       // The CLI verifies no key: neither the rate limit nor the request counter is used here.
-      limiter: makeLimiter(null, 'api-key', config.apiKeys.rateLimit.points, config.apiKeys.rateLimit.duration),
+      rateLimit: new KeyRateLimit(makeLimiter(null, 'api-key', config.apiKeys.rateLimit.points, config.apiKeys.rateLimit.duration), config.apiKeys.rateLimit, systemClock, logger),
       requests: new Counter({ name: 'tokengate_api_key_requests_total', help: 'unused in the CLI', labelNames: ['outcome'], registers: [] }),
       logger,
     });
