@@ -135,25 +135,26 @@ export class ApiKeyService {
    * all, then the cached lookups. Unknown or malformed: INVALID_TOKEN; revoked:
    * TOKEN_REVOKED; expired: TOKEN_EXPIRED. A key over its rate limit still
    * yields its viewer, with `retryAfter` set: the permission layer answers
-   * RATE_LIMITED, never UNAUTHENTICATED.
+   * RATE_LIMITED, never UNAUTHENTICATED. `charge: false` (a socket's re-check)
+   * neither counts against the rate limit nor in the requests metric.
    */
   async verify(key: string, options: { readonly charge: boolean }): Promise<ApiKeyVerdict> {
-    if (!isWellFormedApiKey(key)) return this.refused('invalid', 'INVALID_TOKEN');
+    if (!isWellFormedApiKey(key)) return this.refused('invalid', 'INVALID_TOKEN', options.charge);
     const hash = hashApiKey(key);
     let owner = this.owners.get(hash);
     if (owner === undefined) {
       const found = await repository.findApiKeyOwner(this.deps.db, hash);
       // Unknown hashes are not cached: anyone can make up well-formed keys, and they must not evict real ones.
-      if (found === null) return this.refused('invalid', 'INVALID_TOKEN');
+      if (found === null) return this.refused('invalid', 'INVALID_TOKEN', options.charge);
       owner = found;
       this.owners.set(hash, owner);
     }
     const { id, userId } = owner;
     const state: ApiKeyState | null = await this.deps.sessions.checkUserState(apiKeySessionId(id), userId, () => repository.readApiKeyState(this.deps.db, id));
-    if (state === null) return this.refused('invalid', 'INVALID_TOKEN');
-    if (state.revoked) return this.refused('revoked', 'TOKEN_REVOKED');
+    if (state === null) return this.refused('invalid', 'INVALID_TOKEN', options.charge);
+    if (state.revoked) return this.refused('revoked', 'TOKEN_REVOKED', options.charge);
     const now = this.deps.clock.now();
-    if (state.expiresAt !== null && state.expiresAt <= now) return this.refused('expired', 'TOKEN_EXPIRED');
+    if (state.expiresAt !== null && state.expiresAt <= now) return this.refused('expired', 'TOKEN_EXPIRED', options.charge);
     let retryAfter: number | null = null;
     if (options.charge) {
       retryAfter = this.deps.rateLimit.charge(id);
@@ -234,8 +235,8 @@ export class ApiKeyService {
     this.pending.set(id, minute);
   }
 
-  private refused(outcome: ApiKeyOutcome, reason: 'INVALID_TOKEN' | 'TOKEN_REVOKED' | 'TOKEN_EXPIRED'): ApiKeyVerdict {
-    this.deps.requests.inc({ outcome });
+  private refused(outcome: ApiKeyOutcome, reason: 'INVALID_TOKEN' | 'TOKEN_REVOKED' | 'TOKEN_EXPIRED', counted = true): ApiKeyVerdict {
+    if (counted) this.deps.requests.inc({ outcome });
     return { ok: false, reason };
   }
 }
