@@ -38,6 +38,8 @@ const config: CodegenConfig = {
           AuthPayload: '../../sessions/token.service.js#AuthResult',
           UserConnection: '../../users/user.service.js#UserPage',
           Protected: '../../users/user.js#User as UserModel',
+          ApiKey: '../../api-keys/api-key.js#ApiKey as ApiKeyModel',
+          NewApiKey: '../../api-keys/api-key.js#NewApiKey as NewApiKeyModel',
         },
         avoidOptionals: { field: true, object: false, inputValue: false, defaultValue: true, resolvers: false },
       },

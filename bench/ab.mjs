@@ -13,7 +13,8 @@
  *     --variant='dist2:@/tmp/other-dist' --variant='pg:DATABASE_URL=postgres://…'
  *
  * A variant is NAME[:PART,PART…]; a PART is a node flag (starts with --),
- * NAME=VALUE for the server's environment, or @DIR for another build's dist/.
+ * NAME=VALUE for the server's environment, @DIR for another build's dist/,
+ * or #SCENARIO for a scenario of its own (--variant='jwt' --variant='key:#apikey').
  */
 import console from 'node:console';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -34,6 +35,8 @@ const warmup = Number(opt('warmup', '3'));
 const withBare = args.includes('--bare');
 const variants = args.filter((a) => a.startsWith('--variant=')).map((a) => a.slice('--variant='.length));
 if (variants.length === 0) variants.push('base');
+/** A variant's own scenario (a PART `#apikey`), else --scenario: compares two paths of one build, e.g. `protected` and `apikey`. */
+/** @type {Record<number, string>} */ const scenarioOf = {};
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'tokengate-ab-'));
 const secret = randomSecret();
@@ -49,13 +52,14 @@ const servers = variants.map((spec, i) => {
   const nodeArgs = [];
   let dist;
   for (const p of parts) {
-    if (p.startsWith('--')) nodeArgs.push(p);
+    if (p.startsWith('#')) scenarioOf[i] = p.slice(1);
+    else if (p.startsWith('--')) nodeArgs.push(p);
     else if (p.startsWith('@')) dist = p.slice(1);
     else env[p.slice(0, p.indexOf('='))] = p.slice(p.indexOf('=') + 1);
   }
   return tokengateServer({
     id: `v${i}`, label: name ?? `v${i}`, env, sqlite: !String(env.DATABASE_URL).startsWith('postgres'), tmp, cpu: '0', user,
-    poolSize: scenario === 'refresh' ? connections * 4 : 0, nodeArgs, signing: { algorithm: 'HS256', key: secret }, dist,
+    poolSize: (scenarioOf[i] ?? scenario) === 'refresh' ? connections * 4 : 0, nodeArgs, signing: { algorithm: 'HS256', key: secret }, dist,
   });
 });
 try {
@@ -69,7 +73,7 @@ try {
   // JIT warm-up: a fresh server runs at a fraction of its speed for its first seconds.
   for (const s of all) {
     if (warmup === 0) break;
-    const sc = s.kind === 'bare' ? 'protected' : scenario;
+    const sc = s.kind === 'bare' ? 'protected' : (scenarioOf[all.indexOf(s)] ?? scenario);
     await runWrk({ port: s.port(), spec: await s.prepare(sc), seconds: warmup, connections, cpu: '1' });
     await s.after(sc);
   }
@@ -80,7 +84,7 @@ try {
     for (let k = 0; k < all.length; k++) {
       const i = (k + r) % all.length;
       const s = all[i];
-      const sc = s.kind === 'bare' ? 'protected' : scenario;
+      const sc = s.kind === 'bare' ? 'protected' : (scenarioOf[i] ?? scenario);
       const spec = await s.prepare(sc);
       const pid = s.pids()[0] ?? 0;
       const before = cpuTicks(pid);

@@ -14,6 +14,9 @@ export function plugin(schema: GraphQLSchema): string {
   const roleType = schema.getType('Role');
   if (!isEnumType(roleType)) throw new Error('schema/ has no Role enum');
   const roles = roleType.getValues().map((value) => JSON.stringify(value.name));
+  const scopeType = schema.getType('ApiScope');
+  if (!isEnumType(scopeType)) throw new Error('schema/ has no ApiScope enum');
+  const scopes = scopeType.getValues().map((value) => JSON.stringify(value.name));
   return [
     '/** What a field needs from the caller; `{}` means anyone may call it. */',
     'export interface Requirements {',
@@ -27,9 +30,13 @@ export function plugin(schema: GraphQLSchema): string {
     '  readonly self?: true;',
     '  /** Only while the server accepts sign-ups (else FORBIDDEN). */',
     '  readonly signupOpen?: true;',
+    '  /** The scope an API key must hold to call it (`@apiKey`); absent: API keys are refused (FORBIDDEN, reason API_KEY). */',
+    '  readonly apiKey?: ApiScope;',
     '}',
     '',
     `export type Role = ${roles.join(' | ')};`,
+    '',
+    `export type ApiScope = ${scopes.join(' | ')};`,
     '',
     '/** The requirements of every field of the root types, by type and field name. */',
     'export interface OperationRequirements {',

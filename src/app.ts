@@ -6,6 +6,7 @@ import type { Db } from './db/database.js';
 import { migrateToLatest } from './db/database.js';
 import { createAccountsFeature } from './accounts/index.js';
 import { createAuditFeature } from './audit/index.js';
+import { createApiKeysFeature } from './api-keys/index.js';
 import { createEmailFeature } from './email/index.js';
 import type { OutboxWorker } from './email/index.js';
 import { createKeysFeature } from './keys/index.js';
@@ -76,11 +77,18 @@ export interface App {
  */
 export function buildApp(config: Config, deps: AppDeps = {}): App {
   const core = createCore(config, deps);
-  const { features, services, keys, sessions, email } = composeFeatures(core, deps);
+  const { features, services, keys, sessions, email, apiKeys } = composeFeatures(core, deps);
   for (const task of features.flatMap((f) => f.pruneTasks ?? [])) core.pruner.register(task);
   const transports = createTransports(core, {
-    schema: buildSchema(deps.extraSchema, features),
-    buildContext: createContextBuilder({ accessTokens: keys.accessTokens, sessions: core.sessions, clock: core.clock, signupEnabled: config.signupEnabled }),
+    schema: buildSchema(deps.extraSchema, features, { trace: config.authTrace }),
+    buildContext: createContextBuilder({
+      accessTokens: keys.accessTokens,
+      sessions: core.sessions,
+      clock: core.clock,
+      signupEnabled: config.signupEnabled,
+      apiKeys: apiKeys.apiKeys,
+      authTrace: config.authTrace,
+    }),
     jwks: keys.jwks,
     csrfFor: sessions.csrfFor,
     readiness: async () => Object.assign(await core.readiness(), ...(await Promise.all(features.map((f) => f.readiness?.() ?? {})))),
@@ -131,7 +139,8 @@ export function composeFeatures(core: Core, deps: Pick<AppDeps, 'signingKeys' | 
   const accounts = createAccountsFeature(core);
   const audit = createAuditFeature(core);
   const social = createSocialFeature(core, { signIn: signIn.signIn });
-  const features: readonly Feature[] = [keys, sessions, email, mfa, signIn, accounts, audit, social];
+  const apiKeys = createApiKeysFeature(core);
+  const features: readonly Feature[] = [keys, sessions, email, mfa, signIn, accounts, audit, social, apiKeys];
   const services = {
     signIn: signIn.signIn,
     tokens: sessions.tokens,
@@ -142,6 +151,7 @@ export function composeFeatures(core: Core, deps: Pick<AppDeps, 'signingKeys' | 
     sessionEvents: sessions.sessionEvents,
     audit: audit.audit,
     social: social.social,
+    apiKeys: apiKeys.apiKeys,
   };
-  return { features, services, keys, sessions, email };
+  return { features, services, keys, sessions, email, apiKeys };
 }

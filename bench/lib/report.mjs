@@ -10,6 +10,7 @@ import { median, range } from './util.mjs';
 /** Scenario order in every table, and what each one sends. */
 export const SCENARIOS = /** @type {const} */ ({
   protected: '`{ protected { loggedInAs } }` with a valid token (Flask, bare: `GET /protected`), the same token on every request',
+  apikey: '`{ protected { loggedInAs } }` with an API key (`Authorization: Bearer tg_pat_…`, scope PROFILE) instead of an access token, the same key on every request',
   fresh: '`{ protected { loggedInAs } }` with a different valid token on every request (12,000 tokens of one session round-robin, more than the verdict cache holds): a full signature verification each time',
   invalid: 'the same request with a forged token (right shape, wrong signature): must be refused',
   me: '`{ me { id username roles } }` with a valid token',
@@ -221,6 +222,7 @@ export function checkTargets(rows, servers, extra) {
         add('`protected` p50 < 10 ms, p99 < 20 ms at 50 connections', null, 'not measured');
       }
       ratio('invalid token ≥ 90 % of the valid-token rate', get(server.id, 'invalid'), prot, 0.9);
+      ratio('`apikey` ≥ 90 % of `protected` (the JWT path)', get(server.id, 'apikey'), prot, 0.9);
       ratio('`me` ≥ 40 % of the bare floor', get(server.id, 'me'), bare('protected'), 0.4);
       ratio('`refreshToken` ≥ 20 % of the bare floor', get(server.id, 'refresh'), bare('protected'), 0.2);
       const argon2 = extra.argon2Rates.length > 0 ? { rounds: extra.argon2Rates, rps: median(extra.argon2Rates) } : undefined;
@@ -228,6 +230,7 @@ export function checkTargets(rows, servers, extra) {
     } else {
       ratio('`protected` ≥ 70 % of tokengate on SQLite', prot, get('tokengate', 'protected'), 0.7);
       ratio('`me` ≥ 70 % of tokengate on SQLite', get(server.id, 'me'), get('tokengate', 'me'), 0.7);
+      ratio('`apikey` ≥ 90 % of `protected` (the JWT path)', get(server.id, 'apikey'), prot, 0.9);
       ratio('`refreshToken` against tokengate on SQLite', get(server.id, 'refresh'), get('tokengate', 'refresh'), null);
     }
     const own = rows.filter((r) => r.server.id === server.id && Number.isFinite(r.peakRss));

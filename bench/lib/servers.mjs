@@ -64,6 +64,8 @@ export const BENCH_RATE_LIMITS = Object.freeze({
   RATE_LIMIT_LOGIN_ADDRESS: '1000000/1s',
   RATE_LIMIT_SIGNUP_ADDRESS: '1000000/1s',
   RATE_LIMIT_REFRESH_ADDRESS: '1000000/1s',
+  // One key under load: its own budget (default 600/1m) would refuse almost every request.
+  API_KEY_RATE_LIMIT: '1000000/1s',
 });
 
 /** @returns {string} a random secret of 48 URL-safe characters */
@@ -257,7 +259,7 @@ export function tokengateServer({ id, label, env, sqlite, tmp, cpu, user, poolSi
     label,
     kind: 'tokengate',
     algorithm: signing?.algorithm ?? 'HS256',
-    scenarios: scenarios ?? ['protected', ...(signing ? ['fresh'] : []), 'invalid', 'me', 'refresh', 'login'],
+    scenarios: scenarios ?? ['protected', 'apikey', ...(signing ? ['fresh'] : []), 'invalid', 'me', 'refresh', 'login'],
     login,
     async start() {
       const started = await launchAndWait(launch({}), label);
@@ -275,6 +277,14 @@ export function tokengateServer({ id, label, env, sqlite, tmp, cpu, user, poolSi
         case 'protected': {
           const { accessToken } = await login();
           return graphqlSpec(JSON.stringify({ query: QUERIES.protected }), `"loggedInAs":"${user.username}"`, 'success', accessToken);
+        }
+        case 'apikey': {
+          // createApiKey needs a fresh token: the one a login just issued.
+          const { accessToken } = await login();
+          const { json } = await graphql(port, 'mutation { createApiKey(name: "bench", scopes: [PROFILE]) { key } }', {}, accessToken);
+          const key = /** @type {{ createApiKey?: { key: string } } | undefined} */ (json.data)?.createApiKey?.key;
+          if (!key) throw new Error(`${label}: createApiKey failed: ${JSON.stringify(json).slice(0, 500)}`);
+          return graphqlSpec(JSON.stringify({ query: QUERIES.protected }), `"loggedInAs":"${user.username}"`, 'success', key);
         }
         case 'fresh': {
           await makeFreshTokens();

@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
+import { Counter } from 'prom-client';
+import { ApiKeyService, KeyRateLimit } from '../api-keys/index.js';
 import { ConfigError, loadConfig, type Config } from '../config/config.js';
 import { PasswordHasher } from '../credentials/password.js';
 import { migrateToLatest, openDatabase, type Db } from '../db/database.js';
@@ -12,13 +14,15 @@ import { createEventBus, createSessionGuard, SessionService, type Viewer } from 
 import { ROLES, type Role } from '../users/user.js';
 import { UserService } from '../users/user.service.js';
 import { TotpService } from '../mfa/index.js';
-import { AuthRateLimits } from '../core/rate-limits.js';
+import { AuthRateLimits, makeLimiter } from '../core/rate-limits.js';
 
 const USAGE = `Usage (same environment as the server: DATABASE_URL, REDIS_URL, …):
   npm run user:list [-- --json]              every user: username, roles, id, created
   npm run user:roles USERNAME ROLES          replace a user's roles, e.g. USER,ADMIN
   npm run sessions:revoke USERNAME           end every session of a user, on every instance
   npm run mfa:reset USERNAME                 turn a user's TOTP off (lost phone) and end their sessions
+  npm run apikeys:list USERNAME [-- --json]  a user's API keys (not revoked): prefix, name, scopes, dates
+  npm run apikeys:revoke USERNAME            revoke every API key of a user, on every instance (their sockets close)
 
 Exit codes: 0 done, 64 usage error, 65 refused (unknown user, last ADMIN, …),
 69 Redis unreachable (nothing was changed), 78 bad configuration, 1 anything else.`;
@@ -35,6 +39,7 @@ interface Services {
   readonly users: UserService;
   readonly sessions: SessionService;
   readonly totp: TotpService;
+  readonly apiKeys: ApiKeyService;
 }
 
 /** Builds the services as the server does, with the same door (Redis epochs when REDIS_URL is set). */
@@ -64,8 +69,17 @@ async function withServices<T>(config: Config, writes: boolean, run: (services: 
       rateLimits: new AuthRateLimits(config.rateLimits, logger, null),
       logger,
     });
+    const apiKeys = new ApiKeyService({
+      db,
+      clock: systemClock,
+      sessions,
+      // The CLI verifies no key: neither the rate limit nor the request counter is used here.
+      rateLimit: new KeyRateLimit(makeLimiter(null, 'api-key', config.apiKeys.rateLimit.points, config.apiKeys.rateLimit.duration), config.apiKeys.rateLimit, systemClock, logger),
+      requests: new Counter({ name: 'tokengate_api_key_requests_total', help: 'unused in the CLI', labelNames: ['outcome'], registers: [] }),
+      logger,
+    });
     try {
-      return await run({ users, sessions, totp }, db);
+      return await run({ users, sessions, totp, apiKeys }, db);
     } finally {
       await guard.close();
     }
@@ -121,6 +135,26 @@ async function resetMfa(services: Services, username: string): Promise<void> {
   process.stdout.write(`Two-factor authentication of ${user.username} is off and their sessions have ended; they sign in with the password alone and may enroll again\n`);
 }
 
+async function listApiKeys(services: Services, username: string, json: boolean): Promise<void> {
+  const user = await findUser(services.users, username);
+  const keys = await services.apiKeys.list(user.id);
+  const when = (date: Date | null) => date?.toISOString() ?? '-';
+  if (!json) process.stdout.write(`${'PREFIX'.padEnd(12)} ${'NAME'.padEnd(24)} ${'SCOPES'.padEnd(28)} ${'CREATED'.padEnd(24)} ${'LAST USED'.padEnd(24)} ${'EXPIRES'.padEnd(24)} ID\n`);
+  for (const key of keys) {
+    const line = json
+      ? JSON.stringify({ id: key.id, name: key.name, prefix: key.prefix, scopes: key.scopes, createdAt: when(key.createdAt), lastUsedAt: key.lastUsedAt?.toISOString() ?? null, expiresAt: key.expiresAt?.toISOString() ?? null })
+      : `${key.prefix.padEnd(12)} ${key.name.slice(0, 24).padEnd(24)} ${key.scopes.join(',').padEnd(28)} ${when(key.createdAt).padEnd(24)} ${when(key.lastUsedAt).padEnd(24)} ${when(key.expiresAt).padEnd(24)} ${key.id}`;
+    process.stdout.write(`${line}\n`);
+  }
+  if (!json) process.stderr.write(`${keys.length} API key${keys.length === 1 ? '' : 's'} of ${user.username}\n`);
+}
+
+async function revokeApiKeys(services: Services, username: string): Promise<void> {
+  const user = await findUser(services.users, username);
+  const count = await services.apiKeys.revokeAllOf({ id: CLI_ACTOR.userId, sessionId: null }, user.id, { userAgent: null, clientAddress: 'cli', requestId: randomUUID() });
+  process.stdout.write(`Revoked ${count} API key${count === 1 ? '' : 's'} of ${user.username}\n`);
+}
+
 async function run(argv: string[]): Promise<number> {
   const { positionals, values } = parseArgs({ args: argv, allowPositionals: true, options: { json: { type: 'boolean' }, help: { type: 'boolean' } } });
   const [command, ...args] = positionals;
@@ -140,14 +174,18 @@ async function run(argv: string[]): Promise<number> {
       break;
     case 'sessions:revoke':
     case 'mfa:reset':
+    case 'apikeys:list':
+    case 'apikeys:revoke':
       expect(1);
       break;
     default:
       throw new UsageError(`Unknown command ${command}`);
   }
   const config = loadConfig(process.env);
-  await withServices(config, command !== 'user:list', (services) => {
+  await withServices(config, command !== 'user:list' && command !== 'apikeys:list', (services) => {
     if (command === 'user:list') return listUsers(services, values.json === true);
+    if (command === 'apikeys:list') return listApiKeys(services, args[0]!, values.json === true);
+    if (command === 'apikeys:revoke') return revokeApiKeys(services, args[0]!);
     if (command === 'user:roles') return setRoles(services, args[0]!, args[1]!);
     if (command === 'mfa:reset') return resetMfa(services, args[0]!);
     return revokeSessions(services, args[0]!);

@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import type { Parsed, SectionContext } from './section.js';
 import { accountsSection, type AccountsConfig } from './sections/accounts.section.js';
+import { apiKeysSection, type ApiKeysConfig } from './sections/api-keys.section.js';
+import { authTraceSection, type AuthTraceConfig } from './sections/auth-trace.section.js';
 import { argon2Section, type Argon2Config } from './sections/argon2.section.js';
 import { cookiesSection, type CookiesConfig } from './sections/cookies.section.js';
 import { databaseSection, dataDirOf, type DatabaseConfig } from './sections/database.section.js';
@@ -52,10 +54,12 @@ export const CONFIG_SECTIONS = [
   totpSection,
   tracingSection,
   socialSection,
+  apiKeysSection,
+  authTraceSection,
 ] as const;
 
 /** The validated, frozen configuration; built once by loadConfig and passed down. */
-export interface Config extends EnvironmentConfig, HttpConfig, AccountsConfig, SessionsConfig {
+export interface Config extends EnvironmentConfig, HttpConfig, AccountsConfig, SessionsConfig, AuthTraceConfig {
   readonly database: DatabaseConfig;
   /** Folder for local state: the SQLite file's folder, or ./data. */
   readonly dataDir: string;
@@ -78,6 +82,7 @@ export interface Config extends EnvironmentConfig, HttpConfig, AccountsConfig, S
   readonly tracing: TracingConfig;
   /** Social sign-in: the OpenID providers and where browsers may be sent back. */
   readonly social: SocialConfig;
+  readonly apiKeys: ApiKeysConfig;
 }
 
 /** Thrown by loadConfig with every problem found, one per line. */

@@ -38,7 +38,7 @@ export function createSubscriptionClient(auth: Auth, url: string): Client {
 }
 
 /** GraphiQL's fetcher: HTTP through the auth fetch, subscriptions through graphql-ws, introspection annotated with each field's requirement. */
-export function createExplorerFetcher(auth: Auth, endpoints: Endpoints, wsClient: Client): Fetcher {
+export function createExplorerFetcher(auth: Auth, endpoints: Endpoints, wsClient: Client, onResult: (result: unknown) => void = () => {}): Fetcher {
   const authFetch = createAuthFetch(auth);
   const fetcher = createGraphiQLFetcher({
     url: endpoints.http,
@@ -50,6 +50,7 @@ export function createExplorerFetcher(auth: Auth, endpoints: Endpoints, wsClient
   });
   return async (params, options) => {
     const result = await fetcher(params, options);
+    if (params.operationName !== 'IntrospectionQuery') onResult(result);
     return params.operationName === 'IntrospectionQuery' ? annotateIntrospection(result) : result;
   };
 }

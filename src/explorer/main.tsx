@@ -10,6 +10,7 @@ import { createRoot } from 'react-dom/client';
 import { GraphiQL, HISTORY_PLUGIN } from 'graphiql';
 import { createExplorerFetcher, createSubscriptionClient, endpointsFor } from './fetcher.js';
 import { AuthSession } from './session.js';
+import { AuthTraceStore, authTracePlugin } from './trace-panel.js';
 import { SessionBadge, signInPlugin, useSession } from './sign-in-panel.js';
 
 /*
@@ -21,8 +22,9 @@ import { SessionBadge, signInPlugin, useSession } from './sign-in-panel.js';
 const endpoints = endpointsFor(window.location);
 const session = new AuthSession({ endpoint: endpoints.http, fetch: window.fetch.bind(window), cookies: () => document.cookie });
 const plugin = signInPlugin(session);
-// After GraphiQL's docs: the sign-in panel, then the history.
-const PLUGINS = [plugin, HISTORY_PLUGIN];
+const traces = new AuthTraceStore();
+// After GraphiQL's docs: the sign-in panel, the history, the authorization trace.
+const PLUGINS = [plugin, HISTORY_PLUGIN, authTracePlugin(traces)];
 
 const DEFAULT_QUERY = `# tokengate explorer
 #
@@ -51,7 +53,7 @@ function Explorer(): ReactElement {
   const sessionKey = state.status === 'signed-in' ? (state.claims.sessionId ?? state.user.id) : 'anonymous';
   const wsClient = useMemo(() => createSubscriptionClient(session.auth, endpoints.ws), [sessionKey]);
   useEffect(() => () => void wsClient.dispose(), [wsClient]);
-  const fetcher = useMemo(() => createExplorerFetcher(session.auth, endpoints, wsClient), [wsClient]);
+  const fetcher = useMemo(() => createExplorerFetcher(session.auth, endpoints, wsClient, traces.record), [wsClient]);
   useEffect(() => {
     // Back from an identity provider (#tg_code), else an earlier session in the cookie.
     void session.completeSocial().then(() => session.restoreFromCookie());

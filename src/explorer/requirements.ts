@@ -16,7 +16,7 @@ export type RequirementMap = Readonly<Record<string, Readonly<Record<string, Fie
 /** The map the explorer shows. */
 export const fieldRequirements: RequirementMap = requirements;
 
-/** A short line for people, e.g. "signed in · role ADMIN · fresh token"; null for a field the map does not know. */
+/** A short line for people, e.g. "signed in · role ADMIN · API key scope ADMIN_READ"; null for a field the map does not know. */
 export function describeRequirement(requirement: FieldRequirement | undefined): string | null {
   if (requirement === undefined) return null;
   const parts: string[] = [];
@@ -24,8 +24,10 @@ export function describeRequirement(requirement: FieldRequirement | undefined): 
   if (requirement.role) parts.push(`role ${requirement.role}`);
   if (requirement.fresh) parts.push('fresh token (straight from a password login)');
   if (requirement.self) parts.push('own record or ADMIN');
-  if (parts.length > 0) return parts.join(' · ');
-  return requirement.signupOpen ? 'public, while sign-ups are open (SIGNUP_ENABLED)' : 'public: no sign-in needed';
+  // What an API key needs here; a root field without it refuses keys (not said: that is every field without one).
+  const key = requirement.apiKey ? ` · API key scope ${requirement.apiKey}` : '';
+  if (parts.length > 0) return parts.join(' · ') + key;
+  return (requirement.signupOpen ? 'public, while sign-ups are open (SIGNUP_ENABLED)' : 'public: no sign-in needed') + key;
 }
 
 interface IntrospectionField {

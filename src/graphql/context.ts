@@ -25,6 +25,32 @@ export interface GraphQLContext {
   readonly cookies: CookieTransport | null;
   /** The HTTP request's own cookies and a way to set one on its answer, whatever REFRESH_TOKEN_COOKIE says; absent or null on WebSocket. */
   readonly requestCookies?: RequestCookies | null;
+  /** With AUTH_TRACE on: each decision of the permission layer, in the order made (returned as `extensions.authTrace`). */
+  readonly authTrace?: AuthTraceEntry[];
+}
+
+/** One decision of the permission layer (docs/api.md, "Authorization trace"). */
+export interface AuthTraceEntry {
+  /** The field's response path, e.g. `users.nodes.0.email`. */
+  readonly path: string;
+  /** The SDL directives that decided it, as written (e.g. `@hasRole(role: ADMIN) @apiKey(scope: ADMIN_READ)`). */
+  readonly rule: string;
+  readonly allowed: boolean;
+  /** The refusal's `reason` (or its code when it has none); null when allowed. */
+  readonly reason: string | null;
+}
+
+/** How an API key became a viewer, or why it did not. */
+export type ApiKeyVerdict = { readonly ok: true; readonly viewer: Viewer } | { readonly ok: false; readonly reason: AuthFailureReason };
+
+/**
+ * The API keys feature, as the context builder uses it: a key in, a viewer
+ * (with its grant) or the reason out. Throws only when the check could not be
+ * made (the database is away). `charge: false` re-checks a key without
+ * counting a request against its rate limit (a socket's periodic check).
+ */
+export interface ApiKeyVerifier {
+  verify(key: string, options: { readonly charge: boolean }): Promise<ApiKeyVerdict>;
 }
 
 
@@ -52,6 +78,10 @@ export interface ContextBuilderDeps {
   readonly sessions: SessionService;
   readonly clock: Clock;
   readonly signupEnabled: boolean;
+  /** Requests with `Bearer tg_pat_…`; without it every key is refused as INVALID_TOKEN. */
+  readonly apiKeys?: ApiKeyVerifier;
+  /** AUTH_TRACE: give each context an `authTrace` to fill. */
+  readonly authTrace?: boolean;
 }
 
 /**
@@ -60,7 +90,12 @@ export interface ContextBuilderDeps {
  * know, or a bearer JWT still to be verified. Declared here, beside the
  * builder that consumes it, so graphql/ imports nothing from http/.
  */
-export type Credential = { readonly kind: 'none' } | { readonly kind: 'malformed' } | { readonly kind: 'bearer'; readonly token: string };
+export type Credential =
+  | { readonly kind: 'none' }
+  | { readonly kind: 'malformed' }
+  | { readonly kind: 'bearer'; readonly token: string }
+  /** `Bearer tg_pat_…` of the right length; its checksum is the API keys feature's to check. */
+  | { readonly kind: 'api_key'; readonly key: string };
 
 /** What the transport (HTTP request or WebSocket connection) knows of a request. */
 export interface ContextInput {
@@ -71,6 +106,8 @@ export interface ContextInput {
   readonly cookies?: CookieTransport | null;
   /** The HTTP request's own cookies (absent on WebSocket). */
   readonly requestCookies?: RequestCookies | null;
+  /** A socket's periodic re-check of its credential, not a request: an API key is not charged for it. */
+  readonly recheck?: boolean;
 }
 
 /**
@@ -79,10 +116,11 @@ export interface ContextInput {
  * records why, and the permission rules turn that into the contract's error.
  */
 export function createContextBuilder(deps: ContextBuilderDeps): (input: ContextInput) => Promise<GraphQLContext> {
-  return async ({ credential, meta, cookies, requestCookies }) => {
-    const rest = { meta, cookies: cookies ?? null, requestCookies: requestCookies ?? null, signupEnabled: deps.signupEnabled };
+  return async ({ credential, meta, cookies, requestCookies, recheck }) => {
+    const base = { meta, cookies: cookies ?? null, requestCookies: requestCookies ?? null, signupEnabled: deps.signupEnabled };
+    const rest = deps.authTrace ? { ...base, authTrace: [] } : base;
     try {
-      const { viewer, authFailure } = await authenticate(deps, credential);
+      const { viewer, authFailure } = await authenticate(deps, credential, recheck === true);
       return { viewer, authFailure, authUnavailable: null, ...rest };
     } catch (error) {
       const authUnavailable = error instanceof Error ? error : new Error(String(error));
@@ -91,7 +129,7 @@ export function createContextBuilder(deps: ContextBuilderDeps): (input: ContextI
   };
 }
 
-async function authenticate(deps: ContextBuilderDeps, credential: Credential): Promise<{ viewer: Viewer | null; authFailure: AuthFailureReason | null }> {
+async function authenticate(deps: ContextBuilderDeps, credential: Credential, recheck: boolean): Promise<{ viewer: Viewer | null; authFailure: AuthFailureReason | null }> {
   switch (credential.kind) {
     case 'none':
       return { viewer: null, authFailure: 'MISSING_TOKEN' };
@@ -99,6 +137,11 @@ async function authenticate(deps: ContextBuilderDeps, credential: Credential): P
       return { viewer: null, authFailure: 'INVALID_TOKEN' };
     case 'bearer':
       return authenticateBearer(deps, credential.token);
+    case 'api_key': {
+      if (deps.apiKeys === undefined) return { viewer: null, authFailure: 'INVALID_TOKEN' };
+      const verdict = await deps.apiKeys.verify(credential.key, { charge: !recheck });
+      return verdict.ok ? { viewer: verdict.viewer, authFailure: null } : { viewer: null, authFailure: verdict.reason };
+    }
     default: {
       const never: never = credential;
       return never;

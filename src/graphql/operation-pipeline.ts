@@ -14,7 +14,7 @@ import {
   type ValidationRule,
 } from 'graphql';
 import type { Logger } from '../platform/logger.js';
-import type { GraphQLContext } from './context.js';
+import type { AuthTraceEntry, GraphQLContext } from './context.js';
 import { formatError, isExpectedError } from './format-error.js';
 import type { QueryLimits } from './query-limits.js';
 
@@ -25,6 +25,8 @@ export interface OperationPipelineOptions {
   /** INTROSPECTION: when off, introspection is refused and "Did you mean …" suggestions are hidden. */
   readonly introspection: boolean;
   readonly logger: Logger;
+  /** AUTH_TRACE: each answer carries its context's `authTrace` as `extensions.authTrace`. */
+  readonly authTrace?: boolean;
 }
 
 /** The Apollo Server options that run the pipeline over HTTP (spread into `new ApolloServer`). */
@@ -64,11 +66,18 @@ export interface OperationPipeline {
   prepare(query: string, operationName: string | null | undefined): PreparedOperation;
   /** What a client is shown of errors met outside Apollo: each unexpected one logged, then formatted and stripped of suggestions. */
   formatErrors(errors: readonly GraphQLError[], source: ErrorSource): GraphQLFormattedError[];
+  /**
+   * With AUTH_TRACE on, the decisions recorded since the last call (each is
+   * taken once: a subscription's events each carry their own); null when off.
+   */
+  takeAuthTrace(context: GraphQLContext): AuthTraceEntry[] | null;
 }
 
 /** Builds the pipeline once per app. */
 export function createOperationPipeline(options: OperationPipelineOptions): OperationPipeline {
   const { schema, queryLimits, introspection, logger } = options;
+  const takeAuthTrace = (context: GraphQLContext): AuthTraceEntry[] | null =>
+    options.authTrace && context.authTrace !== undefined ? context.authTrace.splice(0, context.authTrace.length) : null;
   const hideSuggestions = !introspection;
   // Apollo adds graphql-js's specified rules, and its own NoIntrospection rule
   // when `introspection` is false; outside Apollo both are added here. The two
@@ -99,6 +108,15 @@ export function createOperationPipeline(options: OperationPipelineOptions): Oper
           async didEncounterErrors({ errors, contextValue, operationName }) {
             logUnexpected(errors, { operationName, requestId: contextValue.meta?.requestId });
           },
+          ...(options.authTrace
+            ? {
+                async willSendResponse({ response, contextValue }) {
+                  const authTrace = takeAuthTrace(contextValue);
+                  if (authTrace === null || response.body.kind !== 'single') return;
+                  response.body.singleResult.extensions = { ...response.body.singleResult.extensions, authTrace };
+                },
+              }
+            : {}),
         };
       },
     },
@@ -115,6 +133,7 @@ export function createOperationPipeline(options: OperationPipelineOptions): Oper
       if (operation === null || operation === undefined) return { ok: false, errors: [withCode(new GraphQLError('Unable to identify the operation.'), 'BAD_REQUEST')] };
       return { ok: true, document, operation };
     },
+    takeAuthTrace,
     formatErrors(errors, source) {
       logUnexpected(errors, source);
       return errors.map((error) => {

@@ -1,21 +1,23 @@
 import { allow, chain, deny, rule, shield } from 'graphql-shield';
 import type { IRule, IRules } from 'graphql-shield';
-import type { IMiddlewareTypeMap } from 'graphql-middleware';
+import type { IMiddlewareFunction, IMiddlewareTypeMap } from 'graphql-middleware';
 import {
   GraphQLError,
   getDirectiveValues,
   isIntrospectionType,
   isObjectType,
   isSpecifiedDirective,
+  print,
   responsePathAsArray,
   type DirectiveNode,
   type GraphQLObjectType,
   type GraphQLResolveInfo,
   type GraphQLSchema,
 } from 'graphql';
-import { AppError, ErrorCode, unauthenticated } from '../errors.js';
+import { AppError, ErrorCode, forbiddenForApiKey, unauthenticated } from '../errors.js';
+import { API_SCOPES, type ApiKeyGrant, type ApiScope, type Viewer } from '../sessions/ports.js';
 import { ROLES, type Role } from '../users/user.js';
-import type { GraphQLContext } from './context.js';
+import type { AuthTraceEntry, GraphQLContext } from './context.js';
 
 /** A rule or a combination of rules (graphql-shield does not export these names). */
 type ShieldRule = IRule | ReturnType<typeof chain>;
@@ -80,6 +82,8 @@ function hasRole(role: Role): ShieldRule {
  */
 const hasFreshToken = rule({ cache: 'no_cache' })((_parent, _args, ctx: GraphQLContext, info: GraphQLResolveInfo) => {
   if (ctx.viewer === null) return notSignedIn(ctx, info);
+  // A key is never fresh, and the contract refuses it by name (the key layer has refused it already on root fields).
+  if (ctx.viewer.apiKey !== undefined) return refuse(forbiddenForApiKey(), info);
   return ctx.viewer.fresh
     ? true
     : refuse(new AppError(ErrorCode.FRESH_TOKEN_REQUIRED, 'This needs a fresh token: sign in again (with your second factor, when it is on).'), info);
@@ -115,6 +119,8 @@ export interface Requirements {
   role?: Role;
   self?: true;
   signupOpen?: true;
+  /** The scope an API key needs for this root field; absent: API keys are refused. */
+  apiKey?: ApiScope;
 }
 
 /** What one directive means: its rule, and what it tells clients. */
@@ -123,6 +129,12 @@ interface DirectiveRule {
   readonly needs: (args: Record<string, unknown>) => Requirements;
   /** Only fields of these types may carry it (or types among them). */
   readonly onlyOn?: readonly string[];
+}
+
+function scopeArgument(args: Record<string, unknown>): ApiScope {
+  const scope = args.scope;
+  if (typeof scope !== 'string' || !(API_SCOPES as readonly string[]).includes(scope)) throw new Error(`unknown API key scope ${String(scope)}`);
+  return scope as ApiScope;
 }
 
 function roleArgument(args: Record<string, unknown>): Role {
@@ -139,6 +151,8 @@ const DIRECTIVE_RULES: Readonly<Record<string, DirectiveRule>> = {
   freshToken: { rule: () => hasFreshToken, needs: () => ({ signedIn: true, fresh: true }) },
   self: { rule: () => isSelfOrAdmin, needs: () => ({ signedIn: true, self: true }), onlyOn: ['User'] },
   signupOpen: { rule: () => signupIsOpen, needs: () => ({ signupOpen: true }) },
+  // Not a shield rule: the API key layer (below) reads it; for everyone else the field's other directives decide.
+  apiKey: { rule: (args) => (scopeArgument(args), allow), needs: (args) => ({ apiKey: scopeArgument(args) }), onlyOn: ['Query', 'Mutation', 'Subscription'] },
 };
 
 /** The root types: each of their fields declares its own rule, never inherited from a type-level directive. */
@@ -149,6 +163,8 @@ interface Declared {
   readonly name: string;
   readonly spec: DirectiveRule;
   readonly args: Record<string, unknown>;
+  /** As written in the SDL, e.g. `@hasRole(role: ADMIN)` (the authorization trace names it). */
+  readonly text: string;
 }
 
 function readDirectives(schema: GraphQLSchema, nodes: readonly DirectiveNode[], where: string): Declared[] {
@@ -168,7 +184,7 @@ function readDirectives(schema: GraphQLSchema, nodes: readonly DirectiveNode[], 
     } catch (error) {
       throw new Error(`${where}: bad arguments to @${definition.name}: ${(error as Error).message}`, { cause: error });
     }
-    declared.push({ name: definition.name, spec, args });
+    declared.push({ name: definition.name, spec, args, text: print(node) });
   }
   return declared;
 }
@@ -194,6 +210,11 @@ function decideFields(schema: GraphQLSchema): Map<string, Map<string, Declared[]
       if (effective.length === 0) continue;
       if (effective.length > 1 && effective.some((d) => d.name === 'public')) {
         throw new Error(`${where}: @public cannot be combined with another rule`);
+      }
+      if (effective.some((d) => d.name === 'apiKey')) {
+        if (effective.every((d) => d.name === 'apiKey')) throw new Error(`${where}: @apiKey admits keys only; declare who else may call it (@signedIn, @hasRole …)`);
+        if (effective.some((d) => d.name === 'freshToken')) throw new Error(`${where}: @apiKey cannot go with @freshToken: a key is never fresh`);
+        if (effective.filter((d) => d.name === 'apiKey').length > 1) throw new Error(`${where}: one @apiKey scope per field`);
       }
       for (const d of effective) {
         if (d.spec.onlyOn !== undefined && !d.spec.onlyOn.includes(type.name)) {
@@ -222,7 +243,7 @@ export function deriveRuleMap(schema: GraphQLSchema): Record<string, IRuleFieldM
   for (const [typeName, fields] of decideFields(schema)) {
     const typeRules: IRuleFieldMap = {};
     for (const [fieldName, declared] of fields) {
-      const fieldRules = declared.map((d) => d.spec.rule(d.args));
+      const fieldRules = declared.filter((d) => d.name !== 'apiKey').map((d) => d.spec.rule(d.args));
       typeRules[fieldName] = fieldRules.length === 1 ? fieldRules[0]! : chain(...fieldRules);
     }
     map[typeName] = typeRules;
@@ -247,17 +268,124 @@ export function deriveRequirements(schema: GraphQLSchema): Record<(typeof ROOT_T
   return result;
 }
 
+/** Refuses what an API key may not do on a root field declaring `scope` (null: none); null when the key may go on. */
+function refuseKey(viewer: Viewer, grant: ApiKeyGrant, scope: ApiScope | null): AppError | null {
+  if (scope === null || !grant.scopes.includes(scope)) return forbiddenForApiKey();
+  // The ADMIN scopes act for the owner's role as it is now (read on every request), never as it was at creation.
+  if ((scope === 'ADMIN_READ' || scope === 'ADMIN_WRITE') && !viewer.user.roles.includes('ADMIN')) {
+    return new AppError(ErrorCode.FORBIDDEN, 'This needs the ADMIN role.');
+  }
+  if (grant.retryAfter !== null) {
+    return new AppError(ErrorCode.RATE_LIMITED, `This API key made too many requests; try again in ${grant.retryAfter} s.`, { retryAfter: grant.retryAfter });
+  }
+  return null;
+}
+
 /**
- * The shield middleware for the schema, its rules read from the schema's
- * directives, on the fields that need a check. A field anyone may read
- * (`@public`, or a type marked so) gets no middleware at all: shield would
+ * The API key layer, in front of shield on every root field: a request made
+ * with an API key reaches a field only if the field declares
+ * `@apiKey(scope: …)` with a scope the key holds (deny by default: a field
+ * without one, `@public` ones included, refuses keys with FORBIDDEN /
+ * API_KEY). Every other request goes straight through, synchronously: the
+ * access-token path pays one function call per root field.
+ */
+function apiKeyLayer(schema: GraphQLSchema, decided: Map<string, Map<string, Declared[]>>): IMiddlewareTypeMap {
+  const layer: IMiddlewareTypeMap = {};
+  for (const root of ROOT_TYPES) {
+    const type = schema.getType(root);
+    if (!isObjectType(type)) continue;
+    const fields: Record<string, IMiddlewareFunction> = {};
+    for (const field of Object.keys(type.getFields())) {
+      const declared = decided.get(root)?.get(field)?.find((d) => d.name === 'apiKey');
+      const scope = declared === undefined ? null : scopeArgument(declared.args);
+      fields[field] = (resolve, parent, args, ctx: GraphQLContext, info) => {
+        const grant = ctx.viewer?.apiKey;
+        if (grant === undefined) return resolve(parent, args, ctx, info);
+        const refusal = refuseKey(ctx.viewer!, grant, scope);
+        return refusal === null ? resolve(parent, args, ctx, info) : refuse(refusal, info);
+      };
+    }
+    layer[root] = fields;
+  }
+  return layer;
+}
+
+/** What the trace names for a field without any directive. */
+const UNDECLARED = '(no directive: denied)';
+
+/** The reason of a refusal, as the trace shows it: `extensions.reason`, else the code. */
+function refusalReason(value: unknown): string {
+  let cause: unknown = value;
+  for (let depth = 0; depth < 5 && cause instanceof GraphQLError && cause.originalError; depth++) cause = cause.originalError;
+  if (cause instanceof AppError) return typeof cause.extras.reason === 'string' ? cause.extras.reason : cause.code;
+  return ErrorCode.INTERNAL_SERVER_ERROR;
+}
+
+/**
+ * The authorization trace (AUTH_TRACE): two layers around the permission
+ * layers of each field they guard. The inner one marks that the field's
+ * resolver was reached (every permission layer let it through); the outer
+ * one writes the entry, `allowed` or the refusal's reason. Installed only
+ * when the trace is on: off, nothing of it runs.
+ */
+function traceLayers(guarded: IMiddlewareTypeMap[], decided: Map<string, Map<string, Declared[]>>): { outer: IMiddlewareTypeMap; inner: IMiddlewareTypeMap } {
+  const reached = new WeakSet<GraphQLResolveInfo>();
+  const outer: IMiddlewareTypeMap = {};
+  const inner: IMiddlewareTypeMap = {};
+  const markReached: IMiddlewareFunction = (resolve, parent, args, ctx, info: GraphQLResolveInfo) => {
+    reached.add(info);
+    return resolve(parent, args, ctx, info);
+  };
+  const fieldsOf = (map: IMiddlewareTypeMap, type: string) => Object.keys((map[type] as Record<string, unknown> | undefined) ?? {});
+  const types = new Set(guarded.flatMap((map) => Object.keys(map)));
+  for (const type of types) {
+    const outerFields: Record<string, IMiddlewareFunction> = {};
+    const innerFields: Record<string, IMiddlewareFunction> = {};
+    for (const field of new Set(guarded.flatMap((map) => fieldsOf(map, type)))) {
+      const rule = decided.get(type)?.get(field)?.map((d) => d.text).join(' ') || UNDECLARED;
+      innerFields[field] = markReached;
+      outerFields[field] = async (resolve, parent, args, ctx: GraphQLContext, info: GraphQLResolveInfo) => {
+        const trace = ctx.authTrace;
+        if (trace === undefined) return resolve(parent, args, ctx, info);
+        const path = responsePathAsArray(info.path).join('.');
+        try {
+          const value: unknown = await resolve(parent, args, ctx, info);
+          const allowed = reached.has(info);
+          trace.push({ path, rule, allowed, reason: allowed ? null : refusalReason(value) });
+          return value;
+        } catch (error) {
+          const allowed = reached.has(info);
+          trace.push({ path, rule, allowed, reason: allowed ? null : refusalReason(error) });
+          throw error;
+        }
+      };
+    }
+    outer[type] = outerFields;
+    inner[type] = innerFields;
+  }
+  return { outer, inner };
+}
+
+/** How the permission layers are built. */
+export interface PermissionOptions {
+  /** AUTH_TRACE: record each decision in the context's `authTrace`. */
+  readonly trace?: boolean;
+}
+
+/**
+ * The permission layers of the schema, outermost first, for applyMiddleware:
+ * the API key layer on root fields, then shield with its rules read from the
+ * schema's directives, on the fields that need a check (and, with the trace
+ * on, the trace's two layers around them). A field anyone may read
+ * (`@public`, or a type marked so) gets no shield middleware at all: shield would
  * wrap it in an async call that evaluates `allow` and then resolves it, for
  * every field of every answer (profiled: the wrapping made each scalar of
  * `me` a promise). Without a wrapper it resolves exactly as `allow` would let
  * it; errors its resolver throws pass through as they do with
  * `allowExternalErrors`. Fields without a rule keep shield's `deny`.
  */
-export function createPermissions(schema: GraphQLSchema): IMiddlewareTypeMap {
+export function createPermissions(schema: GraphQLSchema, options: PermissionOptions = {}): IMiddlewareTypeMap[] {
+  const decided = decideFields(schema);
   const ruleMap = deriveRuleMap(schema);
   const generated = shield(ruleMap satisfies IRules, {
     // Deny what no rule allows: new fields start closed.
@@ -276,5 +404,10 @@ export function createPermissions(schema: GraphQLSchema): IMiddlewareTypeMap {
       if (fieldRule === allow) delete (typeMiddleware as Record<string, unknown>)[fieldName];
     }
   }
-  return generated;
+  const layers = [apiKeyLayer(schema, decided), generated];
+  if (!options.trace) return layers;
+  const { outer, inner } = traceLayers(layers, decided);
+  return [outer, ...layers, inner];
 }
+
+export type { AuthTraceEntry };

@@ -6,7 +6,7 @@ import type { GraphQLSchema } from 'graphql';
 import { applyMiddleware } from 'graphql-middleware';
 import { applyCookieTransport } from './cookie-fields.js';
 import type { Feature, ResolverMap } from '../core/feature.js';
-import { createPermissions } from './permissions.js';
+import { createPermissions, type PermissionOptions } from './permissions.js';
 import { DateTimeScalar, JSONObjectScalar } from './resolvers/scalars.js';
 
 /** The SDL files every schema has: the root types and the authorization directives. */
@@ -44,7 +44,11 @@ function sdlFiles(): string[] {
  * feature's types must not appear without it). `extra` lets tests add fields
  * (with or without a directive) to prove how they are decided.
  */
-export function buildSchema(extra?: { typeDefs: string; resolvers: ResolverMap }, features: readonly Pick<Feature, 'name' | 'schema' | 'resolvers'>[] = []): GraphQLSchema {
+export function buildSchema(
+  extra?: { typeDefs: string; resolvers: ResolverMap },
+  features: readonly Pick<Feature, 'name' | 'schema' | 'resolvers'>[] = [],
+  permissions: PermissionOptions = {},
+): GraphQLSchema {
   if (features.length > 0) {
     const owned = new Set([...CORE_SDL, ...features.flatMap((f) => f.schema ?? [])]);
     const orphans = sdlFiles().filter((name) => !owned.has(name));
@@ -55,5 +59,5 @@ export function buildSchema(extra?: { typeDefs: string; resolvers: ResolverMap }
     typeDefs: [...loadTypeDefs(), ...(extra ? [extra.typeDefs] : [])],
     resolvers: resolvers as IExecutableSchemaDefinition['resolvers'],
   });
-  return applyMiddleware(applyCookieTransport(schema), createPermissions(schema));
+  return applyMiddleware(applyCookieTransport(schema), ...createPermissions(schema, permissions));
 }

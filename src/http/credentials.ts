@@ -7,15 +7,18 @@ const MALFORMED: Credential = Object.freeze({ kind: 'malformed' });
 
 /**
  * Parses an Authorization header value: `none` when the header is absent,
- * `malformed` when it is present but not `Bearer <jwt>` (scheme
- * case-insensitive), else the bearer token. Transport syntax lives here; what
- * the token means is decided by tokens/ and sessions/.
+ * `malformed` when it is present but neither `Bearer <jwt>` nor
+ * `Bearer tg_pat_…` (scheme case-insensitive), else the bearer token or
+ * API key. Transport syntax lives here; what the token means is decided by
+ * tokens/, sessions/ and api-keys/.
  */
 export function parseBearer(header: string | undefined): Credential {
   if (header === undefined) return NONE;
-  const match = /^bearer[ ]+([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*)[ ]*$/i.exec(header);
-  const token = match?.[1];
-  return token === undefined ? MALFORMED : { kind: 'bearer', token };
+  const token = /^bearer[ ]+([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*)[ ]*$/i.exec(header)?.[1];
+  if (token !== undefined) return { kind: 'bearer', token };
+  // An API key: `tg_pat_` and 36 base62 characters (its checksum is checked by api-keys/, before any lookup).
+  const key = /^bearer[ ]+(tg_pat_[0-9A-Za-z]{36})[ ]*$/i.exec(header)?.[1];
+  return key === undefined ? MALFORMED : { kind: 'api_key', key };
 }
 
 /**

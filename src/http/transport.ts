@@ -48,7 +48,7 @@ export function createTransports(core: Core, parts: TransportParts): Transports 
   const queryLimits = createQueryLimits(config);
   const { schema, buildContext } = parts;
   // One pipeline for both transports: Apollo's parse options, rules, formatError and suggestion hiding come from it.
-  const pipeline = createOperationPipeline({ schema, queryLimits, introspection: config.introspection, logger });
+  const pipeline = createOperationPipeline({ schema, queryLimits, introspection: config.introspection, logger, authTrace: config.authTrace });
   const apollo = new ApolloServer<GraphQLContext>({
     ...pipeline.apolloOptions,
     includeStacktraceInErrorResponses: false,

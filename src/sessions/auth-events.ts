@@ -9,7 +9,9 @@ import { SESSION_END_REASONS, type Session, type SessionEndReason } from './sess
 export type AuthEvent =
   | { readonly type: 'session_started'; readonly userId: string; readonly session: Session }
   | { readonly type: 'sessions_ended'; readonly userId: string; readonly sessionIds: readonly string[]; readonly reason: SessionEndReason }
-  | { readonly type: 'roles_changed'; readonly userId: string; readonly user: User };
+  | { readonly type: 'roles_changed'; readonly userId: string; readonly user: User }
+  /** API keys revoked (by their owner, an admin or the CLI): their sockets close, on every instance. */
+  | { readonly type: 'api_keys_revoked'; readonly userId: string; readonly keyIds: readonly string[] };
 
 /**
  * What one write through the door changed, as it committed it: what the
@@ -52,6 +54,7 @@ const authEventSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('session_started'), userId: z.string(), session: sessionSchema }),
   z.object({ type: z.literal('sessions_ended'), userId: z.string(), sessionIds: z.array(z.string()), reason: z.enum(SESSION_END_REASONS) }),
   z.object({ type: z.literal('roles_changed'), userId: z.string(), user: userSchema }),
+  z.object({ type: z.literal('api_keys_revoked'), userId: z.string(), keyIds: z.array(z.string()) }),
 ]);
 
 /** An event as it travels between instances, with the instance that published it. */

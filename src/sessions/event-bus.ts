@@ -191,7 +191,7 @@ export class RedisEventBus extends BaseEventBus {
   }
 }
 
-/** PostgreSQL's NOTIFY payload limit is 8000 bytes; events with many session ids are split. */
+/** PostgreSQL's NOTIFY payload limit is 8000 bytes; events with many session (or API key) ids are split. */
 const MAX_SESSION_IDS_PER_NOTIFY = 100;
 
 /**
@@ -230,6 +230,10 @@ export class PostgresEventBus extends BaseEventBus {
   }
 
   override publish(event: AuthEvent): void {
+    if (event.type === 'api_keys_revoked' && event.keyIds.length > MAX_SESSION_IDS_PER_NOTIFY) {
+      for (let i = 0; i < event.keyIds.length; i += MAX_SESSION_IDS_PER_NOTIFY) super.publish({ ...event, keyIds: event.keyIds.slice(i, i + MAX_SESSION_IDS_PER_NOTIFY) });
+      return;
+    }
     if (event.type !== 'sessions_ended' || event.sessionIds.length <= MAX_SESSION_IDS_PER_NOTIFY) return super.publish(event);
     for (let i = 0; i < event.sessionIds.length; i += MAX_SESSION_IDS_PER_NOTIFY) {
       super.publish({ ...event, sessionIds: event.sessionIds.slice(i, i + MAX_SESSION_IDS_PER_NOTIFY) });

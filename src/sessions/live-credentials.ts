@@ -3,6 +3,8 @@ import type { Logger } from '../platform/logger.js';
 import type { AuthEventBus, BusStatus } from './event-bus.js';
 import type { AuthEvent } from './auth-events.js';
 import type { SessionService } from './session.service.js';
+import type { SessionCheck } from './session.js';
+import { apiKeySessionId } from './viewer.js';
 
 /** A credential held open past the request that checked it (a WebSocket's token and session). */
 export interface WatchedCredential {
@@ -12,6 +14,8 @@ export interface WatchedCredential {
   readonly roles: readonly string[];
   /** The access token's `exp`, in milliseconds; the credential lives the clock tolerance longer. */
   readonly tokenExpiresAt: number;
+  /** How the credential is checked again, when not by its session: an API key (its sessionId is `apiKeySessionId(id)`, which `api_keys_revoked` names) gets the same check as its requests. */
+  readonly check?: () => Promise<SessionCheck>;
 }
 
 /** Why a watched credential stopped being good; `UNVERIFIABLE`: neither the bus nor the session guard can vouch for it. */
@@ -142,7 +146,8 @@ export class LiveCredentials {
 
   /** What the session guard says of the credential now; null: still good. */
   private async verdict(entry: Entry): Promise<InvalidReason | null> {
-    const check = await this.deps.sessions.checkSession(entry.credential.sessionId, entry.credential.userId);
+    const { credential } = entry;
+    const check = credential.check ? await credential.check() : await this.deps.sessions.checkSession(credential.sessionId, credential.userId);
     if (!check.active) return 'TOKEN_REVOKED';
     return sameRoles(check.user.roles, entry.roles) ? null : 'ROLES_CHANGED';
   }
@@ -168,6 +173,9 @@ export class LiveCredentials {
         return;
       case 'roles_changed':
         for (const entry of [...(this.byUser.get(event.userId) ?? [])]) if (!sameRoles(event.user.roles, entry.roles)) this.invalidate(entry, 'ROLES_CHANGED');
+        return;
+      case 'api_keys_revoked':
+        for (const id of event.keyIds) for (const entry of [...(this.bySession.get(apiKeySessionId(id)) ?? [])]) this.invalidate(entry, 'TOKEN_REVOKED');
         return;
       case 'session_started':
         return;

@@ -6,7 +6,7 @@
  */
 export type { AuthResult, CookieCredential, SessionStart, TokenService } from './token.service.js';
 export { SessionService, type SessionChange, type SessionOpening } from './session.service.js';
-export type { Viewer } from './viewer.js';
+export { API_SCOPES, apiKeySessionId, type ApiKeyGrant, type ApiScope, type Viewer } from './viewer.js';
 export type { AuditEntry } from './audit-trail.js';
 export { createEventBus, LocalEventBus, type AuthEventBus } from './event-bus.js';
 export { createSessionGuard } from './guards/create-session-guard.js';

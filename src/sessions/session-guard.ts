@@ -14,6 +14,14 @@ export type { AuthChange, SessionCheck };
 export interface SessionGuard {
   /** Checks that session `sessionId` of user `userId` is open, and returns the user as they are now. */
   checkSession(sessionId: string, userId: string): Promise<SessionCheck>;
+  /**
+   * Checks state of user `userId` other than a session (an API key, under its
+   * own cache `key`), with the same invalidation as session checks: cached
+   * until a write through the door for that user, on whichever instance.
+   * `load` reads it from the database (it must read the user's current state,
+   * roles included, since the answer is cached as a whole).
+   */
+  checkUserState<T>(key: string, userId: string, load: () => Promise<T>): Promise<T>;
   /** Runs before a write that ends sessions or changes a user; throws to refuse the write (nothing is written). */
   beforeChange(userId: string): Promise<void>;
   /** Runs after that write committed, before the request answers. */

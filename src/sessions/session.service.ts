@@ -49,6 +49,8 @@ export interface SessionChange extends SessionOpening {
   userChanged(user: User): void;
   /** The user as the write left them, when only what they show changed (address, verification): cached copies are replaced, nothing is announced. */
   profileChanged(user: User): void;
+  /** API keys of the door's user this write revoked: `api_keys_revoked` is announced once it committed (their sockets close). */
+  apiKeysRevoked(keyIds: readonly string[]): void;
 }
 
 /** When Redis cannot be told before the write. */
@@ -162,8 +164,13 @@ export class SessionService implements UserChanges {
     return this.deps.guard.checkSession(sessionId, userId);
   }
 
+  /** Reads other state of a user (an API key) through the guard's cache, which every write through the door for that user invalidates. */
+  checkUserState<T>(key: string, userId: string, load: () => Promise<T>): Promise<T> {
+    return this.deps.guard.checkUserState(key, userId, load);
+  }
+
   private async inTransaction<T>(userId: string | null, write: (tx: SessionChange) => Promise<T>, by: AuditContext): Promise<{ result: T; record: ChangeRecord }> {
-    const record: ChangeRecord = { userId, ended: { ids: [], reason: null }, started: [], user: null, profile: null };
+    const record: ChangeRecord = { userId, ended: { ids: [], reason: null }, started: [], user: null, profile: null, revokedKeys: [] };
     const result = await this.deps.db.transaction().execute((trx) => write(this.recorder(trx, record, by)));
     return { result, record };
   }
@@ -193,6 +200,10 @@ export class SessionService implements UserChanges {
       profileChanged(user) {
         record.profile = user;
       },
+      apiKeysRevoked(keyIds) {
+        if (record.userId === null) throw new Error('apiKeysRevoked needs a door opened for a user (sessions.change)');
+        record.revokedKeys.push(...keyIds);
+      },
     };
   }
 
@@ -204,6 +215,7 @@ export class SessionService implements UserChanges {
       bus.publish({ type: 'sessions_ended', userId: record.userId, sessionIds: record.ended.ids, reason: record.ended.reason });
     }
     if (record.user) bus.publish({ type: 'roles_changed', userId: record.userId, user: record.user });
+    if (record.revokedKeys.length > 0) bus.publish({ type: 'api_keys_revoked', userId: record.userId, keyIds: record.revokedKeys });
   }
 }
 
@@ -214,5 +226,6 @@ interface ChangeRecord {
   readonly started: Session[];
   user: User | null;
   profile: User | null;
+  readonly revokedKeys: string[];
 }
 

@@ -63,6 +63,9 @@ describe('field requirements', () => {
     expect(describeRequirement({ signedIn: true, role: 'ADMIN' })).toBe('signed in · role ADMIN');
     expect(describeRequirement({ signedIn: true, fresh: true })).toBe('signed in · fresh token (straight from a password login)');
     expect(describeRequirement(undefined)).toBeNull();
+    expect(describeRequirement({ signedIn: true, apiKey: 'PROFILE' })).toBe('signed in · API key scope PROFILE');
+    expect(describeRequirement(fieldRequirements.Query?.users)).toBe('signed in · role ADMIN · API key scope ADMIN_READ');
+    expect(describeRequirement(fieldRequirements.Mutation?.logout)).toBe('signed in');
   });
   it('are added to the root fields’ descriptions in a real introspection answer', () => {
     const result = graphqlSync({ schema, source: getIntrospectionQuery() });

@@ -111,7 +111,8 @@ describe('the compiled server', () => {
       await waitForHealth(port);
       expect(readFileSync(secretFile, 'utf8')).toBe(secret);
       const me = await gql(port, '{ me { username } }', token);
-      expect(me).toEqual({ data: { me: { username: 'vera' } } });
+      // Outside production every answer carries the authorization trace (docs/api.md, "Authorization trace").
+      expect(me).toEqual({ data: { me: { username: 'vera' } }, extensions: { authTrace: [{ path: 'me', rule: '@signedIn @apiKey(scope: PROFILE)', allowed: true, reason: null }] } });
       second.child.kill('SIGTERM');
       expect(await second.exited).toBe(0);
     } finally {
@@ -134,7 +135,8 @@ describe('the compiled server', () => {
       server.child.kill('SIGTERM');
       const answer = await inFlight;
       expect(Date.now() - started).toBeGreaterThan(100);
-      expect(answer).toEqual({ data: { signup: { user: { username: 'walt' } } } });
+      expect(answer).toMatchObject({ data: { signup: { user: { username: 'walt' } } } });
+      expect(answer).not.toHaveProperty('errors');
       expect(await server.exited).toBe(0);
       await expect(fetch(`http://127.0.0.1:${port}/healthz`)).rejects.toThrow();
     } finally {
@@ -167,7 +169,8 @@ describe('the compiled server', () => {
       children.push(server.child);
       await waitForHealth(port);
       const login = await gql(port, 'mutation { login(username: "boss", password: "a strong admin pass") { user { roles } } }');
-      expect(login).toEqual({ data: { login: { user: { roles: ['USER', 'ADMIN'] } } } });
+      expect(login).toMatchObject({ data: { login: { user: { roles: ['USER', 'ADMIN'] } } } });
+      expect(login).not.toHaveProperty('errors');
       const users = await gql(port, '{ users { totalCount } }');
       expect(JSON.stringify(users)).toContain('UNAUTHENTICATED');
       server.child.kill('SIGTERM');

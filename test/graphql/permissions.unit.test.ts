@@ -132,7 +132,7 @@ describe('the rule map derived from the SDL', () => {
 
   it('puts no middleware on a field anyone may read, and keeps it on every other field', () => {
     const schema = schemaWith('extend type Query { leak: String, open: String @public }', { Query: { leak: () => 'secret!', open: () => 'hello' } });
-    const middleware = createPermissions(schema) as Record<string, Record<string, unknown>>;
+    const [, middleware] = createPermissions(schema) as unknown as [unknown, Record<string, Record<string, unknown>>]; // [API key layer, shield]
     const map = deriveRuleMap(schema);
     for (const [typeName, fields] of Object.entries(middleware)) {
       for (const fieldName of Object.keys(fields)) expect(map[typeName]?.[fieldName], `${typeName}.${fieldName}`).not.toBe(rules.allow);
@@ -221,10 +221,10 @@ describe('the requirements for clients', () => {
   it('say what each operation needs', () => {
     const derived = deriveRequirements(buildSchema());
     expect(derived.Mutation.changePassword).toEqual({ signedIn: true, fresh: true });
-    expect(derived.Query.users).toEqual({ signedIn: true, role: 'ADMIN' satisfies Role });
+    expect(derived.Query.users).toEqual({ signedIn: true, role: 'ADMIN' satisfies Role, apiKey: 'ADMIN_READ' });
     expect(derived.Mutation.login).toEqual({});
     expect(derived.Mutation.signup).toEqual({ signupOpen: true });
-    expect(derived.Subscription).toEqual({ sessionEvents: { signedIn: true } });
+    expect(derived.Subscription).toEqual({ sessionEvents: { signedIn: true, apiKey: 'SESSIONS' } });
   });
 
   it('match the committed generated module (run `npm run codegen` when this fails)', () => {

@@ -6,6 +6,7 @@ export interface GqlResponse<T = Record<string, unknown>> {
   readonly body: {
     data?: T | null;
     errors?: Array<{ message: string; path?: string[]; extensions?: Record<string, unknown> }>;
+    extensions?: Record<string, unknown>;
   };
   readonly headers: Headers;
 }

@@ -29,6 +29,9 @@ export function testEnv(storage: Storage, env: Record<string, string> = {}): Rec
   return {
     NODE_ENV: 'test',
     JWT_SECRET: TEST_SECRET,
+    // Off unless a test turns it on: assertions on whole answers stay as they were (its default, on
+    // outside production, is tested in test/graphql/auth-trace.http.test.ts and the process tests).
+    AUTH_TRACE: 'false',
     ARGON2_MEMORY_KIB: '8192',
     ARGON2_TIME_COST: '1',
     // Without SMTP_URL mail becomes .eml files: in the test's own folder, never the repository's ./data.

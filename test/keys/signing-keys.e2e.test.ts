@@ -140,7 +140,8 @@ describe('signing keys at start-up', () => {
       headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
       body: JSON.stringify({ query: '{ me { username } }' }),
     });
-    expect(await me.json()).toEqual({ data: { me: { username: 'devon' } } });
+    // Development: the answer carries the authorization trace too (docs/api.md, "Authorization trace").
+    expect(await me.json()).toMatchObject({ data: { me: { username: 'devon' } }, extensions: { authTrace: [{ path: 'me', allowed: true }] } });
     second.child.kill('SIGTERM');
     expect(await second.exited).toBe(0);
   });

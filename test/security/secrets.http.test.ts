@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hashApiKey } from '../../src/api-keys/api-key-format.js';
 import { generateTotpCode } from '../../src/mfa/totp.js';
 import { hashMfaToken } from '../../src/tokens/mfa-token.js';
 import { hashOneTimeToken } from '../../src/tokens/one-time-token.js';
@@ -109,6 +110,13 @@ describe('no secret reaches an audit event, a log line or a metric', () => {
     const admin = data(await server.gql<{ login: AuthPayload }>(LOGIN, { u: 'keeper', p: passwords[4] })).login;
     keepPair(admin);
     data(await server.gql('mutation ($id: ID!) { setUserRoles(userId: $id, roles: [USER, ADMIN]) { id } }', { id: signup.user.id }, { token: admin.accessToken }));
+    // An API key: created (shown once), used, revoked.
+    const { key, apiKey } = data(
+      await server.gql<{ createApiKey: { key: string; apiKey: { id: string } } }>('mutation { createApiKey(name: "ci", scopes: [PROFILE]) { key apiKey { id } } }', {}, { token: admin.accessToken }),
+    ).createApiKey;
+    keep(key, hashApiKey(key));
+    data(await server.gql('{ me { id } }', {}, { token: key }));
+    data(await server.gql('mutation ($id: ID!) { revokeApiKey(id: $id) }', { id: apiKey.id }, { token: admin.accessToken }));
     data(await server.gql('mutation { logoutAll }', {}, { token: last.accessToken }));
     expect(secrets.size).toBeGreaterThan(30);
     expect(codes.size).toBeGreaterThan(2);
@@ -117,7 +125,7 @@ describe('no secret reaches an audit event, a log line or a metric', () => {
   it('finds none of them in the audit trail, the logs or /metrics, which all recorded the run', async () => {
     const events = await server.app.db.selectFrom('audit_events').selectAll().execute();
     const types = new Set(events.map((e) => e.type));
-    for (const type of ['user.created', 'login.failure', 'login.success', 'mfa.enabled', 'mfa.required', 'mfa.failure', 'password.changed', 'password.reset', 'email.verified', 'roles.changed', 'session.ended', 'mfa.disabled']) {
+    for (const type of ['user.created', 'login.failure', 'login.success', 'mfa.enabled', 'mfa.required', 'mfa.failure', 'password.changed', 'password.reset', 'email.verified', 'roles.changed', 'session.ended', 'mfa.disabled', 'apikey.created', 'apikey.revoked']) {
       expect(types, type).toContain(type);
     }
     const places: Record<string, string> = {

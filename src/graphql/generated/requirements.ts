@@ -11,9 +11,13 @@ export interface Requirements {
   readonly self?: true;
   /** Only while the server accepts sign-ups (else FORBIDDEN). */
   readonly signupOpen?: true;
+  /** The scope an API key must hold to call it (`@apiKey`); absent: API keys are refused (FORBIDDEN, reason API_KEY). */
+  readonly apiKey?: ApiScope;
 }
 
 export type Role = "ADMIN" | "USER";
+
+export type ApiScope = "ADMIN_READ" | "ADMIN_WRITE" | "PROFILE" | "SESSIONS";
 
 /** The requirements of every field of the root types, by type and field name. */
 export interface OperationRequirements {
@@ -30,25 +34,33 @@ export const requirements = {
       "role": "ADMIN"
     },
     "me": {
+      "signedIn": true,
+      "apiKey": "PROFILE"
+    },
+    "myApiKeys": {
       "signedIn": true
     },
     "myAuditEvents": {
       "signedIn": true
     },
     "mySessions": {
-      "signedIn": true
+      "signedIn": true,
+      "apiKey": "SESSIONS"
     },
     "oauthProviders": {},
     "protected": {
-      "signedIn": true
+      "signedIn": true,
+      "apiKey": "PROFILE"
     },
     "user": {
       "signedIn": true,
-      "role": "ADMIN"
+      "role": "ADMIN",
+      "apiKey": "ADMIN_READ"
     },
     "users": {
       "signedIn": true,
-      "role": "ADMIN"
+      "role": "ADMIN",
+      "apiKey": "ADMIN_READ"
     }
   },
   "Mutation": {
@@ -58,6 +70,10 @@ export const requirements = {
     },
     "completeOAuth": {},
     "confirmTotp": {
+      "signedIn": true,
+      "fresh": true
+    },
+    "createApiKey": {
       "signedIn": true,
       "fresh": true
     },
@@ -84,10 +100,20 @@ export const requirements = {
     "resetPassword": {},
     "resetUserMfa": {
       "signedIn": true,
-      "role": "ADMIN"
+      "role": "ADMIN",
+      "apiKey": "ADMIN_WRITE"
+    },
+    "revokeApiKey": {
+      "signedIn": true
     },
     "revokeSession": {
-      "signedIn": true
+      "signedIn": true,
+      "apiKey": "SESSIONS"
+    },
+    "revokeUserApiKeys": {
+      "signedIn": true,
+      "role": "ADMIN",
+      "apiKey": "ADMIN_WRITE"
     },
     "setEmail": {
       "signedIn": true,
@@ -95,7 +121,8 @@ export const requirements = {
     },
     "setUserRoles": {
       "signedIn": true,
-      "role": "ADMIN"
+      "role": "ADMIN",
+      "apiKey": "ADMIN_WRITE"
     },
     "signup": {
       "signupOpen": true
@@ -110,7 +137,8 @@ export const requirements = {
   },
   "Subscription": {
     "sessionEvents": {
-      "signedIn": true
+      "signedIn": true,
+      "apiKey": "SESSIONS"
     }
   }
 } as const satisfies OperationRequirements;

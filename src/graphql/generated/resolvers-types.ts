@@ -5,6 +5,7 @@ import type { Session as SessionModel } from '../../sessions/session.js';
 import type { SessionEvent as SessionEventModel } from '../../sessions/session-events.js';
 import type { AuthResult } from '../../sessions/token.service.js';
 import type { UserPage } from '../../users/user.service.js';
+import type { ApiKey as ApiKeyModel, NewApiKey as NewApiKeyModel } from '../../api-keys/api-key.js';
 import type { GraphQLContext } from '../context.js';
 export type Maybe<T> = T | null;
 export type InputMaybe<T> = Maybe<T>;
@@ -21,6 +22,38 @@ export type Scalars = {
   /** A JSON object, e.g. WebAuthn options and responses or an audit event's details. */
   JSONObject: { input: Record<string, unknown>; output: Record<string, unknown>; }
 };
+
+/**
+ * A personal access token: a long-lived credential for scripts, held to the scopes
+ * it was created with. The key itself is shown once, by createApiKey.
+ */
+export type ApiKey = {
+  readonly __typename?: 'ApiKey';
+  readonly createdAt: Scalars['DateTime']['output'];
+  /** When the key stops working; null for never. */
+  readonly expiresAt: Maybe<Scalars['DateTime']['output']>;
+  readonly id: Scalars['ID']['output'];
+  /** The last minute the key was used in (kept to the minute). */
+  readonly lastUsedAt: Maybe<Scalars['DateTime']['output']>;
+  readonly name: Scalars['String']['output'];
+  /** `tg_pat_` and the key's first 4 random characters: enough to recognise it, never enough to use it. */
+  readonly prefix: Scalars['String']['output'];
+  readonly scopes: ReadonlyArray<ApiScope>;
+};
+
+/**
+ * What an API key may reach (docs/api.md, "API keys"). The ADMIN scopes work only
+ * while the key's owner holds the ADMIN role.
+ */
+export type ApiScope =
+  /** Reading users as an ADMIN: `user`, `users`. */
+  | 'ADMIN_READ'
+  /** Changing users as an ADMIN: `setUserRoles`, `resetUserMfa`, `revokeUserApiKeys`. */
+  | 'ADMIN_WRITE'
+  /** The caller's own profile: `me`, `protected`. */
+  | 'PROFILE'
+  /** The caller's sessions: `mySessions`, `revokeSession`, `sessionEvents`. */
+  | 'SESSIONS';
 
 /**
  * One security event of the audit trail (docs/api.md, "Audit"): written in the
@@ -94,6 +127,11 @@ export type Mutation = {
    * and answers 10 recovery codes, shown once (earlier ones stop working).
    */
   readonly confirmTotp: ReadonlyArray<Scalars['String']['output']>;
+  /**
+   * Creates an API key for the caller. `expiresIn` in seconds, from 1 hour to 1 year
+   * (BAD_USER_INPUT, field expiresIn, otherwise); omitted: the key does not expire.
+   */
+  readonly createApiKey: NewApiKey;
   /** Needs a fresh token. Turns TOTP off, given a current TOTP code or an unused recovery code. */
   readonly disableTotp: Scalars['Boolean']['output'];
   /**
@@ -131,8 +169,15 @@ export type Mutation = {
   readonly resetPassword: Scalars['Boolean']['output'];
   /** ADMIN only. Turns a user's TOTP off and ends every session of that user. */
   readonly resetUserMfa: User;
+  /**
+   * Revokes one of the caller's own keys at once, on every instance; false for an
+   * unknown key or someone else's.
+   */
+  readonly revokeApiKey: Scalars['Boolean']['output'];
   /** Ends one of the caller's own sessions; false when there is no such active session. */
   readonly revokeSession: Scalars['Boolean']['output'];
+  /** Revokes every key of a user; returns how many. */
+  readonly revokeUserApiKeys: Scalars['Int']['output'];
   /**
    * Needs a fresh token. Sets the caller's address; a new address starts unverified and gets a verification link.
    * Addresses are compared case-insensitively and unique (EMAIL_TAKEN).
@@ -184,6 +229,13 @@ export type MutationConfirmTotpArgs = {
 };
 
 
+export type MutationCreateApiKeyArgs = {
+  expiresIn?: InputMaybe<Scalars['Int']['input']>;
+  name: Scalars['String']['input'];
+  scopes: ReadonlyArray<ApiScope>;
+};
+
+
 export type MutationDisableTotpArgs = {
   code: Scalars['String']['input'];
 };
@@ -216,8 +268,18 @@ export type MutationResetUserMfaArgs = {
 };
 
 
+export type MutationRevokeApiKeyArgs = {
+  id: Scalars['ID']['input'];
+};
+
+
 export type MutationRevokeSessionArgs = {
   id: Scalars['ID']['input'];
+};
+
+
+export type MutationRevokeUserApiKeysArgs = {
+  userId: Scalars['ID']['input'];
 };
 
 
@@ -261,6 +323,13 @@ export type MutationVerifyMfaArgs = {
   mfaToken: Scalars['String']['input'];
 };
 
+/** A key just created: `key` is shown this once and stored only as a hash. */
+export type NewApiKey = {
+  readonly __typename?: 'NewApiKey';
+  readonly apiKey: ApiKey;
+  readonly key: Scalars['String']['output'];
+};
+
 /** An OpenID provider users may sign in with (OIDC_PROVIDERS). */
 export type OAuthProvider = {
   readonly __typename?: 'OAuthProvider';
@@ -283,6 +352,8 @@ export type Query = {
   readonly auditEvents: AuditEventConnection;
   /** The signed-in user. */
   readonly me: User;
+  /** The caller's API keys that are not revoked (expired ones included), oldest first. */
+  readonly myApiKeys: ReadonlyArray<ApiKey>;
   /** The caller's own audit events, newest first; `first` takes 1–200. */
   readonly myAuditEvents: AuditEventConnection;
   /** The caller's active sessions, newest first. */
@@ -472,6 +543,8 @@ export type DirectiveResolverFn<TResult = Record<PropertyKey, never>, TParent = 
 
 /** Mapping between all available schema types and the resolvers types */
 export type ResolversTypes = {
+  ApiKey: ResolverTypeWrapper<ApiKeyModel>;
+  ApiScope: ApiScope;
   AuditEvent: ResolverTypeWrapper<AuditEvent>;
   AuditEventConnection: ResolverTypeWrapper<AuditEventConnection>;
   AuthPayload: ResolverTypeWrapper<AuthResult>;
@@ -482,6 +555,7 @@ export type ResolversTypes = {
   Int: ResolverTypeWrapper<Scalars['Int']['output']>;
   JSONObject: ResolverTypeWrapper<Scalars['JSONObject']['output']>;
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
+  NewApiKey: ResolverTypeWrapper<NewApiKeyModel>;
   OAuthProvider: ResolverTypeWrapper<OAuthProvider>;
   Protected: ResolverTypeWrapper<UserModel>;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
@@ -498,6 +572,7 @@ export type ResolversTypes = {
 
 /** Mapping between all available schema types and the resolvers parents */
 export type ResolversParentTypes = {
+  ApiKey: ApiKeyModel;
   AuditEvent: AuditEvent;
   AuditEventConnection: AuditEventConnection;
   AuthPayload: AuthResult;
@@ -508,6 +583,7 @@ export type ResolversParentTypes = {
   Int: Scalars['Int']['output'];
   JSONObject: Scalars['JSONObject']['output'];
   Mutation: Record<PropertyKey, never>;
+  NewApiKey: NewApiKeyModel;
   OAuthProvider: OAuthProvider;
   Protected: UserModel;
   Query: Record<PropertyKey, never>;
@@ -519,6 +595,12 @@ export type ResolversParentTypes = {
   User: UserModel;
   UserConnection: UserPage;
 };
+
+export type ApiKeyDirectiveArgs = {
+  scope: ApiScope;
+};
+
+export type ApiKeyDirectiveResolver<Result, Parent, ContextType = GraphQLContext, Args = ApiKeyDirectiveArgs> = DirectiveResolverFn<Result, Parent, ContextType, Args>;
 
 export type FreshTokenDirectiveArgs = { };
 
@@ -545,6 +627,16 @@ export type SignedInDirectiveResolver<Result, Parent, ContextType = GraphQLConte
 export type SignupOpenDirectiveArgs = { };
 
 export type SignupOpenDirectiveResolver<Result, Parent, ContextType = GraphQLContext, Args = SignupOpenDirectiveArgs> = DirectiveResolverFn<Result, Parent, ContextType, Args>;
+
+export type ApiKeyResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['ApiKey'] = ResolversParentTypes['ApiKey']> = {
+  createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  expiresAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  lastUsedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  prefix?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  scopes?: Resolver<ReadonlyArray<ResolversTypes['ApiScope']>, ParentType, ContextType>;
+};
 
 export type AuditEventResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['AuditEvent'] = ResolversParentTypes['AuditEvent']> = {
   actorId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
@@ -591,6 +683,7 @@ export type MutationResolvers<ContextType = GraphQLContext, ParentType extends R
   changePassword?: Resolver<ResolversTypes['AuthPayload'], ParentType, ContextType, RequireFields<MutationChangePasswordArgs, 'currentPassword' | 'newPassword'>>;
   completeOAuth?: Resolver<ResolversTypes['AuthPayload'], ParentType, ContextType, RequireFields<MutationCompleteOAuthArgs, 'code'>>;
   confirmTotp?: Resolver<ReadonlyArray<ResolversTypes['String']>, ParentType, ContextType, RequireFields<MutationConfirmTotpArgs, 'code'>>;
+  createApiKey?: Resolver<ResolversTypes['NewApiKey'], ParentType, ContextType, RequireFields<MutationCreateApiKeyArgs, 'name' | 'scopes'>>;
   disableTotp?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationDisableTotpArgs, 'code'>>;
   enrollTotp?: Resolver<ResolversTypes['TotpEnrollment'], ParentType, ContextType>;
   login?: Resolver<ResolversTypes['AuthPayload'], ParentType, ContextType, RequireFields<MutationLoginArgs, 'password' | 'username'>>;
@@ -601,7 +694,9 @@ export type MutationResolvers<ContextType = GraphQLContext, ParentType extends R
   requestPasswordReset?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationRequestPasswordResetArgs, 'email'>>;
   resetPassword?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationResetPasswordArgs, 'newPassword' | 'token'>>;
   resetUserMfa?: Resolver<ResolversTypes['User'], ParentType, ContextType, RequireFields<MutationResetUserMfaArgs, 'userId'>>;
+  revokeApiKey?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationRevokeApiKeyArgs, 'id'>>;
   revokeSession?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationRevokeSessionArgs, 'id'>>;
+  revokeUserApiKeys?: Resolver<ResolversTypes['Int'], ParentType, ContextType, RequireFields<MutationRevokeUserApiKeysArgs, 'userId'>>;
   setEmail?: Resolver<ResolversTypes['User'], ParentType, ContextType, RequireFields<MutationSetEmailArgs, 'email'>>;
   setUserRoles?: Resolver<ResolversTypes['User'], ParentType, ContextType, RequireFields<MutationSetUserRolesArgs, 'roles' | 'userId'>>;
   signup?: Resolver<ResolversTypes['AuthPayload'], ParentType, ContextType, RequireFields<MutationSignupArgs, 'password' | 'username'>>;
@@ -609,6 +704,11 @@ export type MutationResolvers<ContextType = GraphQLContext, ParentType extends R
   unlinkIdentity?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationUnlinkIdentityArgs, 'provider'>>;
   verifyEmail?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationVerifyEmailArgs, 'token'>>;
   verifyMfa?: Resolver<ResolversTypes['AuthPayload'], ParentType, ContextType, RequireFields<MutationVerifyMfaArgs, 'code' | 'mfaToken'>>;
+};
+
+export type NewApiKeyResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['NewApiKey'] = ResolversParentTypes['NewApiKey']> = {
+  apiKey?: Resolver<ResolversTypes['ApiKey'], ParentType, ContextType>;
+  key?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
 };
 
 export type OAuthProviderResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['OAuthProvider'] = ResolversParentTypes['OAuthProvider']> = {
@@ -623,6 +723,7 @@ export type ProtectedResolvers<ContextType = GraphQLContext, ParentType extends 
 export type QueryResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query']> = {
   auditEvents?: Resolver<ResolversTypes['AuditEventConnection'], ParentType, ContextType, RequireFields<QueryAuditEventsArgs, 'first'>>;
   me?: Resolver<ResolversTypes['User'], ParentType, ContextType>;
+  myApiKeys?: Resolver<ReadonlyArray<ResolversTypes['ApiKey']>, ParentType, ContextType>;
   myAuditEvents?: Resolver<ResolversTypes['AuditEventConnection'], ParentType, ContextType, RequireFields<QueryMyAuditEventsArgs, 'first'>>;
   mySessions?: Resolver<ReadonlyArray<ResolversTypes['Session']>, ParentType, ContextType>;
   oauthProviders?: Resolver<ReadonlyArray<ResolversTypes['OAuthProvider']>, ParentType, ContextType>;
@@ -673,6 +774,7 @@ export type UserConnectionResolvers<ContextType = GraphQLContext, ParentType ext
 };
 
 export type Resolvers<ContextType = GraphQLContext> = {
+  ApiKey?: ApiKeyResolvers<ContextType>;
   AuditEvent?: AuditEventResolvers<ContextType>;
   AuditEventConnection?: AuditEventConnectionResolvers<ContextType>;
   AuthPayload?: AuthPayloadResolvers<ContextType>;
@@ -680,6 +782,7 @@ export type Resolvers<ContextType = GraphQLContext> = {
   Identity?: IdentityResolvers<ContextType>;
   JSONObject?: GraphQLScalarType;
   Mutation?: MutationResolvers<ContextType>;
+  NewApiKey?: NewApiKeyResolvers<ContextType>;
   OAuthProvider?: OAuthProviderResolvers<ContextType>;
   Protected?: ProtectedResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
@@ -692,6 +795,7 @@ export type Resolvers<ContextType = GraphQLContext> = {
 };
 
 export type DirectiveResolvers<ContextType = GraphQLContext> = {
+  apiKey?: ApiKeyDirectiveResolver<any, any, ContextType>;
   freshToken?: FreshTokenDirectiveResolver<any, any, ContextType>;
   hasRole?: HasRoleDirectiveResolver<any, any, ContextType>;
   public?: PublicDirectiveResolver<any, any, ContextType>;

@@ -147,7 +147,19 @@ async function authenticateConnection(
   // Known before watching: a token already past its `exp` is invalidated inside watch(), and its close is logged with its user.
   let unwatch = () => {};
   conn.authenticated({ userId, sessionId: viewer.sessionId, unwatch: () => unwatch() });
-  const watch = live.watch({ userId, sessionId: viewer.sessionId, roles: viewer.user.roles, tokenExpiresAt: viewer.tokenExpiresAt }, (reason) =>
+  const credential = conn.credential;
+  // An API key opens no session: the watcher re-checks it as its requests are checked (not charged to its rate limit).
+  const check =
+    viewer.apiKey === undefined
+      ? {}
+      : {
+          check: async () => {
+            const again = await deps.buildContext({ credential, meta: conn.meta, recheck: true });
+            if (again.authUnavailable) throw again.authUnavailable;
+            return again.viewer === null ? { active: false as const } : { active: true as const, user: again.viewer.user };
+          },
+        };
+  const watch = live.watch({ userId, sessionId: viewer.sessionId, roles: viewer.user.roles, tokenExpiresAt: viewer.tokenExpiresAt, ...check }, (reason) =>
     closeFor(conn, reason),
   );
   unwatch = watch.unwatch;

@@ -53,10 +53,14 @@ export function createOperationHooks(deps: OperationsDeps): OperationHooks {
     },
     subscribe: (args) => sourceStreams.get(args) ?? subscribe(args),
     onComplete: (ctx, id) => ctx.extra.connection.operationEnded(id),
-    onNext: (_ctx, _id, payload, args, result) =>
-      result.errors
-        ? { ...result, errors: deps.pipeline.formatErrors(result.errors, { operationName: payload.operationName, requestId: (args.contextValue as GraphQLContext).meta.requestId }) }
-        : undefined,
+    onNext: (_ctx, _id, payload, args, result) => {
+      const context = args.contextValue as GraphQLContext;
+      const formatted = result.errors
+        ? { ...result, errors: deps.pipeline.formatErrors(result.errors, { operationName: payload.operationName, requestId: context.meta.requestId }) }
+        : undefined;
+      const authTrace = deps.pipeline.takeAuthTrace(context);
+      return authTrace === null ? formatted : { ...(formatted ?? result), extensions: { ...result.extensions, authTrace } };
+    },
     onError: (_ctx, _id, payload, errors) => deps.pipeline.formatErrors(errors, { operationName: payload.operationName }),
   };
 }

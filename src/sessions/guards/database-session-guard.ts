@@ -15,6 +15,11 @@ export class DatabaseSessionGuard implements SessionGuard {
     return readSessionCheck(this.db, sessionId, userId);
   }
 
+  /** No cache here either: read every time. */
+  checkUserState<T>(_key: string, _userId: string, load: () => Promise<T>): Promise<T> {
+    return load();
+  }
+
   async beforeChange(): Promise<void> {}
 
   async afterChange(): Promise<void> {}

@@ -27,6 +27,9 @@ interface SessionState {
 export class LocalSessionGuard implements SessionGuard {
   private readonly sessions: LRUCache<string, SessionState>;
   private readonly users: LRUCache<string, User>;
+  /** Other user state (API keys) by cache key, and the keys of each user, dropped at each change of that user. */
+  private readonly states: LRUCache<string, { readonly userId: string; readonly value: unknown }>;
+  private readonly stateKeys = new Map<string, Set<string>>();
   private readonly readState: typeof findSessionState;
   private readonly externalChanges: (() => number) | null;
   private seenVersion: number | null = null;
@@ -47,20 +50,20 @@ export class LocalSessionGuard implements SessionGuard {
     const max = options.maxEntries ?? 50_000;
     this.sessions = new LRUCache({ max });
     this.users = new LRUCache({ max });
+    this.states = new LRUCache({
+      max,
+      dispose: (entry, key) => {
+        const keys = this.stateKeys.get(entry.userId);
+        keys?.delete(key);
+        if (keys?.size === 0) this.stateKeys.delete(entry.userId);
+      },
+    });
     this.externalChanges = options.externalChanges ?? null;
     this.seenVersion = this.externalChanges?.() ?? null;
   }
 
   async checkSession(sessionId: string, userId: string): Promise<SessionCheck> {
-    if (this.externalChanges !== null) {
-      const version = this.externalChanges();
-      if (version !== this.seenVersion) {
-        this.seenVersion = version;
-        this.generation++;
-        this.sessions.clear();
-        this.users.clear();
-      }
-    }
+    this.dropOnExternalChange();
     let session = this.sessions.get(sessionId);
     let user = this.users.get(userId);
     if (session === undefined || user === undefined) {
@@ -72,11 +75,30 @@ export class LocalSessionGuard implements SessionGuard {
     return { active: true, user };
   }
 
+  /** Cached until any change of the user through this process (or any external commit); a read begun before one is not stored. */
+  async checkUserState<T>(key: string, userId: string, load: () => Promise<T>): Promise<T> {
+    this.dropOnExternalChange();
+    const hit = this.states.get(key);
+    if (hit !== undefined && hit.userId === userId) return hit.value as T;
+    const generation = this.generation;
+    const value = await load();
+    if (generation === this.generation) {
+      this.states.set(key, { userId, value });
+      let keys = this.stateKeys.get(userId);
+      if (keys === undefined) this.stateKeys.set(userId, (keys = new Set()));
+      keys.add(key);
+    }
+    return value;
+  }
+
   async beforeChange(): Promise<void> {}
 
   async afterChange(userId: string, change: AuthChange): Promise<void> {
     for (const id of change.endedSessionIds ?? []) this.sessions.set(id, { userId, ended: true });
     if (change.user) this.users.set(change.user.id, change.user);
+    // Whatever else was cached of this user may be what the write changed (a key revoked, roles replaced).
+    this.generation++;
+    for (const key of [...(this.stateKeys.get(userId) ?? [])]) this.states.delete(key);
   }
 
   async ping(): Promise<boolean> {
@@ -84,6 +106,17 @@ export class LocalSessionGuard implements SessionGuard {
   }
 
   async close(): Promise<void> {}
+
+  private dropOnExternalChange(): void {
+    if (this.externalChanges === null) return;
+    const version = this.externalChanges();
+    if (version === this.seenVersion) return;
+    this.seenVersion = version;
+    this.generation++;
+    this.sessions.clear();
+    this.users.clear();
+    this.states.clear();
+  }
 
   private async load(sessionId: string): Promise<{ session: SessionState; user: User } | null> {
     const generation = this.generation;

@@ -31,6 +31,8 @@ interface CachedCheck {
  */
 export class RedisSessionGuard implements SessionGuard {
   private readonly cache: LRUCache<string, CachedCheck>;
+  /** Other user state (API keys), cached under the same epochs. */
+  private readonly states: LRUCache<string, { readonly userId: string; readonly epoch: string; readonly value: unknown }>;
   private degraded = false;
 
   constructor(
@@ -39,11 +41,12 @@ export class RedisSessionGuard implements SessionGuard {
     private readonly options: { readonly prefix: string; readonly epochTtlSeconds: number; readonly logger: Logger; readonly maxEntries?: number },
   ) {
     this.cache = new LRUCache({ max: options.maxEntries ?? 50_000 });
+    this.states = new LRUCache({ max: options.maxEntries ?? 50_000 });
     redis.on('close', () => {
       this.degraded = true;
     });
     redis.on('ready', () => {
-      if (this.degraded) this.cache.clear();
+      if (this.degraded) this.clearCaches();
       this.degraded = false;
     });
   }
@@ -56,19 +59,34 @@ export class RedisSessionGuard implements SessionGuard {
     } catch {
       // Unreachable: read the database, and forget what was cached under epochs we cannot see.
       this.degraded = true;
-      this.cache.clear();
+      this.clearCaches();
       return readSessionCheck(this.db, sessionId, userId);
     }
-    if (this.degraded) {
-      // Back after a failure the connection survived: epochs may have moved unseen.
-      this.cache.clear();
-      this.degraded = false;
-    }
+    this.recover();
     const hit = this.cache.get(sessionId);
     if (hit !== undefined && hit.epoch === epoch && hit.userId === userId) return hit.check;
     const check = await readSessionCheck(this.db, sessionId, userId);
     this.cache.set(sessionId, { userId, epoch, check });
     return check;
+  }
+
+  /** The same protocol as checkSession: the epoch is read before the database, so a read racing a write is cached under an epoch the write replaced. */
+  async checkUserState<T>(key: string, userId: string, load: () => Promise<T>): Promise<T> {
+    let epoch: string;
+    try {
+      if (this.redis.status !== 'ready') throw new Error('redis not ready');
+      epoch = await this.readEpoch(userId);
+    } catch {
+      this.degraded = true;
+      this.clearCaches();
+      return load();
+    }
+    this.recover();
+    const hit = this.states.get(key);
+    if (hit !== undefined && hit.epoch === epoch && hit.userId === userId) return hit.value as T;
+    const value = await load();
+    this.states.set(key, { userId, epoch, value });
+    return value;
   }
 
   async beforeChange(userId: string): Promise<void> {
@@ -95,6 +113,18 @@ export class RedisSessionGuard implements SessionGuard {
 
   async close(): Promise<void> {
     // The Redis connection belongs to the app, which closes it.
+  }
+
+  private clearCaches(): void {
+    this.cache.clear();
+    this.states.clear();
+  }
+
+  /** Back after a failure the connection survived: epochs may have moved unseen. */
+  private recover(): void {
+    if (!this.degraded) return;
+    this.clearCaches();
+    this.degraded = false;
   }
 
   /**
