@@ -38,6 +38,7 @@ const config: CodegenConfig = {
           AuthPayload: '../../sessions/token.service.js#AuthResult',
           UserConnection: '../../users/user.service.js#UserPage',
           Protected: '../../users/user.js#User as UserModel',
+          Passkey: '../../passkeys/passkey.js#Passkey as PasskeyModel',
         },
         avoidOptionals: { field: true, object: false, inputValue: false, defaultValue: true, resolvers: false },
       },

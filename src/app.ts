@@ -9,6 +9,7 @@ import { createEmailFeature } from './email/index.js';
 import type { OutboxWorker } from './email/index.js';
 import { createKeysFeature } from './keys/index.js';
 import { createMfaFeature } from './mfa/index.js';
+import { createPasskeysFeature } from './passkeys/index.js';
 import { createSessionsFeature } from './sessions/index.js';
 import { createSignInFeature } from './sign-in/index.js';
 import { allMigrations } from './migrations.js';
@@ -125,8 +126,9 @@ export function composeFeatures(core: Core, deps: Pick<AppDeps, 'signingKeys' | 
   const email = createEmailFeature(core);
   const mfa = createMfaFeature(core);
   const signIn = createSignInFeature(core, { tokens: sessions.tokens, email: email.email, secondFactor: mfa.totp });
+  const passkeys = createPasskeysFeature(core, { signIn: signIn.signIn });
   const accounts = createAccountsFeature(core);
-  const features: readonly Feature[] = [keys, sessions, email, mfa, signIn, accounts];
+  const features: readonly Feature[] = [keys, sessions, email, mfa, signIn, passkeys, accounts];
   const services = {
     signIn: signIn.signIn,
     tokens: sessions.tokens,
@@ -135,6 +137,7 @@ export function composeFeatures(core: Core, deps: Pick<AppDeps, 'signingKeys' | 
     email: email.email,
     totp: mfa.totp,
     sessionEvents: sessions.sessionEvents,
+    passkeys: passkeys.passkeys,
   };
   return { features, services, keys, sessions, email };
 }

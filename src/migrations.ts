@@ -2,6 +2,7 @@ import type { Migration } from 'kysely';
 import { coreMigrations } from './db/migrations/index.js';
 import { emailMigrations } from './email/index.js';
 import { mfaMigrations } from './mfa/index.js';
+import { passkeysMigrations } from './passkeys/index.js';
 
 /**
  * Every migration of the core and the features, by dated name: what the
@@ -9,7 +10,7 @@ import { mfaMigrations } from './mfa/index.js';
  * (and on its Feature object); names are unique and sort in the order they run.
  */
 export function allMigrations(dialect: 'sqlite' | 'postgres'): Record<string, Migration> {
-  const sets = [coreMigrations(dialect), emailMigrations(dialect), mfaMigrations(dialect)];
+  const sets = [coreMigrations(dialect), emailMigrations(dialect), mfaMigrations(dialect), passkeysMigrations(dialect)];
   const all: Record<string, Migration> = {};
   for (const set of sets) {
     for (const [name, migration] of Object.entries(set)) {

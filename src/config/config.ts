@@ -17,11 +17,12 @@ import { redisSection, type RedisConfig } from './sections/redis.section.js';
 import { sessionsSection, type SessionsConfig } from './sections/sessions.section.js';
 import { subscriptionsSection, type SubscriptionsConfig } from './sections/subscriptions.section.js';
 import { totpSection, type TotpConfig } from './sections/totp.section.js';
+import { webauthnSection, type WebAuthnConfig } from './sections/webauthn.section.js';
 
 export type { Budget } from './fields.js';
 export type { AccountsConfig, Argon2Config, CookiesConfig, DatabaseConfig, EnvironmentConfig, ExplorerConfig, HttpConfig };
 export type { JwtConfig, JwtKeysConfig, MailConfig, OperationsConfig, QueryLimitsConfig, RateLimitConfig, RedisConfig };
-export type { SessionsConfig, SubscriptionsConfig, TotpConfig };
+export type { SessionsConfig, SubscriptionsConfig, TotpConfig, WebAuthnConfig };
 export { checkSecretStrength } from './sections/jwt.section.js';
 
 /**
@@ -47,6 +48,7 @@ export const CONFIG_SECTIONS = [
   mailSection,
   subscriptionsSection,
   totpSection,
+  webauthnSection,
 ] as const;
 
 /** The validated, frozen configuration; built once by loadConfig and passed down. */
@@ -69,6 +71,8 @@ export interface Config extends EnvironmentConfig, HttpConfig, AccountsConfig, S
   readonly mail: MailConfig;
   readonly subscriptions: SubscriptionsConfig;
   readonly totp: TotpConfig;
+  /** The passkeys' relying party: RP ID, name and allowed origins. */
+  readonly webauthn: WebAuthnConfig;
 }
 
 /** Thrown by loadConfig with every problem found, one per line. */

@@ -52,11 +52,20 @@ export const requirements = {
       "signedIn": true,
       "fresh": true
     },
+    "deletePasskey": {
+      "signedIn": true,
+      "fresh": true
+    },
     "disableTotp": {
       "signedIn": true,
       "fresh": true
     },
     "enrollTotp": {
+      "signedIn": true,
+      "fresh": true
+    },
+    "finishPasskeyLogin": {},
+    "finishPasskeyRegistration": {
       "signedIn": true,
       "fresh": true
     },
@@ -68,6 +77,9 @@ export const requirements = {
       "signedIn": true
     },
     "refreshToken": {},
+    "renamePasskey": {
+      "signedIn": true
+    },
     "requestEmailVerification": {
       "signedIn": true
     },
@@ -90,6 +102,11 @@ export const requirements = {
     },
     "signup": {
       "signupOpen": true
+    },
+    "startPasskeyLogin": {},
+    "startPasskeyRegistration": {
+      "signedIn": true,
+      "fresh": true
     },
     "verifyEmail": {},
     "verifyMfa": {}

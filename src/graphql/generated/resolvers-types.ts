@@ -5,6 +5,7 @@ import type { Session as SessionModel } from '../../sessions/session.js';
 import type { SessionEvent as SessionEventModel } from '../../sessions/session-events.js';
 import type { AuthResult } from '../../sessions/token.service.js';
 import type { UserPage } from '../../users/user.service.js';
+import type { Passkey as PasskeyModel } from '../../passkeys/passkey.js';
 import type { GraphQLContext } from '../context.js';
 export type Maybe<T> = T | null;
 export type InputMaybe<T> = Maybe<T>;
@@ -47,6 +48,11 @@ export type Mutation = {
    * and answers 10 recovery codes, shown once (earlier ones stop working).
    */
   readonly confirmTotp: ReadonlyArray<Scalars['String']['output']>;
+  /**
+   * Needs a fresh token. Removes one of the caller's passkeys; false for an unknown id or another user's.
+   * LAST_CREDENTIAL when it is the caller's last way to sign in (no password, no other passkey, no identity).
+   */
+  readonly deletePasskey: Scalars['Boolean']['output'];
   /** Needs a fresh token. Turns TOTP off, given a current TOTP code or an unused recovery code. */
   readonly disableTotp: Scalars['Boolean']['output'];
   /**
@@ -55,6 +61,18 @@ export type Mutation = {
    * working until the new one is confirmed.
    */
   readonly enrollTotp: TotpEnrollment;
+  /**
+   * Public. Finishes a passkey sign-in with the browser's AuthenticationResponseJSON and answers a fresh pair,
+   * `amr` `["pop","mfa"]` when the authenticator verified the user, else `["pop"]` (then a user with TOTP on gets
+   * MFA_REQUIRED, as after a password). Any failure is INVALID_PASSKEY and spends the login budgets.
+   */
+  readonly finishPasskeyLogin: AuthPayload;
+  /**
+   * Needs a fresh token. Finishes a registration with the browser's RegistrationResponseJSON; `name` defaults to "Passkey".
+   * Any failure (challenge used, expired or not the caller's, origin, RP ID, user presence, a credential id already
+   * registered) is INVALID_PASSKEY.
+   */
+  readonly finishPasskeyRegistration: Passkey;
   /** Signs in with a username and password. */
   readonly login: AuthPayload;
   /** Ends the current session. */
@@ -67,6 +85,8 @@ export type Mutation = {
    * used and the X-CSRF-Token header must equal the tg_csrf cookie.
    */
   readonly refreshToken: AuthPayload;
+  /** Signed in. Renames one of the caller's passkeys (1–64 characters); another user's or an unknown id is BAD_USER_INPUT. */
+  readonly renamePasskey: Passkey;
   /**
    * Signed in. Mails a new verification link to the caller's address (older links stop working).
    * False when the address is verified already.
@@ -98,6 +118,17 @@ export type Mutation = {
    * With `email`, the address is stored unverified and a verification link is mailed to it.
    */
   readonly signup: AuthPayload;
+  /**
+   * Public. Starts a passkey sign-in: PublicKeyCredentialRequestOptionsJSON. Without `username`, any discoverable
+   * passkey may answer (`allowCredentials` empty, for a sign-in with no username typed, and conditional UI).
+   */
+  readonly startPasskeyLogin: Scalars['JSONObject']['output'];
+  /**
+   * Needs a fresh token. Starts registering a passkey for the caller: PublicKeyCredentialCreationOptionsJSON
+   * (pass it to `startRegistration` of @simplewebauthn/browser, or to `navigator.credentials.create` after decoding).
+   * A discoverable credential, user verification preferred, the caller's passkeys excluded; the challenge lives 5 minutes.
+   */
+  readonly startPasskeyRegistration: Scalars['JSONObject']['output'];
   /** Public. Completes a verification link: `token` is the link's `token` parameter. */
   readonly verifyEmail: Scalars['Boolean']['output'];
   /**
@@ -119,8 +150,24 @@ export type MutationConfirmTotpArgs = {
 };
 
 
+export type MutationDeletePasskeyArgs = {
+  id: Scalars['ID']['input'];
+};
+
+
 export type MutationDisableTotpArgs = {
   code: Scalars['String']['input'];
+};
+
+
+export type MutationFinishPasskeyLoginArgs = {
+  response: Scalars['JSONObject']['input'];
+};
+
+
+export type MutationFinishPasskeyRegistrationArgs = {
+  name?: InputMaybe<Scalars['String']['input']>;
+  response: Scalars['JSONObject']['input'];
 };
 
 
@@ -132,6 +179,12 @@ export type MutationLoginArgs = {
 
 export type MutationRefreshTokenArgs = {
   refreshToken?: InputMaybe<Scalars['String']['input']>;
+};
+
+
+export type MutationRenamePasskeyArgs = {
+  id: Scalars['ID']['input'];
+  name: Scalars['String']['input'];
 };
 
 
@@ -174,6 +227,11 @@ export type MutationSignupArgs = {
 };
 
 
+export type MutationStartPasskeyLoginArgs = {
+  username?: InputMaybe<Scalars['String']['input']>;
+};
+
+
 export type MutationVerifyEmailArgs = {
   token: Scalars['String']['input'];
 };
@@ -182,6 +240,24 @@ export type MutationVerifyEmailArgs = {
 export type MutationVerifyMfaArgs = {
   code: Scalars['String']['input'];
   mfaToken: Scalars['String']['input'];
+};
+
+/**
+ * A passkey (WebAuthn discoverable credential) of a user. Its public key and credential id never leave the server.
+ * Its fields are public: only guarded fields (`User.passkeys`, the passkey mutations) reach one.
+ */
+export type Passkey = {
+  readonly __typename?: 'Passkey';
+  /** Whether the authenticator said the credential is backed up (synced across devices), at its last use. */
+  readonly backedUp: Scalars['Boolean']['output'];
+  readonly createdAt: Scalars['DateTime']['output'];
+  readonly id: Scalars['ID']['output'];
+  /** When it last signed in; null when never. */
+  readonly lastUsedAt: Maybe<Scalars['DateTime']['output']>;
+  /** What the user calls it ("Passkey", "Synced passkey", or the name given at registration or by `renamePasskey`). */
+  readonly name: Scalars['String']['output'];
+  /** How the browser can reach the authenticator (`internal`, `hybrid`, `usb`, `nfc`, `ble`), as it said at registration. */
+  readonly transports: ReadonlyArray<Scalars['String']['output']>;
 };
 
 /** What the classic `/protected` route answered. */
@@ -276,6 +352,8 @@ export type User = {
   readonly id: Scalars['ID']['output'];
   /** Whether two-factor authentication (TOTP) is on. Readable by the user themself and by ADMIN only. */
   readonly mfaEnabled: Scalars['Boolean']['output'];
+  /** The user's passkeys, oldest first. Readable by the user themself and by ADMIN only. */
+  readonly passkeys: ReadonlyArray<Passkey>;
   readonly roles: ReadonlyArray<Role>;
   /** The username as first written; usernames are compared case-insensitively. */
   readonly username: Scalars['String']['output'];
@@ -371,6 +449,7 @@ export type ResolversTypes = {
   Int: ResolverTypeWrapper<Scalars['Int']['output']>;
   JSONObject: ResolverTypeWrapper<Scalars['JSONObject']['output']>;
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
+  Passkey: ResolverTypeWrapper<PasskeyModel>;
   Protected: ResolverTypeWrapper<UserModel>;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
   Role: Role;
@@ -393,6 +472,7 @@ export type ResolversParentTypes = {
   Int: Scalars['Int']['output'];
   JSONObject: Scalars['JSONObject']['output'];
   Mutation: Record<PropertyKey, never>;
+  Passkey: PasskeyModel;
   Protected: UserModel;
   Query: Record<PropertyKey, never>;
   Session: SessionModel;
@@ -449,12 +529,16 @@ export interface JsonObjectScalarConfig extends GraphQLScalarTypeConfig<Resolver
 export type MutationResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Mutation'] = ResolversParentTypes['Mutation']> = {
   changePassword?: Resolver<ResolversTypes['AuthPayload'], ParentType, ContextType, RequireFields<MutationChangePasswordArgs, 'currentPassword' | 'newPassword'>>;
   confirmTotp?: Resolver<ReadonlyArray<ResolversTypes['String']>, ParentType, ContextType, RequireFields<MutationConfirmTotpArgs, 'code'>>;
+  deletePasskey?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationDeletePasskeyArgs, 'id'>>;
   disableTotp?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationDisableTotpArgs, 'code'>>;
   enrollTotp?: Resolver<ResolversTypes['TotpEnrollment'], ParentType, ContextType>;
+  finishPasskeyLogin?: Resolver<ResolversTypes['AuthPayload'], ParentType, ContextType, RequireFields<MutationFinishPasskeyLoginArgs, 'response'>>;
+  finishPasskeyRegistration?: Resolver<ResolversTypes['Passkey'], ParentType, ContextType, RequireFields<MutationFinishPasskeyRegistrationArgs, 'response'>>;
   login?: Resolver<ResolversTypes['AuthPayload'], ParentType, ContextType, RequireFields<MutationLoginArgs, 'password' | 'username'>>;
   logout?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   logoutAll?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   refreshToken?: Resolver<ResolversTypes['AuthPayload'], ParentType, ContextType, Partial<MutationRefreshTokenArgs>>;
+  renamePasskey?: Resolver<ResolversTypes['Passkey'], ParentType, ContextType, RequireFields<MutationRenamePasskeyArgs, 'id' | 'name'>>;
   requestEmailVerification?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   requestPasswordReset?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationRequestPasswordResetArgs, 'email'>>;
   resetPassword?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationResetPasswordArgs, 'newPassword' | 'token'>>;
@@ -463,8 +547,19 @@ export type MutationResolvers<ContextType = GraphQLContext, ParentType extends R
   setEmail?: Resolver<ResolversTypes['User'], ParentType, ContextType, RequireFields<MutationSetEmailArgs, 'email'>>;
   setUserRoles?: Resolver<ResolversTypes['User'], ParentType, ContextType, RequireFields<MutationSetUserRolesArgs, 'roles' | 'userId'>>;
   signup?: Resolver<ResolversTypes['AuthPayload'], ParentType, ContextType, RequireFields<MutationSignupArgs, 'password' | 'username'>>;
+  startPasskeyLogin?: Resolver<ResolversTypes['JSONObject'], ParentType, ContextType, Partial<MutationStartPasskeyLoginArgs>>;
+  startPasskeyRegistration?: Resolver<ResolversTypes['JSONObject'], ParentType, ContextType>;
   verifyEmail?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationVerifyEmailArgs, 'token'>>;
   verifyMfa?: Resolver<ResolversTypes['AuthPayload'], ParentType, ContextType, RequireFields<MutationVerifyMfaArgs, 'code' | 'mfaToken'>>;
+};
+
+export type PasskeyResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Passkey'] = ResolversParentTypes['Passkey']> = {
+  backedUp?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  lastUsedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  transports?: Resolver<ReadonlyArray<ResolversTypes['String']>, ParentType, ContextType>;
 };
 
 export type ProtectedResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Protected'] = ResolversParentTypes['Protected']> = {
@@ -508,6 +603,7 @@ export type UserResolvers<ContextType = GraphQLContext, ParentType extends Resol
   emailVerified?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   mfaEnabled?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  passkeys?: Resolver<ReadonlyArray<ResolversTypes['Passkey']>, ParentType, ContextType>;
   roles?: Resolver<ReadonlyArray<ResolversTypes['Role']>, ParentType, ContextType>;
   username?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
 };
@@ -524,6 +620,7 @@ export type Resolvers<ContextType = GraphQLContext> = {
   DateTime?: GraphQLScalarType;
   JSONObject?: GraphQLScalarType;
   Mutation?: MutationResolvers<ContextType>;
+  Passkey?: PasskeyResolvers<ContextType>;
   Protected?: ProtectedResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
   Session?: SessionResolvers<ContextType>;
