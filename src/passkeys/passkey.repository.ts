@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import type { Db } from '../db/database.js';
 import {
   countWaysIn,
@@ -105,7 +106,7 @@ export function deletePasskey(db: Db, userId: string, id: string): Promise<boole
  * still there, and both commit.
  */
 export async function lockUser(db: Db, userId: string): Promise<void> {
-  await db.updateTable('users').set((eb) => ({ updated_at: eb.ref('updated_at') })).where('id', '=', userId).execute();
+  await db.updateTable('users').set({ updated_at: sql<string>`updated_at` }).where('id', '=', userId).execute();
 }
 
 /** How many ways the user has left to sign in (password, passkeys, identities). */
