@@ -136,6 +136,7 @@ describe('passkeys (WebAuthn) over HTTP, with real ceremonies', () => {
       const rs = new SoftAuthenticator({ origin: ORIGIN, alg: -257, backedUp: true });
       const first = await register(pair, es, 'Laptop');
       expect(first).toMatchObject({ name: 'Laptop', lastUsedAt: null, backedUp: false, transports: ['internal', 'hybrid'] });
+      clock.advance(1); // oldest first: the two must not share a millisecond
       const second = await register(pair, rs);
       expect(second).toMatchObject({ name: 'Synced passkey', backedUp: true });
       const me = await server.gql<{ me: { passkeys: PasskeyView[] } }>(MY_PASSKEYS, {}, { token: pair.accessToken });
