@@ -4,6 +4,8 @@ import { AuthError, type LogInResult } from '@tokengate/apollo-auth';
 import { useEffect, useState, useSyncExternalStore, type FormEvent, type ReactNode } from 'react';
 import { API_URL, MODE, auth, client, signOut } from './client.js';
 import { CHANGE_PASSWORD, ME, MY_SESSIONS, PROTECTED, REVOKE_SESSION } from './operations.js';
+import { PasskeySignInButton, PasskeysCard, useConditionalPasskey } from './Passkeys.js';
+import { abortPasskeyAutofill } from '@tokengate/apollo-auth';
 
 /** The contract's code of an error, for the few the app answers itself. */
 function codeOf(error: unknown): string | null {
@@ -68,8 +70,11 @@ function SignIn() {
     }
   }
 
+  useConditionalPasskey((result) => result.status === 'mfaRequired' && setMfa(result), setError);
+
   function submit(event: FormEvent) {
     event.preventDefault();
+    abortPasskeyAutofill();
     if (mfa) void run(() => mfa.verify(code));
     else void run(() => (tab === 'login' ? auth.logIn(username, password) : auth.signUp(username, password)));
   }
@@ -99,7 +104,7 @@ function SignIn() {
           <>
             <label>
               Username
-              <input name="username" autoComplete="username" value={username} onChange={(e) => setUsername(e.target.value)} required />
+              <input name="username" autoComplete="username webauthn" value={username} onChange={(e) => setUsername(e.target.value)} required />
             </label>
             <label>
               Password
@@ -118,6 +123,7 @@ function SignIn() {
         <button type="submit" className="primary" disabled={busy} data-testid="submit">
           {mfa ? 'Verify' : tab === 'login' ? 'Log in' : 'Create account'}
         </button>
+        {!mfa && tab === 'login' && <PasskeySignInButton run={run} busy={busy} />}
       </form>
     </main>
   );
@@ -160,6 +166,7 @@ function Dashboard() {
       <MeCard />
       <ParallelCard />
       <SessionsCard />
+      <PasskeysCard />
       <ChangePasswordCard />
     </main>
   );
