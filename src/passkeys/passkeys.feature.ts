@@ -45,6 +45,11 @@ export function createPasskeysFeature(core: Core, ports: { readonly signIn: Sign
     resolvers: passkeyResolvers(passkeys),
     migrations: passkeysMigrations,
     pruneTasks: [{ name: 'passkey_challenges', prune: (now, limit) => passkeys.pruneChallenges(now, limit) }],
+    async start() {
+      if (config.webauthn.origins.length === 0) {
+        core.logger.warn({ event: 'passkeys.no_origins' }, 'WEBAUTHN_ORIGINS is empty (and PUBLIC_URL unset): every passkey ceremony will be refused; see docs/guides/passkeys.md');
+      }
+    },
     passkeys,
   };
 }

@@ -100,7 +100,6 @@ export const webauthnSection: ConfigSection<typeof fields, { readonly webauthn: 
     } else if (!rpId.includes('.') && rpId !== 'localhost') {
       problems.push(`WEBAUTHN_RP_ID "${rpId}" is a single label: use a registrable domain such as example.com (or localhost)`);
     }
-    if (origins.length === 0) problems.push('WEBAUTHN_ORIGINS is empty: set it, or PUBLIC_URL, to the origins passkeys are used from');
     for (const origin of origins) {
       const exact = originOf(origin);
       if (exact === null || exact !== origin.replace(/\/+$/, '') || origin.includes('*')) {
