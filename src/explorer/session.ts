@@ -120,7 +120,7 @@ export class AuthSession {
 
   /** Signs in with a passkey of this site (no username: the browser lists them); a passkey without UV leads to the TOTP step. */
   signInWithPasskey(): Promise<void> {
-    return this.signIn('your passkey', () => signInWithPasskey(this.auth));
+    return this.signIn('your account', () => signInWithPasskey(this.auth));
   }
 
   /** Registers a passkey for the signed-in user (needs a fresh token: right after a sign-in). */

@@ -58,8 +58,9 @@ export function useConditionalPasskey(onResult: (result: LogInResult) => void, o
       signInWithPasskey(auth, { conditional: true }).then(
         (result) => live && onResult(result),
         (error: unknown) => {
-          // Aborted by a password login or the passkey button: nothing to say.
-          if (live && !(error instanceof Error && (error.name === 'AbortError' || (error as { code?: string }).code === 'ERROR_CEREMONY_ABORTED'))) onError(passkeyMessage(error));
+          // An offer in the background: aborted (a password login, the button), or not possible on this page
+          // (e.g. opened on an address the RP ID does not cover) is no error to show. A passkey the server refused is.
+          if (live && codeOf(error) === 'INVALID_PASSKEY') onError(passkeyMessage(error));
         },
       );
     });
