@@ -1,12 +1,6 @@
 import { createHash, createHmac, randomBytes, randomUUID } from 'node:crypto';
-import {
-  generateAuthenticationOptions,
-  generateRegistrationOptions,
-  verifyAuthenticationResponse,
-  verifyRegistrationResponse,
-  type AuthenticationResponseJSON,
-  type RegistrationResponseJSON,
-} from '@simplewebauthn/server';
+import type * as SimpleWebAuthn from '@simplewebauthn/server';
+import type { AuthenticationResponseJSON, RegistrationResponseJSON } from '@simplewebauthn/server';
 import type { RateLimiterAbstract } from 'rate-limiter-flexible';
 import type { WebAuthnConfig } from '../config/config.js';
 import type { AuthRateLimits } from '../core/rate-limits.js';
@@ -78,7 +72,7 @@ export class PasskeyService {
     await this.chargeStart(meta);
     const existing = await passkeys.listPasskeys(this.deps.db, viewer.user.id);
     const challenge = await this.newChallenge('registration', viewer.user.id);
-    const options = await generateRegistrationOptions({
+    const options = await (await webauthn()).generateRegistrationOptions({
       rpName: this.deps.webauthn.rpName,
       rpID: this.deps.webauthn.rpId,
       userName: viewer.user.username,
@@ -116,7 +110,7 @@ export class PasskeyService {
 
       let info;
       try {
-        const verified = await verifyRegistrationResponse({
+        const verified = await (await webauthn()).verifyRegistrationResponse({
           response: response as unknown as RegistrationResponseJSON,
           expectedChallenge: challenge,
           expectedOrigin: [...this.deps.webauthn.origins],
@@ -220,7 +214,7 @@ export class PasskeyService {
       allowCredentials = own.length > 0 ? own.map((p) => ({ id: p.credentialId, transports: [...p.transports] })) : [{ id: this.decoyCredentialId(username), transports: ['internal', 'hybrid'] }];
       challenge = await this.newChallenge('login_named', user?.id ?? null);
     }
-    const options = await generateAuthenticationOptions({
+    const options = await (await webauthn()).generateAuthenticationOptions({
       rpID: this.deps.webauthn.rpId,
       allowCredentials,
       challenge,
@@ -274,7 +268,7 @@ export class PasskeyService {
 
     let info;
     try {
-      const verified = await verifyAuthenticationResponse({
+      const verified = await (await webauthn()).verifyAuthenticationResponse({
         response: response as unknown as AuthenticationResponseJSON,
         expectedChallenge: challenge,
         expectedOrigin: [...this.deps.webauthn.origins],
@@ -340,6 +334,17 @@ export class PasskeyService {
       throw rateLimitedError(this.deps.logger, 'passkeyCeremony', rejection, meta);
     }
   }
+}
+
+let library: Promise<typeof SimpleWebAuthn> | null = null;
+/**
+ * @simplewebauthn/server, loaded on the first ceremony: with its ASN.1 and
+ * X.509 parsers it is about a megabyte of code that a server whose users never
+ * touch a passkey should not parse at start-up.
+ */
+function webauthn(): Promise<typeof SimpleWebAuthn> {
+  library ??= import('@simplewebauthn/server');
+  return library;
 }
 
 function invalidPasskey(): AppError {
