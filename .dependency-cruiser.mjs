@@ -13,10 +13,10 @@
 const folders = (...names) => `^src/(${names.join('|')})/`;
 
 /** The feature folders (src/core/feature.ts): one constructor each, composed by buildApp. */
-const FEATURES = ['keys', 'sessions', 'email', 'mfa', 'sign-in', 'passkeys', 'accounts'];
+const FEATURES = ['keys', 'sessions', 'email', 'mfa', 'sign-in', 'passkeys', 'accounts', 'audit'];
 
 /** The parts of sessions/ the core builds the door from. */
-const SESSIONS_KERNEL = '^src/sessions/(session\\.service|session-guard|session|session\\.repository|event-bus|auth-events|viewer)\\.ts$|^src/sessions/guards/';
+const SESSIONS_KERNEL = '^src/sessions/(session\\.service|session-guard|session|session\\.repository|event-bus|auth-events|audit-trail|viewer)\\.ts$|^src/sessions/guards/';
 
 /** @type {import('dependency-cruiser').IConfiguration} */
 export default {

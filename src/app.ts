@@ -5,6 +5,7 @@ import type { Feature, ResolverMap } from './core/feature.js';
 import type { Db } from './db/database.js';
 import { migrateToLatest } from './db/database.js';
 import { createAccountsFeature } from './accounts/index.js';
+import { createAuditFeature } from './audit/index.js';
 import { createEmailFeature } from './email/index.js';
 import type { OutboxWorker } from './email/index.js';
 import { createKeysFeature } from './keys/index.js';
@@ -128,7 +129,8 @@ export function composeFeatures(core: Core, deps: Pick<AppDeps, 'signingKeys' | 
   const signIn = createSignInFeature(core, { tokens: sessions.tokens, email: email.email, secondFactor: mfa.totp });
   const passkeys = createPasskeysFeature(core, { signIn: signIn.signIn });
   const accounts = createAccountsFeature(core);
-  const features: readonly Feature[] = [keys, sessions, email, mfa, signIn, passkeys, accounts];
+  const audit = createAuditFeature(core);
+  const features: readonly Feature[] = [keys, sessions, email, mfa, signIn, passkeys, accounts, audit];
   const services = {
     signIn: signIn.signIn,
     tokens: sessions.tokens,
@@ -138,6 +140,7 @@ export function composeFeatures(core: Core, deps: Pick<AppDeps, 'signingKeys' | 
     totp: mfa.totp,
     sessionEvents: sessions.sessionEvents,
     passkeys: passkeys.passkeys,
+    audit: audit.audit,
   };
   return { features, services, keys, sessions, email };
 }

@@ -111,7 +111,7 @@ async function setRoles(services: Services, username: string, rolesText: string)
 
 async function revokeSessions(services: Services, username: string): Promise<void> {
   const user = await findUser(services.users, username);
-  const ended = await services.sessions.endSessions(user.id, {}, 'admin_revoked');
+  const ended = await services.sessions.endSessions(user.id, {}, 'admin_revoked', { actorId: CLI_ACTOR.userId, meta: { clientAddress: 'cli', userAgent: null } });
   process.stdout.write(`Ended ${ended.length} session${ended.length === 1 ? '' : 's'} of ${user.username}\n`);
 }
 

@@ -82,6 +82,7 @@ export function createCore(config: Config, deps: CoreDeps = {}): Core {
     logger,
     redis && config.redis ? { client: redis, prefix: config.redis.prefix } : null,
     config.subscriptions.connectionsPerAddress,
+    (entry) => sessions.record(entry),
   );
   const hasher = new PasswordHasher(config.argon2, config.operations.hashConcurrency);
   const users = new UserService({ db, clock, hasher, userChanges: sessions, logger });

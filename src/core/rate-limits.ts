@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import type { RateLimitConfig } from '../config/config.js';
 import { AppError, ErrorCode } from '../errors.js';
+import type { AuditEntry } from '../sessions/audit-trail.js';
 import type { Logger } from '../platform/logger.js';
 import type { Redis } from '../platform/redis.js';
 import { usernameKey } from '../users/user.js';
@@ -29,6 +30,7 @@ export function makeLimiter(
 export interface AuditMeta {
   readonly clientAddress: string;
   readonly requestId: string;
+  readonly userAgent?: string | null;
 }
 
 /** What a caller of login must do after the password check. */
@@ -82,6 +84,8 @@ export class AuthRateLimits {
     private readonly logger: Logger,
     redis: { readonly client: Redis; readonly prefix: string } | null,
     connectionsPerAddress: { readonly points: number; readonly duration: number } | null = null,
+    /** Where a lock is recorded in the audit trail (`login.locked`); nowhere when absent (the CLI). */
+    private readonly recordAudit: ((entry: AuditEntry) => Promise<void>) | null = null,
   ) {
     const make = (name: string, points: number, duration: number) => makeLimiter(redis, name, points, duration);
     this.pair = make('login-pair', config.loginPair, PAIR_WINDOW_SECONDS);
@@ -129,6 +133,13 @@ export class AuthRateLimits {
           const seconds = Math.min(this.config.loginPairLock * 2 ** (locks.consumedPoints - 1), MAX_LOCK_SECONDS);
           await this.pair.block(pairKey, seconds);
           this.logger.warn({ event: 'auth.login_locked', username: user, lockSeconds: seconds, clientAddress: address, requestId: meta.requestId }, 'auth.login_locked');
+          // About a username, not a user: the check that failed may not have found one.
+          await this.recordAudit?.({
+            type: 'login.locked',
+            userId: null,
+            meta: { clientAddress: address, userAgent: meta.userAgent ?? null },
+            details: { username: user, lockSeconds: seconds },
+          });
         }
       },
     };

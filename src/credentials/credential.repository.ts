@@ -1,5 +1,5 @@
 import type { Db } from '../db/database.js';
-import { toTimestamp, type CredentialKind } from '../db/tables.js';
+import { toDate, toTimestamp, type CredentialKind } from '../db/tables.js';
 
 /*
  * The `credentials` table: one row per way a user proves who they are. Only
@@ -107,8 +107,8 @@ export interface CredentialRow {
 
 const rowColumns = ['id', 'user_id', 'kind', 'material', 'counter', 'name', 'lookup', 'created_at', 'last_used_at', 'expires_at'] as const;
 
-function toDate(value: Date | string | null): Date | null {
-  return value === null ? null : value instanceof Date ? value : new Date(value);
+function toDateOrNull(value: Date | string | null): Date | null {
+  return value === null ? null : toDate(value);
 }
 
 function toCredentialRow(row: {
@@ -131,9 +131,9 @@ function toCredentialRow(row: {
     counter: row.counter === null ? null : Number(row.counter),
     name: row.name,
     lookup: row.lookup,
-    createdAt: toDate(row.created_at) as Date,
-    lastUsedAt: toDate(row.last_used_at),
-    expiresAt: toDate(row.expires_at),
+    createdAt: toDate(row.created_at),
+    lastUsedAt: toDateOrNull(row.last_used_at),
+    expiresAt: toDateOrNull(row.expires_at),
   };
 }
 

@@ -93,15 +93,17 @@ export class EmailService {
     const now = this.deps.clock.now();
     let user: User;
     try {
+      const by = { sessionId: viewer.sessionId, meta };
       user = await this.deps.sessions.change(viewer.user.id, async (tx) => {
         const updated = await users.updateEmail(tx.db, viewer.user.id, email, sameAddress && current.emailVerified, now);
         if (updated === null) throw new AppError(ErrorCode.UNAUTHENTICATED, 'The session has ended; sign in again.', { reason: 'TOKEN_REVOKED' });
         // Links sent to the old address stop working: it is no longer the user's.
         if (!sameAddress) await emailTokens.voidEmailTokens(tx.db, updated.id, ['verify_email', 'reset_password'], now);
         if (send) await this.queueVerification(tx.db, updated, email, now);
+        await tx.audit({ type: 'email.changed', details: { sameAddress, verified: updated.emailVerified } });
         tx.profileChanged(updated);
         return updated;
-      });
+      }, { by });
     } catch (error) {
       throw takenOr(error);
     }
@@ -124,7 +126,11 @@ export class EmailService {
     const send = await this.deps.rateLimits.tryChargeRecipient(email.key);
     if (send) {
       const now = this.deps.clock.now();
-      await this.deps.db.transaction().execute((trx) => this.queueVerification(trx, user, email, now));
+      const by = { sessionId: viewer.sessionId, meta };
+      await this.deps.sessions.open(async (tx) => {
+        await this.queueVerification(tx.db, user, email, now);
+        await tx.audit({ type: 'email.verification_requested', userId: user.id });
+      }, { by });
     }
     this.afterQueue(send);
     this.audit(send ? 'email.verification_requested' : 'email.verification_silenced', meta, { userId: user.id, sessionId: viewer.sessionId });
@@ -138,8 +144,9 @@ export class EmailService {
       if (!(await emailTokens.consumeEmailToken(tx.db, hash, 'verify_email', this.deps.clock.now()))) throw invalidToken();
       const user = await users.markEmailVerified(tx.db, stored.userId, stored.emailKey, this.deps.clock.now());
       if (user === null) throw invalidToken(); // the address changed since the link was sent; rolls the use back too
+      await tx.audit({ type: 'email.verified' });
       tx.profileChanged(user);
-    });
+    }, { by: { meta } });
     this.audit('email.verified', meta, { userId: stored.userId });
     return true;
   }
@@ -160,11 +167,12 @@ export class EmailService {
     const now = this.deps.clock.now();
     const send = user !== null && withinBudget;
     if (send) {
-      await this.deps.db.transaction().execute(async (trx) => {
+      await this.deps.sessions.open(async (tx) => {
         // A new link voids the older ones.
-        await emailTokens.voidEmailTokens(trx, user.id, ['reset_password'], now);
-        await this.queueLink(trx, 'reset_password', user, email, now);
-      });
+        await emailTokens.voidEmailTokens(tx.db, user.id, ['reset_password'], now);
+        await this.queueLink(tx.db, 'reset_password', user, email, now);
+        await tx.audit({ type: 'email.reset_requested', userId: user.id });
+      }, { by: { meta } });
     } else {
       await this.decoyWrite(email, now);
     }
@@ -194,8 +202,10 @@ export class EmailService {
       await emailTokens.voidEmailTokens(tx.db, stored.userId, ['reset_password'], now);
       const user = (await users.markEmailVerified(tx.db, stored.userId, stored.emailKey, now)) ?? (await users.findUserById(tx.db, stored.userId));
       if (user) tx.profileChanged(user);
-      return tx.endSessions({}, 'password_reset');
-    });
+      const ended = await tx.endSessions({}, 'password_reset');
+      await tx.audit({ type: 'password.reset', details: { endedSessions: ended.length } });
+      return ended;
+    }, { by: { meta } });
     this.audit('auth.password_reset', meta, { userId: stored.userId, endedSessions: ended.length });
     return true;
   }

@@ -71,7 +71,13 @@ export class TotpService implements SecondFactorPort {
    */
   async enroll(viewer: Viewer, meta: RequestMeta): Promise<TotpEnrollment> {
     const secret = generateTotpSecret();
-    await totp.setPendingSecret(this.deps.db, viewer.user.id, sealSecret(this.deps.secretKey, secret, secretContext(viewer.user.id)), this.deps.clock.now());
+    await this.deps.sessions.open(
+      async (tx) => {
+        await totp.setPendingSecret(tx.db, viewer.user.id, sealSecret(this.deps.secretKey, secret, secretContext(viewer.user.id)), this.deps.clock.now());
+        await tx.audit({ type: 'mfa.enrollment_started', userId: viewer.user.id });
+      },
+      { by: { sessionId: viewer.sessionId, meta } },
+    );
     this.audit('auth.totp_enrollment_started', meta, { userId: viewer.user.id, sessionId: viewer.sessionId });
     return { secret, otpauthUrl: totpUrl({ issuer: this.deps.issuer, username: viewer.user.username, secret }) };
   }
@@ -84,7 +90,10 @@ export class TotpService implements SecondFactorPort {
   async confirm(viewer: Viewer, code: string, meta: RequestMeta): Promise<string[]> {
     const codes = generateRecoveryCodes();
     await this.deps.rateLimits.guardLogin(viewer.user.username, meta, async () => {
-      const confirmed = await this.deps.db.transaction().execute(async (trx) => {
+      // Through the door: turning a factor on changes how this user signs in, and is recorded with it.
+      const by = { sessionId: viewer.sessionId, meta };
+      const confirmed = await this.deps.sessions.change(viewer.user.id, async (tx) => {
+        const trx = tx.db;
         const state = await totp.findTotpState(trx, viewer.user.id);
         if (state.pendingSecret === null) throw new AppError(ErrorCode.INVALID_MFA_CODE, NOT_PENDING);
         const secret = this.open(state.pendingSecret, viewer.user.id);
@@ -94,10 +103,12 @@ export class TotpService implements SecondFactorPort {
         // A new secret starts its own replay record at the step just used.
         if (!(await totp.activatePendingSecret(trx, viewer.user.id, state.pendingSecret, step, now))) return false;
         await totp.replaceRecoveryCodes(trx, viewer.user.id, codes.map(hashRecoveryCode), now);
+        await tx.audit({ type: 'mfa.enabled' });
         return true;
-      });
+      }, { by });
       if (confirmed) return { outcome: 'succeeded', value: undefined };
       this.audit('auth.totp_confirm_failed', meta, { userId: viewer.user.id, sessionId: viewer.sessionId });
+      await this.deps.sessions.record({ type: 'mfa.confirm_failed', userId: viewer.user.id, ...by });
       return { outcome: 'failed', error: new AppError(ErrorCode.INVALID_MFA_CODE, WRONG_CODE) };
     });
     this.audit('auth.totp_enabled', meta, { userId: viewer.user.id, sessionId: viewer.sessionId });
@@ -107,17 +118,21 @@ export class TotpService implements SecondFactorPort {
   /** Turns TOTP off, given a current TOTP code or an unused recovery code. */
   async disable(viewer: Viewer, code: string, meta: RequestMeta): Promise<boolean> {
     const method = await this.deps.rateLimits.guardLogin(viewer.user.username, meta, async () => {
-      const proven = await this.deps.db.transaction().execute(async (trx) => {
+      const by = { sessionId: viewer.sessionId, meta };
+      const proven = await this.deps.sessions.change(viewer.user.id, async (tx) => {
+        const trx = tx.db;
         if (!(await totp.isTotpEnabled(trx, viewer.user.id))) throw new AppError(ErrorCode.INVALID_MFA_CODE, NOT_ENABLED);
         const now = this.deps.clock.now();
         const factor = await this.checkSecondFactor(trx, viewer.user.id, code, now);
         if (factor === null) return null;
         await totp.clearTotp(trx, viewer.user.id);
         await deleteMfaTokensOfUser(trx, viewer.user.id);
+        await tx.audit({ type: 'mfa.disabled', details: { method: factor } });
         return factor;
-      });
+      }, { by });
       if (proven !== null) return { outcome: 'succeeded', value: proven };
       this.audit('auth.totp_disable_failed', meta, { userId: viewer.user.id, sessionId: viewer.sessionId });
+      await this.deps.sessions.record({ type: 'mfa.disable_failed', userId: viewer.user.id, ...by });
       return { outcome: 'failed', error: new AppError(ErrorCode.INVALID_MFA_CODE, WRONG_CODE) };
     });
     this.audit('auth.totp_disabled', meta, { userId: viewer.user.id, sessionId: viewer.sessionId, method });
@@ -129,13 +144,19 @@ export class TotpService implements SecondFactorPort {
    * of that user ends, through the one door, on every instance.
    */
   async reset(actor: Viewer, userId: string, meta: RequestMeta): Promise<User> {
-    const { user, ended } = await this.deps.sessions.change(userId, async (tx) => {
-      const found = await users.findUserById(tx.db, userId);
-      if (found === null) throw badInput('userId', 'No user has that id.');
-      await totp.clearTotp(tx.db, userId);
-      await deleteMfaTokensOfUser(tx.db, userId);
-      return { user: found, ended: await tx.endSessions({}, 'mfa_reset') };
-    });
+    const by = { actorId: actor.user.id, sessionId: actor.sessionId, meta };
+    const { user, ended } = await this.deps.sessions.change(
+      userId,
+      async (tx) => {
+        const found = await users.findUserById(tx.db, userId);
+        if (found === null) throw badInput('userId', 'No user has that id.');
+        await totp.clearTotp(tx.db, userId);
+        await deleteMfaTokensOfUser(tx.db, userId);
+        await tx.audit({ type: 'mfa.reset' });
+        return { user: found, ended: await tx.endSessions({}, 'mfa_reset') };
+      },
+      { by },
+    );
     this.audit('auth.mfa_reset', meta, { userId: actor.user.id, sessionId: actor.sessionId, targetUserId: userId, endedSessions: ended.length }, 'warn');
     return user;
   }

@@ -23,6 +23,26 @@ export interface AuditEntry {
   readonly details?: Readonly<Record<string, unknown>> | null;
 }
 
+/** Who and where a write through the door comes from: the defaults of the events it records. */
+export interface AuditContext {
+  /** Who made the change, when not the user it is about (an admin, the CLI). */
+  readonly actorId?: string | null;
+  /** The session the change was made from. */
+  readonly sessionId?: string | null;
+  readonly meta?: AuditEntry['meta'];
+}
+
+/** An entry with the door's user and context filled in where the write left them out. */
+export function withContext(entry: AuditEntry, userId: string | null, context: AuditContext): AuditEntry {
+  return {
+    ...entry,
+    userId: entry.userId !== undefined ? entry.userId : userId,
+    actorId: entry.actorId !== undefined ? entry.actorId : (context.actorId ?? undefined),
+    sessionId: entry.sessionId !== undefined ? entry.sessionId : (context.sessionId ?? null),
+    meta: entry.meta !== undefined ? entry.meta : (context.meta ?? null),
+  };
+}
+
 /** A strictly increasing number per process: orders events written in the same millisecond. */
 let lastSeq = 0;
 function nextSeq(now: number): number {

@@ -3,8 +3,8 @@ import type { Db } from '../db/database.js';
 import type { Clock } from '../platform/clock.js';
 import type { Logger } from '../platform/logger.js';
 import type { User } from '../users/user.js';
-import type { UserChanges } from '../users/user-changes.js';
-import { insertAuditEvents, type AuditEntry } from './audit-trail.js';
+import type { UserChangeActor, UserChangeEvent, UserChanges } from '../users/user-changes.js';
+import { insertAuditEvents, withContext, type AuditContext, type AuditEntry } from './audit-trail.js';
 import type { AuthEventBus } from './event-bus.js';
 import type { Session, SessionCheck, SessionEndReason } from './session.js';
 import type { SessionGuard } from './session-guard.js';
@@ -58,6 +58,14 @@ export type UnannouncedPolicy =
   /** Write anyway: for revocations nobody asked for (refresh-token theft), better committed than lost. */
   | 'proceed';
 
+/** Options of a write through the door. */
+export interface DoorOptions {
+  /** When Redis cannot be told before the write (change only); 'refuse' by default. */
+  readonly unannounced?: UnannouncedPolicy;
+  /** Who and where the write comes from: recorded with its audit events, `session.ended` included. */
+  readonly by?: AuditContext;
+}
+
 /** Dependencies of SessionService. */
 export interface SessionServiceDeps {
   readonly db: Db;
@@ -87,12 +95,16 @@ export interface SessionServiceDeps {
  *    `sessionEvents` streams, metrics count).
  *
  * Opening a session (`open`) revokes nothing, so it skips steps 1 and 3.
+ *
+ * The write's audit events (`tx.audit`) go into the same transaction: the
+ * trail has a row for a change exactly when the change committed. Ending
+ * sessions records `session.ended`, with the reason, by itself.
  */
 export class SessionService implements UserChanges {
   constructor(private readonly deps: SessionServiceDeps) {}
 
   /** The door itself: see the class comment for the order and why. */
-  async change<T>(userId: string, write: (tx: SessionChange) => Promise<T>, options: { readonly unannounced?: UnannouncedPolicy } = {}): Promise<T> {
+  async change<T>(userId: string, write: (tx: SessionChange) => Promise<T>, options: DoorOptions = {}): Promise<T> {
     try {
       await this.deps.guard.beforeChange(userId);
     } catch (error) {
@@ -100,23 +112,23 @@ export class SessionService implements UserChanges {
       // While Redis is unreachable every instance checks sessions in the database, so the write still takes effect.
       this.deps.logger.error({ err: error, userId }, 'could not announce an auth change before its write; writing anyway');
     }
-    const { result, record } = await this.inTransaction(userId, write);
+    const { result, record } = await this.inTransaction(userId, write, options.by ?? {});
     const user = record.user ?? record.profile;
     await this.deps.guard.afterChange(userId, { endedSessionIds: record.ended.ids, ...(user ? { user } : {}) });
     this.announce(record);
     return result;
   }
 
-  /** Runs a write that opens sessions (sign-in, signup) in one transaction; they are announced once it committed. */
-  async open<T>(write: (tx: SessionOpening) => Promise<T>): Promise<T> {
-    const { result, record } = await this.inTransaction(null, write);
+  /** Runs a write that opens sessions (sign-in, signup) or only records events, in one transaction; sessions it opened are announced once it committed. */
+  async open<T>(write: (tx: SessionOpening) => Promise<T>, options: Pick<DoorOptions, 'by'> = {}): Promise<T> {
+    const { result, record } = await this.inTransaction(null, write, options.by ?? {});
     this.announce(record);
     return result;
   }
 
   /** Ends the matching open sessions of a user (one, all, or all but one) through the door, and returns their ids. */
-  endSessions(userId: string, filter: SessionFilter, reason: SessionEndReason): Promise<string[]> {
-    return this.change(userId, (tx) => tx.endSessions(filter, reason));
+  endSessions(userId: string, filter: SessionFilter, reason: SessionEndReason, by?: AuditContext): Promise<string[]> {
+    return this.change(userId, (tx) => tx.endSessions(filter, reason), by ? { by } : {});
   }
 
   /**
@@ -129,12 +141,20 @@ export class SessionService implements UserChanges {
   }
 
   /** Implements the users/ port: a change of what a user's tokens may do, written in the door's transaction. */
-  changeUser<T>(userId: string, write: (db: Db) => Promise<{ readonly result: T; readonly user: User | null }>): Promise<T> {
-    return this.change(userId, async (tx) => {
-      const { result, user } = await write(tx.db);
-      if (user) tx.userChanged(user);
-      return result;
-    });
+  changeUser<T>(
+    userId: string,
+    write: (db: Db, audit: (entry: UserChangeEvent) => Promise<void>) => Promise<{ readonly result: T; readonly user: User | null }>,
+    by?: UserChangeActor,
+  ): Promise<T> {
+    return this.change(
+      userId,
+      async (tx) => {
+        const { result, user } = await write(tx.db, (entry) => tx.audit(entry));
+        if (user) tx.userChanged(user);
+        return result;
+      },
+      by ? { by } : {},
+    );
   }
 
   /** Checks that session `sessionId` of user `userId` is open, and returns the user as they are now. */
@@ -142,14 +162,15 @@ export class SessionService implements UserChanges {
     return this.deps.guard.checkSession(sessionId, userId);
   }
 
-  private async inTransaction<T>(userId: string | null, write: (tx: SessionChange) => Promise<T>): Promise<{ result: T; record: ChangeRecord }> {
+  private async inTransaction<T>(userId: string | null, write: (tx: SessionChange) => Promise<T>, by: AuditContext): Promise<{ result: T; record: ChangeRecord }> {
     const record: ChangeRecord = { userId, ended: { ids: [], reason: null }, started: [], user: null, profile: null };
-    const result = await this.deps.db.transaction().execute((trx) => write(this.recorder(trx, record)));
+    const result = await this.deps.db.transaction().execute((trx) => write(this.recorder(trx, record, by)));
     return { result, record };
   }
 
-  private recorder(trx: Db, record: ChangeRecord): SessionChange {
+  private recorder(trx: Db, record: ChangeRecord, by: AuditContext): SessionChange {
     const now = () => this.deps.clock.now();
+    const audit = (entry: AuditEntry) => insertAuditEvents(trx, [withContext(entry, record.userId, by)], now());
     return {
       db: trx,
       async startSession(input) {
@@ -162,11 +183,10 @@ export class SessionService implements UserChanges {
         if (record.ended.reason !== null && record.ended.reason !== reason) throw new Error('one write through the door ends sessions for one reason');
         const ids = await sessions.endSessions(trx, { userId: record.userId, ...filter }, reason, now());
         record.ended = { ids: [...record.ended.ids, ...ids], reason };
+        if (ids.length > 0) await audit({ type: 'session.ended', details: { reason, sessionIds: ids } });
         return ids;
       },
-      audit(entry) {
-        return insertAuditEvents(trx, [entry], now());
-      },
+      audit,
       userChanged(user) {
         record.user = user;
       },

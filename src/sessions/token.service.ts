@@ -137,21 +137,21 @@ export class TokenService {
 
   /** Ends the caller's current session. */
   async logout(viewer: Viewer, meta: RequestMeta): Promise<boolean> {
-    const ended = await this.deps.sessions.endSessions(viewer.user.id, { sessionId: viewer.sessionId }, 'logout');
+    const ended = await this.deps.sessions.endSessions(viewer.user.id, { sessionId: viewer.sessionId }, 'logout', { sessionId: viewer.sessionId, meta });
     this.audit('auth.logout', meta, { userId: viewer.user.id, sessionId: viewer.sessionId });
     return ended.length > 0;
   }
 
   /** Ends every session of the caller, the current one included; returns how many. */
   async logoutAll(viewer: Viewer, meta: RequestMeta): Promise<number> {
-    const ended = await this.deps.sessions.endSessions(viewer.user.id, {}, 'logout_all');
+    const ended = await this.deps.sessions.endSessions(viewer.user.id, {}, 'logout_all', { sessionId: viewer.sessionId, meta });
     this.audit('auth.logout_all', meta, { userId: viewer.user.id, sessionId: viewer.sessionId, count: ended.length });
     return ended.length;
   }
 
   /** Ends one of the caller's sessions; false for an unknown, ended or foreign id alike. */
   async revokeSession(viewer: Viewer, sessionId: string, meta: RequestMeta): Promise<boolean> {
-    const ended = await this.deps.sessions.endSessions(viewer.user.id, { sessionId }, 'revoked');
+    const ended = await this.deps.sessions.endSessions(viewer.user.id, { sessionId }, 'revoked', { sessionId: viewer.sessionId, meta });
     if (ended.length > 0) this.audit('auth.session_revoked', meta, { userId: viewer.user.id, sessionId: viewer.sessionId, revokedSessionId: sessionId });
     return ended.length > 0;
   }
@@ -206,7 +206,10 @@ export class TokenService {
       // Theft: ends the session through the door even when Redis cannot be
       // told first (while it is unreachable every instance checks sessions
       // in the database), and commits although this call fails.
-      await this.deps.sessions.change(session.userId, (tx) => tx.endSessions({ sessionId: session.id }, 'refresh_reuse'), { unannounced: 'proceed' });
+      await this.deps.sessions.change(session.userId, (tx) => tx.endSessions({ sessionId: session.id }, 'refresh_reuse'), {
+        unannounced: 'proceed',
+        by: { sessionId: session.id, meta },
+      });
       this.metrics.refresh('reused');
       this.audit('auth.refresh_reuse', meta, { userId: session.userId, sessionId: session.id }, 'warn');
       throw invalidRefresh();

@@ -68,11 +68,16 @@ export class SignInService {
     const now = this.deps.clock.now();
     let auth: AuthResult;
     try {
-      auth = await this.deps.sessions.open(async (tx) => {
-        const user = await this.deps.userService.insert(tx.db, prepared);
-        if (mail && address) await this.deps.email.queueVerification(tx.db, user, address, now);
-        return this.deps.tokens.startSession(tx, { user, meta, amr: ['pwd'] }, now);
-      });
+      auth = await this.deps.sessions.open(
+        async (tx) => {
+          const user = await this.deps.userService.insert(tx.db, prepared);
+          if (mail && address) await this.deps.email.queueVerification(tx.db, user, address, now);
+          const opened = await this.deps.tokens.startSession(tx, { user, meta, amr: ['pwd'] }, now);
+          await tx.audit({ type: 'user.created', userId: user.id, sessionId: opened.sessionId, details: { method: 'password', email: address !== null } });
+          return opened;
+        },
+        { by: { meta } },
+      );
     } catch (error) {
       throw takenOr(error);
     }
@@ -100,6 +105,7 @@ export class SignInService {
         if (proof === null) {
           this.metrics.login('failure');
           this.audit('auth.login_failed', meta, { userId: user?.id ?? null });
+          await this.deps.sessions.record({ type: 'login.failure', userId: user?.id ?? null, meta, details: { method: 'password' } });
           return { outcome: 'failed', error: new AppError(ErrorCode.INVALID_CREDENTIALS, INVALID_CREDENTIALS_MESSAGE) };
         }
         return this.afterFirstFactor(proof, meta);
@@ -152,21 +158,27 @@ export class SignInService {
     if (user === null) throw invalidMfaCode();
     // Charged before the code is checked, like a password: a lock refuses even the right code.
     const { auth, method } = await this.deps.rateLimits.guardLogin(user.username, meta, () =>
-      this.deps.sessions.open(async (tx): Promise<AttemptResult<{ auth: AuthResult; method: string }>> => {
-        // The try is counted before the check, and (on PostgreSQL) the row stays
-        // locked until commit: parallel guesses on one token are serialized and bounded.
-        if (!(await mfaTokens.claimMfaAttempt(tx.db, hash, now, MFA_TOKEN_MAX_FAILURES))) return { outcome: 'abandoned', error: invalidMfaCode() };
-        const proven = await this.deps.secondFactor.verify(tx.db, user.id, code, now);
-        if (proven === null) {
-          this.metrics.login('failure');
-          this.audit('auth.mfa_failed', meta, { userId: user.id });
-          // Returned, not thrown: the counted try commits.
-          return { outcome: 'failed', error: invalidMfaCode() };
-        }
-        if (!(await mfaTokens.completeMfaToken(tx.db, hash, now))) throw new Error('mfaToken changed during verification');
-        const opened = await this.deps.tokens.startSession(tx, { user, meta, amr: [...stored.amr, proven] }, now);
-        return { outcome: 'succeeded', value: { auth: opened, method: proven } };
-      }),
+      this.deps.sessions.open(
+        async (tx): Promise<AttemptResult<{ auth: AuthResult; method: string }>> => {
+          // The try is counted before the check, and (on PostgreSQL) the row stays
+          // locked until commit: parallel guesses on one token are serialized and bounded.
+          if (!(await mfaTokens.claimMfaAttempt(tx.db, hash, now, MFA_TOKEN_MAX_FAILURES))) return { outcome: 'abandoned', error: invalidMfaCode() };
+          const proven = await this.deps.secondFactor.verify(tx.db, user.id, code, now);
+          if (proven === null) {
+            this.metrics.login('failure');
+            this.audit('auth.mfa_failed', meta, { userId: user.id });
+            await tx.audit({ type: 'mfa.failure', userId: user.id });
+            // Returned, not thrown: the counted try commits.
+            return { outcome: 'failed', error: invalidMfaCode() };
+          }
+          if (!(await mfaTokens.completeMfaToken(tx.db, hash, now))) throw new Error('mfaToken changed during verification');
+          const amr = [...stored.amr, proven];
+          const opened = await this.deps.tokens.startSession(tx, { user, meta, amr }, now);
+          await tx.audit({ type: 'login.success', userId: user.id, sessionId: opened.sessionId, details: { amr, secondFactor: proven } });
+          return { outcome: 'succeeded', value: { auth: opened, method: proven } };
+        },
+        { by: { meta } },
+      ),
     );
     this.metrics.login('success'); // the login that answered mfa_required, now complete
     this.audit('auth.login', meta, { userId: user.id, sessionId: auth.sessionId, method });
@@ -187,6 +199,7 @@ export class SignInService {
     await this.deps.rateLimits.guardLogin(user.username, meta, async () => {
       if (await this.password.verify(user, currentPassword)) return { outcome: 'succeeded', value: undefined };
       this.audit('auth.password_change_failed', meta, { userId: viewer.user.id, sessionId: viewer.sessionId });
+      await this.deps.sessions.record({ type: 'password.change_failed', userId: viewer.user.id, sessionId: viewer.sessionId, meta });
       return { outcome: 'failed', error: new AppError(ErrorCode.INVALID_CREDENTIALS, INVALID_CREDENTIALS_MESSAGE) };
     });
     if (isOverlongPassword(newPassword)) throw badInput('newPassword', OVERLONG_PASSWORD);
@@ -195,14 +208,19 @@ export class SignInService {
     const newHash = await this.deps.hasher.hash(newPassword);
 
     const now = this.deps.clock.now();
-    const { refreshToken, amr, ended } = await this.deps.sessions.change(viewer.user.id, async (tx) => {
-      const restarted = await this.deps.tokens.restartChain(tx.db, viewer.sessionId, now);
-      await this.password.set(tx.db, viewer.user.id, newHash);
-      const others = await tx.endSessions({ except: viewer.sessionId }, 'password_changed');
-      // Logins half-way through (password given, code pending) were made with the old password.
-      await mfaTokens.deleteMfaTokensOfUser(tx.db, viewer.user.id);
-      return { ...restarted, ended: others };
-    });
+    const { refreshToken, amr, ended } = await this.deps.sessions.change(
+      viewer.user.id,
+      async (tx) => {
+        const restarted = await this.deps.tokens.restartChain(tx.db, viewer.sessionId, now);
+        await this.password.set(tx.db, viewer.user.id, newHash);
+        const others = await tx.endSessions({ except: viewer.sessionId }, 'password_changed');
+        // Logins half-way through (password given, code pending) were made with the old password.
+        await mfaTokens.deleteMfaTokensOfUser(tx.db, viewer.user.id);
+        await tx.audit({ type: 'password.changed', details: { endedSessions: others.length } });
+        return { ...restarted, ended: others };
+      },
+      { by: { sessionId: viewer.sessionId, meta } },
+    );
     this.audit('auth.password_changed', meta, { userId: viewer.user.id, sessionId: viewer.sessionId, endedSessions: ended.length });
     // For a user with a second factor only verifyMfa issues fresh tokens: the new pair
     // is not fresh, so a further sensitive change needs the second factor again.
@@ -225,16 +243,20 @@ export class SignInService {
       await mfaTokens.insertMfaToken(this.deps.db, { hash: hashMfaToken(mfaToken), userId: user.id, now, expiresAt: now + MFA_TOKEN_TTL_SECONDS * 1000, amr: proof.amr });
       this.metrics.login('mfa_required');
       this.audit('auth.mfa_required', meta, { userId: user.id });
+      await this.deps.sessions.record({ type: 'mfa.required', userId: user.id, meta, details: { amr: proof.amr } });
       return {
         outcome: 'deferred',
         error: new AppError(ErrorCode.MFA_REQUIRED, 'Two-factor authentication is on: send verifyMfa with the mfaToken and a code.', { mfaToken }),
       };
     }
-    const auth = await this.deps.sessions.open(async (tx) => {
-      const opened = await this.deps.tokens.startSession(tx, { user, meta, amr: proof.amr }, now);
-      if (method !== undefined) await tx.audit({ type: 'login.success', userId: user.id, sessionId: opened.sessionId, meta, details: { method, amr: proof.amr } });
-      return opened;
-    });
+    const auth = await this.deps.sessions.open(
+      async (tx) => {
+        const opened = await this.deps.tokens.startSession(tx, { user, meta, amr: proof.amr }, now);
+        await tx.audit({ type: 'login.success', userId: user.id, sessionId: opened.sessionId, details: { ...(method !== undefined ? { method } : {}), amr: proof.amr } });
+        return opened;
+      },
+      { by: { meta } },
+    );
     this.metrics.login('success');
     this.audit('auth.login', meta, { userId: user.id, sessionId: auth.sessionId });
     return { outcome: 'succeeded', value: auth };

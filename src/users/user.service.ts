@@ -135,17 +135,28 @@ export class UserService {
    * from their next request. Refuses to remove the last admin, which would
    * leave nobody able to manage roles.
    */
-  async setRoles(actor: { userId: string; sessionId: string }, userId: string, roles: readonly Role[], meta: { clientAddress: string; requestId: string }): Promise<User> {
+  async setRoles(
+    actor: { userId: string | null; sessionId: string | null },
+    userId: string,
+    roles: readonly Role[],
+    meta: { clientAddress: string; requestId: string; userAgent?: string | null },
+  ): Promise<User> {
     const wanted = normalizeRoles(roles);
-    const updated = await this.deps.userChanges.changeUser(userId, async (trx) => {
-      const current = await users.findUserById(trx, userId);
-      if (current === null) throw badInput('userId', 'No user has that id.');
-      if (current.roles.includes('ADMIN') && !wanted.includes('ADMIN') && (await users.countAdmins(trx)) <= 1) {
-        throw badInput('roles', 'That would remove the last ADMIN.');
-      }
-      const user = await users.updateRoles(trx, userId, wanted, this.deps.clock.now());
-      return { result: user, user };
-    });
+    const by = { actorId: actor.userId, sessionId: actor.sessionId, meta: { clientAddress: meta.clientAddress, userAgent: meta.userAgent ?? null } };
+    const updated = await this.deps.userChanges.changeUser(
+      userId,
+      async (trx, audit) => {
+        const current = await users.findUserById(trx, userId);
+        if (current === null) throw badInput('userId', 'No user has that id.');
+        if (current.roles.includes('ADMIN') && !wanted.includes('ADMIN') && (await users.countAdmins(trx)) <= 1) {
+          throw badInput('roles', 'That would remove the last ADMIN.');
+        }
+        const user = await users.updateRoles(trx, userId, wanted, this.deps.clock.now());
+        await audit({ type: 'roles.changed', details: { from: current.roles, to: user?.roles ?? wanted } });
+        return { result: user, user };
+      },
+      by,
+    );
     if (updated === null) throw badInput('userId', 'No user has that id.');
     this.deps.logger.info(
       {

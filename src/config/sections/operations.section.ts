@@ -16,6 +16,8 @@ export interface OperationsConfig {
    * merely invalid. Never shorter than the reuse grace window.
    */
   readonly refreshTokenRetention: number;
+  /** Seconds an audit event is kept before it is deleted. */
+  readonly auditRetention: number;
   /** Rows deleted per statement: each batch is a short transaction of its own. */
   readonly pruneBatchSize: number;
   /** Argon2 hashes computed at once (each holds ARGON2_MEMORY_KIB); further logins wait their turn. */
@@ -27,6 +29,7 @@ const fields = {
   PRUNE_INTERVAL: duration('PRUNE_INTERVAL', 7 * 86_400).prefault('1h'),
   SESSION_RETENTION: duration('SESSION_RETENTION', 3_650 * 86_400).prefault('30d'),
   REFRESH_TOKEN_RETENTION: duration('REFRESH_TOKEN_RETENTION', 3_650 * 86_400).prefault('7d'),
+  AUDIT_RETENTION: duration('AUDIT_RETENTION', 3_650 * 86_400).prefault('90d'),
   PRUNE_BATCH_SIZE: int('PRUNE_BATCH_SIZE', 10, 100_000).prefault('1000'),
   HASH_CONCURRENCY: int('HASH_CONCURRENCY', 1, 64).prefault('2'),
 };
@@ -47,6 +50,7 @@ export const operationsSection: ConfigSection<typeof fields, { readonly operatio
     SESSION_RETENTION: 'How long an ended or expired session (with its refresh tokens) is kept, for audit, before it is deleted.',
     REFRESH_TOKEN_RETENTION:
       'How long a used refresh token is kept. While it is kept, presenting it again is caught as theft and ends the session; once deleted it is only invalid. Never shorter than `REFRESH_REUSE_GRACE`.',
+    AUDIT_RETENTION: 'How long an audit event (`auditEvents`, `myAuditEvents`) is kept before it is pruned. At most `3650d`.',
     PRUNE_BATCH_SIZE: 'Rows deleted per statement (10–100000); each batch is its own short transaction.',
     HASH_CONCURRENCY:
       'Argon2 hashes computed at once; further logins, signups and password changes wait their turn (each hash holds `ARGON2_MEMORY_KIB`). 1–64.',
@@ -59,6 +63,7 @@ export const operationsSection: ConfigSection<typeof fields, { readonly operatio
       pruneInterval: e.PRUNE_INTERVAL,
       sessionRetention: e.SESSION_RETENTION,
       refreshTokenRetention: e.REFRESH_TOKEN_RETENTION,
+      auditRetention: e.AUDIT_RETENTION,
       pruneBatchSize: e.PRUNE_BATCH_SIZE,
       hashConcurrency: e.HASH_CONCURRENCY,
     }),

@@ -25,7 +25,14 @@ export interface OperationRequirements {
 /** What each operation field needs, from the directives beside it in schema/. */
 export const requirements = {
   "Query": {
+    "auditEvents": {
+      "signedIn": true,
+      "role": "ADMIN"
+    },
     "me": {
+      "signedIn": true
+    },
+    "myAuditEvents": {
       "signedIn": true
     },
     "mySessions": {

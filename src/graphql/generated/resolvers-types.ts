@@ -24,6 +24,37 @@ export type Scalars = {
 };
 
 /**
+ * One security event of the audit trail (docs/api.md, "Audit"): written in the
+ * transaction of the change it records. It never holds a password, token, code,
+ * key or secret.
+ */
+export type AuditEvent = {
+  readonly __typename?: 'AuditEvent';
+  /** Who made it happen: the user, an admin, or `cli`. */
+  readonly actorId: Maybe<Scalars['ID']['output']>;
+  readonly at: Scalars['DateTime']['output'];
+  /** Non-secret facts: the sign-in methods, a session-end reason, the roles before and after. */
+  readonly details: Maybe<Scalars['JSONObject']['output']>;
+  readonly id: Scalars['ID']['output'];
+  readonly ip: Maybe<Scalars['String']['output']>;
+  readonly sessionId: Maybe<Scalars['ID']['output']>;
+  /** `<family>.<what>`, e.g. `login.success`, `login.failure`, `session.ended`, `roles.changed`. */
+  readonly type: Scalars['String']['output'];
+  readonly userAgent: Maybe<Scalars['String']['output']>;
+  /** Whom the event is about; null when nobody is known (a login for an unknown username). */
+  readonly userId: Maybe<Scalars['ID']['output']>;
+};
+
+/** One page of audit events, newest first. */
+export type AuditEventConnection = {
+  readonly __typename?: 'AuditEventConnection';
+  /** Pass as `after` to fetch the next page; null when the page is empty. */
+  readonly endCursor: Maybe<Scalars['String']['output']>;
+  readonly hasNextPage: Scalars['Boolean']['output'];
+  readonly nodes: ReadonlyArray<AuditEvent>;
+};
+
+/**
  * A fresh token pair. Store the refresh token safely; it is shown once.
  * With REFRESH_TOKEN_COOKIE=true, `refreshToken` is "" and the token travels
  * only in the HttpOnly tg_refresh cookie.
@@ -269,8 +300,12 @@ export type Protected = {
 
 export type Query = {
   readonly __typename?: 'Query';
+  /** Every user's audit events (ADMIN only), newest first; `first` takes 1–200. Filter by `userId` and exact `type`. */
+  readonly auditEvents: AuditEventConnection;
   /** The signed-in user. */
   readonly me: User;
+  /** The caller's own audit events, newest first; `first` takes 1–200. */
+  readonly myAuditEvents: AuditEventConnection;
   /** The caller's active sessions, newest first. */
   readonly mySessions: ReadonlyArray<Session>;
   /** Answers for any signed-in caller, like the tutorial's `/protected` route. */
@@ -279,6 +314,20 @@ export type Query = {
   readonly user: Maybe<User>;
   /** All users, paginated (ADMIN only). `first` takes 1–100. */
   readonly users: UserConnection;
+};
+
+
+export type QueryAuditEventsArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+  type?: InputMaybe<Scalars['String']['input']>;
+  userId?: InputMaybe<Scalars['ID']['input']>;
+};
+
+
+export type QueryMyAuditEventsArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
 };
 
 
@@ -442,6 +491,8 @@ export type DirectiveResolverFn<TResult = Record<PropertyKey, never>, TParent = 
 
 /** Mapping between all available schema types and the resolvers types */
 export type ResolversTypes = {
+  AuditEvent: ResolverTypeWrapper<AuditEvent>;
+  AuditEventConnection: ResolverTypeWrapper<AuditEventConnection>;
   AuthPayload: ResolverTypeWrapper<AuthResult>;
   Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
   DateTime: ResolverTypeWrapper<Scalars['DateTime']['output']>;
@@ -465,6 +516,8 @@ export type ResolversTypes = {
 
 /** Mapping between all available schema types and the resolvers parents */
 export type ResolversParentTypes = {
+  AuditEvent: AuditEvent;
+  AuditEventConnection: AuditEventConnection;
   AuthPayload: AuthResult;
   Boolean: Scalars['Boolean']['output'];
   DateTime: Scalars['DateTime']['output'];
@@ -509,6 +562,24 @@ export type SignedInDirectiveResolver<Result, Parent, ContextType = GraphQLConte
 export type SignupOpenDirectiveArgs = { };
 
 export type SignupOpenDirectiveResolver<Result, Parent, ContextType = GraphQLContext, Args = SignupOpenDirectiveArgs> = DirectiveResolverFn<Result, Parent, ContextType, Args>;
+
+export type AuditEventResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['AuditEvent'] = ResolversParentTypes['AuditEvent']> = {
+  actorId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
+  at?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  details?: Resolver<Maybe<ResolversTypes['JSONObject']>, ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  ip?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  sessionId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
+  type?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  userAgent?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  userId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
+};
+
+export type AuditEventConnectionResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['AuditEventConnection'] = ResolversParentTypes['AuditEventConnection']> = {
+  endCursor?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  hasNextPage?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  nodes?: Resolver<ReadonlyArray<ResolversTypes['AuditEvent']>, ParentType, ContextType>;
+};
 
 export type AuthPayloadResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['AuthPayload'] = ResolversParentTypes['AuthPayload']> = {
   accessToken?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
@@ -567,7 +638,9 @@ export type ProtectedResolvers<ContextType = GraphQLContext, ParentType extends 
 };
 
 export type QueryResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query']> = {
+  auditEvents?: Resolver<ResolversTypes['AuditEventConnection'], ParentType, ContextType, RequireFields<QueryAuditEventsArgs, 'first'>>;
   me?: Resolver<ResolversTypes['User'], ParentType, ContextType>;
+  myAuditEvents?: Resolver<ResolversTypes['AuditEventConnection'], ParentType, ContextType, RequireFields<QueryMyAuditEventsArgs, 'first'>>;
   mySessions?: Resolver<ReadonlyArray<ResolversTypes['Session']>, ParentType, ContextType>;
   protected?: Resolver<ResolversTypes['Protected'], ParentType, ContextType>;
   user?: Resolver<Maybe<ResolversTypes['User']>, ParentType, ContextType, RequireFields<QueryUserArgs, 'id'>>;
@@ -616,6 +689,8 @@ export type UserConnectionResolvers<ContextType = GraphQLContext, ParentType ext
 };
 
 export type Resolvers<ContextType = GraphQLContext> = {
+  AuditEvent?: AuditEventResolvers<ContextType>;
+  AuditEventConnection?: AuditEventConnectionResolvers<ContextType>;
   AuthPayload?: AuthPayloadResolvers<ContextType>;
   DateTime?: GraphQLScalarType;
   JSONObject?: GraphQLScalarType;
