@@ -45,6 +45,14 @@ async function signupFromNode(server: BuiltServer, username: string): Promise<vo
   expect(body.errors).toBeUndefined();
 }
 
+/** The user's audit trail as `myAuditEvents` answers it: `type` (and `:method` when the event names one). */
+async function auditTypes(server: BuiltServer, username: string): Promise<string[]> {
+  const login = (await server.gql<{ login: { accessToken: string } }>('mutation ($u: String!, $p: String!) { login(username: $u, password: $p) { accessToken } }', { u: username, p: PASSWORD })).body.data!.login;
+  const res = await server.gql<{ myAuditEvents: { nodes: { type: string; details: Record<string, unknown> | null }[] } }>('{ myAuditEvents(first: 100) { nodes { type details } } }', {}, login.accessToken);
+  expect(res.body.errors).toBeUndefined();
+  return res.body.data!.myAuditEvents.nodes.map((n) => `${n.type}${typeof n.details?.method === 'string' ? `:${n.details.method}` : ''}`);
+}
+
 describeBrowser('passkeys in Chromium (CDP virtual authenticator)', () => {
   let browser: TestBrowser;
   beforeAll(async () => {
@@ -98,6 +106,7 @@ describeBrowser('passkeys in Chromium (CDP virtual authenticator)', () => {
       // The authenticator counted the sign-in; the server saw a fresh, UV sign-in.
       expect((await credentialsOf(cdp, authenticatorId))[0]!.signCount).toBeGreaterThan(held[0]!.signCount);
       await expect.poll(() => page.locator('.tg-facts').innerText()).toContain('yes: sensitive mutations allowed');
+      expect(await auditTypes(server, 'alice')).toEqual(expect.arrayContaining(['passkey.registered', 'login.success:passkey']));
       expect(tab.foreignRequests).toEqual([]);
       expect(tab.consoleErrors).toEqual([]);
     });
@@ -184,6 +193,7 @@ describeBrowser('passkeys in Chromium (CDP virtual authenticator)', () => {
       await card.getByTestId('passkey-message').getByText('Passkey deleted.').waitFor();
       await card.getByText('No passkey yet').waitFor();
       await shot(page, 'app-3-deleted');
+      expect(await auditTypes(server, 'bob')).toEqual(expect.arrayContaining(['passkey.registered', 'passkey.renamed', 'login.success:passkey', 'passkey.deleted']));
       expect(tab.foreignRequests).toEqual([]);
       expect(tab.consoleErrors).toEqual([]);
     });
