@@ -13,7 +13,7 @@
 const folders = (...names) => `^src/(${names.join('|')})/`;
 
 /** The feature folders (src/core/feature.ts): one constructor each, composed by buildApp. */
-const FEATURES = ['keys', 'sessions', 'email', 'mfa', 'sign-in', 'accounts', 'audit', 'social', 'api-keys'];
+const FEATURES = ['keys', 'sessions', 'email', 'mfa', 'sign-in', 'passkeys', 'accounts', 'audit', 'social', 'api-keys'];
 
 /** The parts of sessions/ the core builds the door from. */
 const SESSIONS_KERNEL = '^src/sessions/(session\\.service|session-guard|session|session\\.repository|event-bus|auth-events|audit-trail|viewer)\\.ts$|^src/sessions/guards/';

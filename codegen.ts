@@ -40,6 +40,7 @@ const config: CodegenConfig = {
           Protected: '../../users/user.js#User as UserModel',
           ApiKey: '../../api-keys/api-key.js#ApiKey as ApiKeyModel',
           NewApiKey: '../../api-keys/api-key.js#NewApiKey as NewApiKeyModel',
+          Passkey: '../../passkeys/passkey.js#Passkey as PasskeyModel',
         },
         avoidOptionals: { field: true, object: false, inputValue: false, defaultValue: true, resolvers: false },
       },

@@ -11,6 +11,7 @@ import { createEmailFeature } from './email/index.js';
 import type { OutboxWorker } from './email/index.js';
 import { createKeysFeature } from './keys/index.js';
 import { createMfaFeature } from './mfa/index.js';
+import { createPasskeysFeature } from './passkeys/index.js';
 import { createSessionsFeature } from './sessions/index.js';
 import { createSignInFeature } from './sign-in/index.js';
 import { createSocialFeature } from './social/index.js';
@@ -136,11 +137,12 @@ export function composeFeatures(core: Core, deps: Pick<AppDeps, 'signingKeys' | 
   const email = createEmailFeature(core);
   const mfa = createMfaFeature(core);
   const signIn = createSignInFeature(core, { tokens: sessions.tokens, email: email.email, secondFactor: mfa.totp });
+  const passkeys = createPasskeysFeature(core, { signIn: signIn.signIn });
   const accounts = createAccountsFeature(core);
   const audit = createAuditFeature(core);
   const social = createSocialFeature(core, { signIn: signIn.signIn });
   const apiKeys = createApiKeysFeature(core);
-  const features: readonly Feature[] = [keys, sessions, email, mfa, signIn, accounts, audit, social, apiKeys];
+  const features: readonly Feature[] = [keys, sessions, email, mfa, signIn, passkeys, accounts, audit, social, apiKeys];
   const services = {
     signIn: signIn.signIn,
     tokens: sessions.tokens,
@@ -149,6 +151,7 @@ export function composeFeatures(core: Core, deps: Pick<AppDeps, 'signingKeys' | 
     email: email.email,
     totp: mfa.totp,
     sessionEvents: sessions.sessionEvents,
+    passkeys: passkeys.passkeys,
     audit: audit.audit,
     social: social.social,
     apiKeys: apiKeys.apiKeys,

@@ -3,6 +3,7 @@ import { coreMigrations } from './db/migrations/index.js';
 import { emailMigrations } from './email/index.js';
 import { mfaMigrations } from './mfa/index.js';
 import { socialMigrations } from './social/index.js';
+import { passkeysMigrations } from './passkeys/index.js';
 
 /**
  * Every migration of the core and the features, by dated name: what the
@@ -10,7 +11,7 @@ import { socialMigrations } from './social/index.js';
  * (and on its Feature object); names are unique and sort in the order they run.
  */
 export function allMigrations(dialect: 'sqlite' | 'postgres'): Record<string, Migration> {
-  const sets = [coreMigrations(dialect), emailMigrations(dialect), mfaMigrations(dialect), socialMigrations(dialect)];
+  const sets = [coreMigrations(dialect), emailMigrations(dialect), mfaMigrations(dialect), passkeysMigrations(dialect), socialMigrations(dialect)];
   const all: Record<string, Migration> = {};
   for (const set of sets) {
     for (const [name, migration] of Object.entries(set)) {

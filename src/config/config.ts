@@ -21,11 +21,12 @@ import { socialSection, type SocialConfig } from './sections/social.section.js';
 import { subscriptionsSection, type SubscriptionsConfig } from './sections/subscriptions.section.js';
 import { totpSection, type TotpConfig } from './sections/totp.section.js';
 import { tracingSection, type TracingConfig } from './sections/tracing.section.js';
+import { webauthnSection, type WebAuthnConfig } from './sections/webauthn.section.js';
 
 export type { Budget } from './fields.js';
 export type { AccountsConfig, Argon2Config, CookiesConfig, DatabaseConfig, EnvironmentConfig, ExplorerConfig, HttpConfig };
 export type { JwtConfig, JwtKeysConfig, MailConfig, OperationsConfig, QueryLimitsConfig, RateLimitConfig, RedisConfig };
-export type { SessionsConfig, SocialConfig, SubscriptionsConfig, TotpConfig, TracingConfig };
+export type { SessionsConfig, SocialConfig, SubscriptionsConfig, TotpConfig, TracingConfig, WebAuthnConfig };
 export type { OidcProviderConfig } from './sections/social.section.js';
 export { checkSecretStrength } from './sections/jwt.section.js';
 
@@ -56,6 +57,7 @@ export const CONFIG_SECTIONS = [
   socialSection,
   apiKeysSection,
   authTraceSection,
+  webauthnSection,
 ] as const;
 
 /** The validated, frozen configuration; built once by loadConfig and passed down. */
@@ -83,6 +85,8 @@ export interface Config extends EnvironmentConfig, HttpConfig, AccountsConfig, S
   /** Social sign-in: the OpenID providers and where browsers may be sent back. */
   readonly social: SocialConfig;
   readonly apiKeys: ApiKeysConfig;
+  /** The passkeys' relying party: RP ID, name and allowed origins. */
+  readonly webauthn: WebAuthnConfig;
 }
 
 /** Thrown by loadConfig with every problem found, one per line. */

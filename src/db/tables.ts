@@ -161,6 +161,15 @@ export interface OAuthFlowTable {
 }
 
 /** Every table, for Kysely<Database>. */
+/** The `passkey_challenges` table: WebAuthn challenges handed out and not yet taken (src/passkeys/). */
+export interface PasskeyChallengeTable {
+  challenge_hash: string;
+  purpose: 'registration' | 'login' | 'login_named';
+  user_id: string | null;
+  created_at: Timestamp;
+  expires_at: Timestamp;
+}
+
 export interface Database {
   users: UserTable;
   credentials: CredentialTable;
@@ -172,6 +181,7 @@ export interface Database {
   mail_outbox: MailOutboxTable;
   recovery_codes: RecoveryCodeTable;
   mfa_tokens: MfaTokenTable;
+  passkey_challenges: PasskeyChallengeTable;
 }
 
 /** Reads a timestamp column as a Date, whichever dialect produced it. */

@@ -11,6 +11,7 @@ import {
   type SignOutReason,
   type TokenClaims,
 } from '@tokengate/apollo-auth/core';
+import { registerPasskey, signInWithPasskey } from '@tokengate/apollo-auth/core';
 
 /*
  * What the sign-in panel shows, over the auth kit's framework-free core
@@ -115,6 +116,19 @@ export class AuthSession {
 
   signup(username: string, password: string): Promise<void> {
     return this.signIn(username, () => this.auth.signUp(username, password));
+  }
+
+  /** Signs in with a passkey of this site (no username: the browser lists them); a passkey without UV leads to the TOTP step. */
+  signInWithPasskey(): Promise<void> {
+    return this.signIn('your account', () => signInWithPasskey(this.auth));
+  }
+
+  /** Registers a passkey for the signed-in user (needs a fresh token: right after a sign-in). */
+  async addPasskey(name: string): Promise<void> {
+    await this.act(async () => {
+      const passkey = await registerPasskey(this.auth, name.trim() === '' ? {} : { name: name.trim() });
+      return { kind: 'info', text: `Passkey “${passkey.name}” added: sign in with it next time.` };
+    });
   }
 
   /** The second step of a login for a user with TOTP on: a current code or a recovery code. */
@@ -274,6 +288,10 @@ function describe(error: unknown, context?: string): Notice {
     const retry = error.extensions.retryAfter;
     const wait = error.code === 'RATE_LIMITED' && typeof retry === 'number' ? `. Try again in ${retry} s.` : '';
     return { kind: 'error', text: `${error.message.replace(/\.$/, '')} (${error.code})${mfa}${wait}` };
+  }
+  // The browser's WebAuthn refusal (cancelled, timed out, no passkey): not a server answer.
+  if (error instanceof Error && (error.name === 'NotAllowedError' || error.name === 'InvalidStateError' || error.name === 'SecurityError' || error.name === 'NotSupportedError')) {
+    return { kind: 'error', text: `The browser ended the passkey request (${error.name}): ${error.message}` };
   }
   // fetch itself failed (offline, server stopped): no answer at all.
   const reached = `the server could not be reached (${error instanceof Error ? error.message : String(error)}).`;

@@ -1,5 +1,6 @@
 import { useEffect, useState, useSyncExternalStore, type FormEvent, type ReactElement } from 'react';
 import type { GraphiQLPlugin } from '@graphiql/react';
+import { AddPasskey, PasskeySignIn } from './passkey-buttons.js';
 import type { AuthSession, Notice, SessionState } from './session.js';
 import { SocialButtons } from './social-buttons.js';
 
@@ -103,6 +104,7 @@ function Credentials({ session, busy }: { session: AuthSession; busy: boolean })
       <button type="submit" className="tg-primary" disabled={busy}>
         {mode === 'login' ? (busy ? 'Logging in…' : 'Log in') : busy ? 'Signing up…' : 'Create account'}
       </button>
+      {mode === 'login' ? <PasskeySignIn session={session} busy={busy} /> : null}
     </form>
   );
 }
@@ -161,6 +163,7 @@ function SignedIn({ session, state }: { session: AuthSession; state: Extract<Ses
         <dd data-testid="refresh-count">{state.refreshes === 0 ? 'not yet' : state.refreshes === 1 ? 'once' : `${state.refreshes} times`}</dd>
       </dl>
       <p className="tg-hint">Every query from this page carries Authorization: Bearer &lt;access token&gt;.</p>
+      <AddPasskey session={session} busy={state.busy} fresh={state.claims.fresh} />
       <div className="tg-row">
         <button type="button" className="tg-primary" disabled={state.busy} onClick={() => void session.signOut()}>
           Sign out

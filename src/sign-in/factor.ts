@@ -1,4 +1,5 @@
 import type { Db } from '../db/database.js';
+import type { AppError } from '../errors.js';
 import type { SessionOpening } from '../sessions/index.js';
 import type { User } from '../users/user.js';
 
@@ -46,4 +47,32 @@ export interface SecondFactor {
 export interface FederatedFirstFactor {
   prove(tx: SessionOpening): Promise<FirstFactorProof>;
   readonly details: Readonly<Record<string, unknown>>;
+}
+
+/** What a first factor brought by another feature found: a proof, or why not (for the audit trail; never shown to the caller). */
+export type FirstFactorCheck =
+  | { readonly proof: FirstFactorProof }
+  | {
+      readonly proof: null;
+      /** Whose credential the attempt named, if anyone's. */
+      readonly user: User | null;
+      /** The one error the caller gets, whatever failed (e.g. INVALID_PASSKEY). */
+      readonly error: AppError;
+      /** A short, non-secret reason for the audit trail (`challenge`, `signature`, `counter` …). */
+      readonly reason: string;
+    };
+
+/**
+ * A first factor another feature checks (a passkey ceremony): the sign-in
+ * pipeline charges the login budgets under `budgetKey`, runs `check` inside
+ * them, and then opens the session or asks for the second factor exactly as
+ * after a password.
+ */
+export interface FirstFactorAttempt {
+  /** The name the login budgets are charged under: the username of the credential's owner, or a stand-in when none is known. */
+  readonly budgetKey: string;
+  /** The method, as the audit trail names it (`passkey`). */
+  readonly method: string;
+  /** The check; throws only when it could not be made (the database is away), which gives the charge back. */
+  check(): Promise<FirstFactorCheck>;
 }

@@ -12,7 +12,7 @@ import { MFA_TOKEN_MAX_FAILURES, MFA_TOKEN_TTL_SECONDS, generateMfaToken, hashMf
 import type { AttemptResult, AuthRateLimits } from '../core/rate-limits.js';
 import type { EmailService } from '../email/index.js';
 import * as mfaTokens from './mfa-token.repository.js';
-import type { FederatedFirstFactor, FirstFactorProof, SecondFactor } from './factor.js';
+import type { FederatedFirstFactor, FirstFactorAttempt, FirstFactorProof, SecondFactor } from './factor.js';
 import { PasswordFactor } from './password.factor.js';
 
 /** Dependencies of SignInService. */
@@ -108,7 +108,32 @@ export class SignInService {
           await this.deps.sessions.record({ type: 'login.failure', userId: user?.id ?? null, meta, details: { method: 'password' } });
           return { outcome: 'failed', error: new AppError(ErrorCode.INVALID_CREDENTIALS, INVALID_CREDENTIALS_MESSAGE) };
         }
-        return this.afterFirstFactor(proof, meta);
+        return this.afterFirstFactor(proof, meta, 'password');
+      });
+    } catch (error) {
+      if (error instanceof AppError && error.code === ErrorCode.RATE_LIMITED) this.metrics.login('locked');
+      throw error;
+    }
+  }
+
+  /**
+   * Signs in with a first factor another feature checks (a passkey): the
+   * same login budgets, second step and door as a password login. A failure
+   * is recorded (`login.failure` with the method) and answers the factor's
+   * one error; a success opens the session (`login.success`), or answers
+   * MFA_REQUIRED when the user has a second factor and the proof is not
+   * already multi-factor.
+   */
+  async signInWith(attempt: FirstFactorAttempt, meta: RequestMeta): Promise<AuthResult> {
+    try {
+      return await this.deps.rateLimits.guardLogin(attempt.budgetKey, meta, async () => {
+        const checked = await attempt.check();
+        if (checked.proof === null) {
+          this.metrics.login('failure');
+          await this.deps.sessions.record({ type: 'login.failure', userId: checked.user?.id ?? null, meta, details: { method: attempt.method, reason: checked.reason } });
+          return { outcome: 'failed', error: checked.error };
+        }
+        return this.afterFirstFactor(checked.proof, meta, attempt.method);
       });
     } catch (error) {
       if (error instanceof AppError && error.code === ErrorCode.RATE_LIMITED) this.metrics.login('locked');
@@ -210,7 +235,7 @@ export class SignInService {
    * right password never resets the budget for guessing codes); otherwise a
    * session opens with the factor's `amr`.
    */
-  private async afterFirstFactor(proof: FirstFactorProof, meta: RequestMeta): Promise<AttemptResult<AuthResult>> {
+  private async afterFirstFactor(proof: FirstFactorProof, meta: RequestMeta, method?: string): Promise<AttemptResult<AuthResult>> {
     const { user } = proof;
     const now = this.deps.clock.now();
     if (!proof.multiFactor && (await this.deps.secondFactor.isEnrolled(this.deps.db, user.id))) {
@@ -227,7 +252,7 @@ export class SignInService {
     const auth = await this.deps.sessions.open(
       async (tx) => {
         const opened = await this.deps.tokens.startSession(tx, { user, meta, amr: proof.amr }, now);
-        await tx.audit({ type: 'login.success', userId: user.id, sessionId: opened.sessionId, details: { amr: proof.amr } });
+        await tx.audit({ type: 'login.success', userId: user.id, sessionId: opened.sessionId, details: { ...(method !== undefined ? { method } : {}), amr: proof.amr } });
         return opened;
       },
       { by: { meta } },

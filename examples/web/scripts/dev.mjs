@@ -32,6 +32,8 @@ const children = [
       REFRESH_TOKEN_COOKIE: mode === 'cookie' ? 'true' : 'false',
       // Plain http on localhost: Secure cookies would not be stored.
       COOKIE_SECURE: 'false',
+      // Passkeys made on the app's page (and on the explorer's) are for the RP ID localhost.
+      WEBAUTHN_ORIGINS: process.env.WEBAUTHN_ORIGINS ?? `${appOrigin},http://localhost:${apiPort}`,
     },
   }),
   spawn('npx', ['vite'], {

@@ -5,6 +5,8 @@ import { useEffect, useState, useSyncExternalStore, type FormEvent, type ReactNo
 import { API_URL, MODE, auth, client, signOut } from './client.js';
 import { CHANGE_PASSWORD, ME, MY_SESSIONS, PROTECTED, REVOKE_SESSION } from './operations.js';
 import { IdentitiesCard, SocialSignIn, useSocialOutcome } from './Social.js';
+import { PasskeySignInButton, PasskeysCard, useConditionalPasskey } from './Passkeys.js';
+import { abortPasskeyAutofill } from '@tokengate/apollo-auth';
 
 /** The contract's code of an error, for the few the app answers itself. */
 function codeOf(error: unknown): string | null {
@@ -71,8 +73,11 @@ function SignIn() {
     }
   }
 
+  useConditionalPasskey((result) => result.status === 'mfaRequired' && setMfa(result), setError);
+
   function submit(event: FormEvent) {
     event.preventDefault();
+    abortPasskeyAutofill();
     if (mfa) void run(() => mfa.verify(code));
     else void run(() => (tab === 'login' ? auth.logIn(username, password) : auth.signUp(username, password)));
   }
@@ -102,7 +107,7 @@ function SignIn() {
           <>
             <label>
               Username
-              <input name="username" autoComplete="username" value={username} onChange={(e) => setUsername(e.target.value)} required />
+              <input name="username" autoComplete="username webauthn" value={username} onChange={(e) => setUsername(e.target.value)} required />
             </label>
             <label>
               Password
@@ -121,6 +126,7 @@ function SignIn() {
         <button type="submit" className="primary" disabled={busy} data-testid="submit">
           {mfa ? 'Verify' : tab === 'login' ? 'Log in' : 'Create account'}
         </button>
+        {!mfa && tab === 'login' && <PasskeySignInButton run={run} busy={busy} />}
       </form>
       {!mfa && <SocialSignIn />}
     </main>
@@ -164,6 +170,7 @@ function Dashboard() {
       <MeCard />
       <ParallelCard />
       <SessionsCard />
+      <PasskeysCard />
       <ChangePasswordCard />
       <IdentitiesCard />
     </main>

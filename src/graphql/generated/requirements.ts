@@ -77,11 +77,20 @@ export const requirements = {
       "signedIn": true,
       "fresh": true
     },
+    "deletePasskey": {
+      "signedIn": true,
+      "fresh": true
+    },
     "disableTotp": {
       "signedIn": true,
       "fresh": true
     },
     "enrollTotp": {
+      "signedIn": true,
+      "fresh": true
+    },
+    "finishPasskeyLogin": {},
+    "finishPasskeyRegistration": {
       "signedIn": true,
       "fresh": true
     },
@@ -93,6 +102,9 @@ export const requirements = {
       "signedIn": true
     },
     "refreshToken": {},
+    "renamePasskey": {
+      "signedIn": true
+    },
     "requestEmailVerification": {
       "signedIn": true
     },
@@ -128,6 +140,11 @@ export const requirements = {
       "signupOpen": true
     },
     "startOAuth": {},
+    "startPasskeyLogin": {},
+    "startPasskeyRegistration": {
+      "signedIn": true,
+      "fresh": true
+    },
     "unlinkIdentity": {
       "signedIn": true,
       "fresh": true

@@ -6,6 +6,7 @@ import type { SessionEvent as SessionEventModel } from '../../sessions/session-e
 import type { AuthResult } from '../../sessions/token.service.js';
 import type { UserPage } from '../../users/user.service.js';
 import type { ApiKey as ApiKeyModel, NewApiKey as NewApiKeyModel } from '../../api-keys/api-key.js';
+import type { Passkey as PasskeyModel } from '../../passkeys/passkey.js';
 import type { GraphQLContext } from '../context.js';
 export type Maybe<T> = T | null;
 export type InputMaybe<T> = Maybe<T>;
@@ -132,6 +133,11 @@ export type Mutation = {
    * (BAD_USER_INPUT, field expiresIn, otherwise); omitted: the key does not expire.
    */
   readonly createApiKey: NewApiKey;
+  /**
+   * Needs a fresh token. Removes one of the caller's passkeys; false for an unknown id or another user's.
+   * LAST_CREDENTIAL when it is the caller's last way to sign in (no password, no other passkey, no identity).
+   */
+  readonly deletePasskey: Scalars['Boolean']['output'];
   /** Needs a fresh token. Turns TOTP off, given a current TOTP code or an unused recovery code. */
   readonly disableTotp: Scalars['Boolean']['output'];
   /**
@@ -140,6 +146,18 @@ export type Mutation = {
    * working until the new one is confirmed.
    */
   readonly enrollTotp: TotpEnrollment;
+  /**
+   * Public. Finishes a passkey sign-in with the browser's AuthenticationResponseJSON and answers a fresh pair,
+   * `amr` `["pop","mfa"]` when the authenticator verified the user, else `["pop"]` (then a user with TOTP on gets
+   * MFA_REQUIRED, as after a password). Any failure is INVALID_PASSKEY and spends the login budgets.
+   */
+  readonly finishPasskeyLogin: AuthPayload;
+  /**
+   * Needs a fresh token. Finishes a registration with the browser's RegistrationResponseJSON; `name` defaults to "Passkey".
+   * Any failure (challenge used, expired or not the caller's, origin, RP ID, user presence, a credential id already
+   * registered) is INVALID_PASSKEY.
+   */
+  readonly finishPasskeyRegistration: Passkey;
   /** Signs in with a username and password. */
   readonly login: AuthPayload;
   /** Ends the current session. */
@@ -152,6 +170,8 @@ export type Mutation = {
    * used and the X-CSRF-Token header must equal the tg_csrf cookie.
    */
   readonly refreshToken: AuthPayload;
+  /** Signed in. Renames one of the caller's passkeys (1–64 characters); another user's or an unknown id is BAD_USER_INPUT. */
+  readonly renamePasskey: Passkey;
   /**
    * Signed in. Mails a new verification link to the caller's address (older links stop working).
    * False when the address is verified already.
@@ -199,6 +219,17 @@ export type Mutation = {
    */
   readonly startOAuth: Scalars['String']['output'];
   /**
+   * Public. Starts a passkey sign-in: PublicKeyCredentialRequestOptionsJSON. Without `username`, any discoverable
+   * passkey may answer (`allowCredentials` empty, for a sign-in with no username typed, and conditional UI).
+   */
+  readonly startPasskeyLogin: Scalars['JSONObject']['output'];
+  /**
+   * Needs a fresh token. Starts registering a passkey for the caller: PublicKeyCredentialCreationOptionsJSON
+   * (pass it to `startRegistration` of @simplewebauthn/browser, or to `navigator.credentials.create` after decoding).
+   * A discoverable credential, user verification preferred, the caller's passkeys excluded; the challenge lives 5 minutes.
+   */
+  readonly startPasskeyRegistration: Scalars['JSONObject']['output'];
+  /**
    * Needs a fresh token. Unlinks the caller's identity of this provider; false when none is linked.
    * LAST_CREDENTIAL when it is the caller's last way to sign in.
    */
@@ -236,8 +267,24 @@ export type MutationCreateApiKeyArgs = {
 };
 
 
+export type MutationDeletePasskeyArgs = {
+  id: Scalars['ID']['input'];
+};
+
+
 export type MutationDisableTotpArgs = {
   code: Scalars['String']['input'];
+};
+
+
+export type MutationFinishPasskeyLoginArgs = {
+  response: Scalars['JSONObject']['input'];
+};
+
+
+export type MutationFinishPasskeyRegistrationArgs = {
+  name?: InputMaybe<Scalars['String']['input']>;
+  response: Scalars['JSONObject']['input'];
 };
 
 
@@ -249,6 +296,12 @@ export type MutationLoginArgs = {
 
 export type MutationRefreshTokenArgs = {
   refreshToken?: InputMaybe<Scalars['String']['input']>;
+};
+
+
+export type MutationRenamePasskeyArgs = {
+  id: Scalars['ID']['input'];
+  name: Scalars['String']['input'];
 };
 
 
@@ -308,6 +361,11 @@ export type MutationStartOAuthArgs = {
 };
 
 
+export type MutationStartPasskeyLoginArgs = {
+  username?: InputMaybe<Scalars['String']['input']>;
+};
+
+
 export type MutationUnlinkIdentityArgs = {
   provider: Scalars['String']['input'];
 };
@@ -337,6 +395,24 @@ export type OAuthProvider = {
   readonly label: Scalars['String']['output'];
   /** The provider's name: pass it to startOAuth. */
   readonly name: Scalars['String']['output'];
+};
+
+/**
+ * A passkey (WebAuthn discoverable credential) of a user. Its public key and credential id never leave the server.
+ * Its fields are public: only guarded fields (`User.passkeys`, the passkey mutations) reach one.
+ */
+export type Passkey = {
+  readonly __typename?: 'Passkey';
+  /** Whether the authenticator said the credential is backed up (synced across devices), at its last use. */
+  readonly backedUp: Scalars['Boolean']['output'];
+  readonly createdAt: Scalars['DateTime']['output'];
+  readonly id: Scalars['ID']['output'];
+  /** When it last signed in; null when never. */
+  readonly lastUsedAt: Maybe<Scalars['DateTime']['output']>;
+  /** What the user calls it ("Passkey", "Synced passkey", or the name given at registration or by `renamePasskey`). */
+  readonly name: Scalars['String']['output'];
+  /** How the browser can reach the authenticator (`internal`, `hybrid`, `usb`, `nfc`, `ble`), as it said at registration. */
+  readonly transports: ReadonlyArray<Scalars['String']['output']>;
 };
 
 /** What the classic `/protected` route answered. */
@@ -455,6 +531,8 @@ export type User = {
   readonly identities: ReadonlyArray<Identity>;
   /** Whether two-factor authentication (TOTP) is on. Readable by the user themself and by ADMIN only. */
   readonly mfaEnabled: Scalars['Boolean']['output'];
+  /** The user's passkeys, oldest first. Readable by the user themself and by ADMIN only. */
+  readonly passkeys: ReadonlyArray<Passkey>;
   readonly roles: ReadonlyArray<Role>;
   /** The username as first written; usernames are compared case-insensitively. */
   readonly username: Scalars['String']['output'];
@@ -557,6 +635,7 @@ export type ResolversTypes = {
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
   NewApiKey: ResolverTypeWrapper<NewApiKeyModel>;
   OAuthProvider: ResolverTypeWrapper<OAuthProvider>;
+  Passkey: ResolverTypeWrapper<PasskeyModel>;
   Protected: ResolverTypeWrapper<UserModel>;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
   Role: Role;
@@ -585,6 +664,7 @@ export type ResolversParentTypes = {
   Mutation: Record<PropertyKey, never>;
   NewApiKey: NewApiKeyModel;
   OAuthProvider: OAuthProvider;
+  Passkey: PasskeyModel;
   Protected: UserModel;
   Query: Record<PropertyKey, never>;
   Session: SessionModel;
@@ -684,12 +764,16 @@ export type MutationResolvers<ContextType = GraphQLContext, ParentType extends R
   completeOAuth?: Resolver<ResolversTypes['AuthPayload'], ParentType, ContextType, RequireFields<MutationCompleteOAuthArgs, 'code'>>;
   confirmTotp?: Resolver<ReadonlyArray<ResolversTypes['String']>, ParentType, ContextType, RequireFields<MutationConfirmTotpArgs, 'code'>>;
   createApiKey?: Resolver<ResolversTypes['NewApiKey'], ParentType, ContextType, RequireFields<MutationCreateApiKeyArgs, 'name' | 'scopes'>>;
+  deletePasskey?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationDeletePasskeyArgs, 'id'>>;
   disableTotp?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationDisableTotpArgs, 'code'>>;
   enrollTotp?: Resolver<ResolversTypes['TotpEnrollment'], ParentType, ContextType>;
+  finishPasskeyLogin?: Resolver<ResolversTypes['AuthPayload'], ParentType, ContextType, RequireFields<MutationFinishPasskeyLoginArgs, 'response'>>;
+  finishPasskeyRegistration?: Resolver<ResolversTypes['Passkey'], ParentType, ContextType, RequireFields<MutationFinishPasskeyRegistrationArgs, 'response'>>;
   login?: Resolver<ResolversTypes['AuthPayload'], ParentType, ContextType, RequireFields<MutationLoginArgs, 'password' | 'username'>>;
   logout?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   logoutAll?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   refreshToken?: Resolver<ResolversTypes['AuthPayload'], ParentType, ContextType, Partial<MutationRefreshTokenArgs>>;
+  renamePasskey?: Resolver<ResolversTypes['Passkey'], ParentType, ContextType, RequireFields<MutationRenamePasskeyArgs, 'id' | 'name'>>;
   requestEmailVerification?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   requestPasswordReset?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationRequestPasswordResetArgs, 'email'>>;
   resetPassword?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationResetPasswordArgs, 'newPassword' | 'token'>>;
@@ -701,6 +785,8 @@ export type MutationResolvers<ContextType = GraphQLContext, ParentType extends R
   setUserRoles?: Resolver<ResolversTypes['User'], ParentType, ContextType, RequireFields<MutationSetUserRolesArgs, 'roles' | 'userId'>>;
   signup?: Resolver<ResolversTypes['AuthPayload'], ParentType, ContextType, RequireFields<MutationSignupArgs, 'password' | 'username'>>;
   startOAuth?: Resolver<ResolversTypes['String'], ParentType, ContextType, RequireFields<MutationStartOAuthArgs, 'link' | 'provider' | 'redirectTo'>>;
+  startPasskeyLogin?: Resolver<ResolversTypes['JSONObject'], ParentType, ContextType, Partial<MutationStartPasskeyLoginArgs>>;
+  startPasskeyRegistration?: Resolver<ResolversTypes['JSONObject'], ParentType, ContextType>;
   unlinkIdentity?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationUnlinkIdentityArgs, 'provider'>>;
   verifyEmail?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationVerifyEmailArgs, 'token'>>;
   verifyMfa?: Resolver<ResolversTypes['AuthPayload'], ParentType, ContextType, RequireFields<MutationVerifyMfaArgs, 'code' | 'mfaToken'>>;
@@ -714,6 +800,15 @@ export type NewApiKeyResolvers<ContextType = GraphQLContext, ParentType extends 
 export type OAuthProviderResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['OAuthProvider'] = ResolversParentTypes['OAuthProvider']> = {
   label?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
+
+export type PasskeyResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Passkey'] = ResolversParentTypes['Passkey']> = {
+  backedUp?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  lastUsedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  transports?: Resolver<ReadonlyArray<ResolversTypes['String']>, ParentType, ContextType>;
 };
 
 export type ProtectedResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Protected'] = ResolversParentTypes['Protected']> = {
@@ -762,6 +857,7 @@ export type UserResolvers<ContextType = GraphQLContext, ParentType extends Resol
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   identities?: Resolver<ReadonlyArray<ResolversTypes['Identity']>, ParentType, ContextType>;
   mfaEnabled?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  passkeys?: Resolver<ReadonlyArray<ResolversTypes['Passkey']>, ParentType, ContextType>;
   roles?: Resolver<ReadonlyArray<ResolversTypes['Role']>, ParentType, ContextType>;
   username?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
 };
@@ -784,6 +880,7 @@ export type Resolvers<ContextType = GraphQLContext> = {
   Mutation?: MutationResolvers<ContextType>;
   NewApiKey?: NewApiKeyResolvers<ContextType>;
   OAuthProvider?: OAuthProviderResolvers<ContextType>;
+  Passkey?: PasskeyResolvers<ContextType>;
   Protected?: ProtectedResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
   Session?: SessionResolvers<ContextType>;

@@ -110,7 +110,8 @@ const OPERATIONS = {
   logOutEverywhere: 'mutation LogoutAll { logoutAll }',
 } as const;
 
-interface GraphQLResponse {
+/** A GraphQL answer as the kit reads it. */
+export interface GraphQLResponse {
   readonly data?: Record<string, unknown> | null;
   readonly errors?: readonly GraphQLErrorLike[];
 }
@@ -171,6 +172,14 @@ export interface Auth {
   logOut(): Promise<boolean>;
   /** Ends every session of the user (`logoutAll`), then signs out every tab; resolves to how many ended. */
   logOutEverywhere(): Promise<number>;
+  /**
+   * Sends one operation with this page's credentials (the bearer token when
+   * signed in, refreshed once on TOKEN_EXPIRED): what the kit's helpers
+   * (registerPasskey, signInWithPasskey) build on.
+   */
+  request(query: string, variables?: Record<string, unknown>): Promise<GraphQLResponse>;
+  /** Takes the answer of a mutation that signs in (`field` answers AuthPayload): signed in, the TOTP step, or throws its AuthError. */
+  completeSignIn(response: GraphQLResponse, field: string): LogInResult;
   /** Headers and credentials for a fetch the app makes itself. */
   readonly credentials: RequestCredentials;
   /** Called by the link with each result: signs out on TOKEN_REVOKED / INVALID_TOKEN for the token in use. */
@@ -347,11 +356,11 @@ export function createAuth(options: AuthOptions): Auth {
   }
 
   /** Sends a signed-in mutation, refreshing once on TOKEN_EXPIRED. */
-  async function authorized(query: string): Promise<GraphQLResponse> {
+  async function authorized(query: string, variables: Record<string, unknown> = {}): Promise<GraphQLResponse> {
     await ready();
     for (let attempt = 0; ; attempt++) {
       const sent = state.accessToken;
-      const response = await post(query, {}, sent ? { authorization: `Bearer ${sent}` } : {});
+      const response = await post(query, variables, sent ? { authorization: `Bearer ${sent}` } : {});
       if (attempt === 0 && authFailureOf(response.errors) === 'TOKEN_EXPIRED' && (await refresh(sent))) continue;
       return response;
     }
@@ -414,6 +423,8 @@ export function createAuth(options: AuthOptions): Auth {
       if (state.accessToken === null) tabs?.publish({ type: 'signedOut', reason });
       forget(reason, true);
     },
+    request: (query, variables) => authorized(query, variables),
+    completeSignIn: (response, field) => signedInBy(response, field),
     async logIn(username, password) {
       return signedInBy(await post(OPERATIONS.logIn, { username, password }), 'login');
     },
