@@ -3,6 +3,7 @@ import type { Feature } from '../core/feature.js';
 import type { SignInFeature } from '../sign-in/index.js';
 import { callbackRoute } from './callback.route.js';
 import { pruneFlows } from './oauth-flow.repository.js';
+import { OAuthRateLimit } from './oauth-rate-limit.js';
 import { OidcProviders } from './oidc-providers.js';
 import { socialMigrations } from './social.migrations.js';
 import { socialResolvers } from './social.resolvers.js';
@@ -38,6 +39,7 @@ export function createSocialFeature(core: Core, ports: { readonly signIn: SignIn
     sessions: core.sessions,
     signIn: ports.signIn,
     flowKey: core.deriveKey(FLOW_KEY_LABEL),
+    rateLimit: new OAuthRateLimit(config.social.startPerAddress, core.logger, core.redis && config.redis ? { client: core.redis, prefix: config.redis.prefix } : null),
   });
   return {
     name: 'social',

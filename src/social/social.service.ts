@@ -17,6 +17,7 @@ import * as identities from './identity.repository.js';
 import type { Identity } from './identity.repository.js';
 import * as flows from './oauth-flow.repository.js';
 import type { ProvenIdentity, StoredFlow } from './oauth-flow.repository.js';
+import type { OAuthRateLimit } from './oauth-rate-limit.js';
 import type { OidcProviders } from './oidc-providers.js';
 
 /** Why a social sign-in failed (`extensions.reason` of OAUTH_FAILED, and `tg_reason` in the redirect). */
@@ -52,6 +53,8 @@ export interface SocialServiceDeps {
   readonly signIn: SignInFeature['signIn'];
   /** HMAC key from which each flow's PKCE verifier and nonce are derived (never stored). */
   readonly flowKey: Buffer;
+  /** startOAuth calls per client address. */
+  readonly rateLimit: OAuthRateLimit;
 }
 
 /** An identity as the API shows it (`Identity`). */
@@ -115,6 +118,8 @@ export class SocialService {
       linkUserId = caller.viewer.user.id;
     }
     if (provider.client === null) throw oauthFailed('PROVIDER');
+    // Charged after the checks that write nothing, before the flow row is written.
+    await this.deps.rateLimit.charge(caller.meta);
     // Over WebSocket there is no answer to set the binding cookie on.
     if (caller.cookies === null) throw oauthFailed('STATE');
 

@@ -18,7 +18,7 @@ function problemsOf(env: Record<string, string>): readonly string[] {
 describe('social sign-in settings', () => {
   it('are off by default, with the explorer\'s origin as the one redirect origin', () => {
     const config = loadConfig({ ...BASE, PORT: '4100' });
-    expect(config.social).toEqual({ providers: [], redirectOrigins: ['http://localhost:4100'] });
+    expect(config.social).toEqual({ providers: [], redirectOrigins: ['http://localhost:4100'], startPerAddress: { points: 60, duration: 60 } });
     expect(loadConfig({ ...BASE, PUBLIC_URL: 'https://auth.example.com/' }).social.redirectOrigins).toEqual(['https://auth.example.com']);
   });
 

@@ -65,6 +65,7 @@ export async function startSocialWorld(env: Record<string, string> = {}, deps: A
       RATE_LIMIT_MAIL_RECIPIENT: '100000/1h',
       RATE_LIMIT_RESET_ADDRESS: '100000/1h',
       MAIL_POLL_INTERVAL: '1h',
+      RATE_LIMIT_OAUTH_ADDRESS: '100000/1m',
       ...env,
     }),
   );

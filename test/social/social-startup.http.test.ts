@@ -71,6 +71,16 @@ describe('social sign-in: start-up, cookie mode, several instances', () => {
     expect(((await refreshed.json()) as { data?: { refreshToken?: { accessToken?: string } } }).data?.refreshToken?.accessToken).toMatch(/^ey/);
   });
 
+  it('limits startOAuth per client address (RATE_LIMIT_OAUTH_ADDRESS): each call writes a flow row', async () => {
+    const world: SocialWorld = await startSocialWorld({ RATE_LIMIT_OAUTH_ADDRESS: '2/1h' });
+    cleanups.push(() => world.stop());
+    const jar = new CookieJar();
+    for (let i = 0; i < 2; i++) expect((await gqlInBrowser(jar, world.server.url, START, { p: 'alpha', r: APP_URL })).body.errors).toBeUndefined();
+    const third = await gqlInBrowser(jar, world.server.url, START, { p: 'alpha', r: APP_URL });
+    expect(third.body.errors?.[0]?.extensions).toMatchObject({ code: 'RATE_LIMITED', retryAfter: expect.any(Number) });
+    expect(await world.server.app.db.selectFrom('oauth_flows').select('state_hash').execute()).toHaveLength(2);
+  });
+
   it('lets another instance on the same database finish a flow one instance started', async () => {
     const world: SocialWorld = await startSocialWorld();
     cleanups.push(() => world.stop());

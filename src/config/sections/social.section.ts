@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { z } from 'zod';
+import { budget, type Budget } from '../fields.js';
 import type { ConfigSection, RawSettings } from '../section.js';
 import type { NodeEnv } from './environment.section.js';
 
@@ -27,11 +28,14 @@ export interface SocialConfig {
   readonly providers: readonly OidcProviderConfig[];
   /** Exact origins (`scheme://host[:port]`) a browser may be sent back to after sign-in. */
   readonly redirectOrigins: readonly string[];
+  /** startOAuth calls per client address (beyond: RATE_LIMITED). */
+  readonly startPerAddress: Budget;
 }
 
 const fields = {
   OIDC_PROVIDERS: z.string().default(''),
   OAUTH_REDIRECT_ORIGINS: z.string().optional(),
+  RATE_LIMIT_OAUTH_ADDRESS: budget('RATE_LIMIT_OAUTH_ADDRESS').prefault('60/1m'),
 };
 
 /** A provider name: lower-case letters, digits and `_` (it becomes part of environment names and of a URL path). */
@@ -98,6 +102,7 @@ export const socialSection: ConfigSection<typeof fields, { readonly social: Soci
       description:
         'Comma-separated exact origins (`https://app.example.com`) a browser may be sent back to after social sign-in (`startOAuth`\'s `redirectTo`). `*` is refused. These origins may also call `startOAuth` with credentials (for its browser-binding cookie).',
     },
+    RATE_LIMIT_OAUTH_ADDRESS: '`startOAuth` calls from one client address, per window (each writes a flow row); beyond, `RATE_LIMITED`.',
   },
   check: ({ raw }) => {
     const problems: string[] = [];
@@ -153,6 +158,7 @@ export const socialSection: ConfigSection<typeof fields, { readonly social: Soci
       social: Object.freeze({
         providers: Object.freeze(providers),
         redirectOrigins: Object.freeze(configured.length > 0 ? configured : [new URL(publicUrl).origin]),
+        startPerAddress: Object.freeze(e.RATE_LIMIT_OAUTH_ADDRESS),
       }),
     };
   },
