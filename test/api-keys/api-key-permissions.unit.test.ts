@@ -1,4 +1,4 @@
-import { graphql, type GraphQLSchema } from 'graphql';
+import { graphql, parse, subscribe, type GraphQLSchema } from 'graphql';
 import { describe, expect, it } from 'vitest';
 import type { GraphQLContext } from '../../src/graphql/context.js';
 import { requirements } from '../../src/graphql/generated/requirements.js';
@@ -78,6 +78,28 @@ describe('API key scopes in the SDL', () => {
     expect(await extensionsOf(schema, 'mutation { changePassword(currentPassword: "a", newPassword: "b") { accessToken } }', context(admin, { scopes: ['PROFILE', 'SESSIONS', 'ADMIN_READ', 'ADMIN_WRITE'] }, true))).toEqual({
       changePassword: { code: 'FORBIDDEN', reason: 'API_KEY' },
     });
+  });
+
+  it('hold subscriptions to their scope too, at subscribe time', async () => {
+    const schema = buildSchema({
+      typeDefs: 'extend type Subscription { ticks: String @signedIn @apiKey(scope: SESSIONS) }',
+      resolvers: {
+        Subscription: {
+          ticks: {
+            subscribe: async function* () {
+              yield { ticks: 'tick' };
+            },
+          },
+        },
+      },
+    });
+    const document = parse('subscription { ticks }');
+    const refused = await subscribe({ schema, document, contextValue: context(alice, { scopes: ['PROFILE'] }) });
+    expect(Symbol.asyncIterator in refused).toBe(false);
+    expect((refused as { errors?: { originalError?: { extras?: unknown } }[] }).errors?.[0]?.originalError?.extras).toEqual({ reason: 'API_KEY' });
+    const allowed = await subscribe({ schema, document, contextValue: context(alice, { scopes: ['SESSIONS'] }) });
+    expect(Symbol.asyncIterator in allowed).toBe(true);
+    expect((await (allowed as AsyncIterableIterator<unknown>).next()).value).toEqual({ data: { ticks: 'tick' } });
   });
 
   it.each([
