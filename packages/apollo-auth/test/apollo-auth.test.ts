@@ -208,8 +208,10 @@ describe('across tabs', () => {
       const server = new FakeServer();
       const name = channelName();
       const locks = variant === 'Web Locks' ? fakeLocks() : null;
-      const a = tab(server, { tabs: createTabCoordinator({ name, locks }) });
-      const b = tab(server, { tabs: createTabCoordinator({ name, locks }) });
+      // The election listens for rival claims for settleMs; on a loaded CI machine 50 ms is not always enough to hear them.
+      const settleMs = locks ? 50 : 250;
+      const a = tab(server, { tabs: createTabCoordinator({ name, locks, settleMs }) });
+      const b = tab(server, { tabs: createTabCoordinator({ name, locks, settleMs }) });
       await a.auth.logIn('alice', 'pw');
       await vi.waitFor(() => expect(b.auth.getAccessToken()).toBe(server.accessToken));
       server.expire();
