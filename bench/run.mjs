@@ -357,6 +357,10 @@ bench/profile.mjs --scenario=protected\` (or \`invalid\`, \`me\`, \`refresh\`, \
 runs it under \`node --cpu-prof\` with the same load and prints self time by
 package; the profile is written under the system's temporary folder.
 
+Where the p99 comes from: \`sh bench/tail.sh\` runs one server under \`protected\`
+with \`--trace-gc\` and prints the GC pauses beside the time the server spent
+runnable but waiting for its core (\`/proc/<pid>/schedstat\`).
+
 ## Method
 
 - tokengate runs as an operator runs it: \`NODE_ENV=production node dist/main.js\`,

@@ -178,11 +178,12 @@ export const fmtMB = (bytes) => (Number.isFinite(bytes) ? `${(bytes / 1_048_576)
  * The issue's targets. Reported, never asserted. Ratios are paired per round
  * (see pairedRatio).
  *
- * tokengate on SQLite (id `tokengate`) is held to the floor, Flask, latency,
- * argon2 and memory targets; the PostgreSQL / Redis variant (id
- * `tokengate-shared`) to ≥ 70 % of the SQLite figures on `protected` and
- * `me`, with `refreshToken` reported beside them, plus memory and cold start.
- * The RS256/ES256 variants are compared with HS256 in their own table.
+ * Round 3 (issue 24): both modes against the Apollo floor and the 20 ms p99;
+ * SQLite (id `tokengate`) against PostgreSQL + Redis (id `tokengate-shared`)
+ * on `protected` and `me`, fresh-token ES256 against HS256, `login` against
+ * raw argon2; the PostgreSQL variant's `refreshToken` against 2× round 2's
+ * ratio to the bare floor. Figures the issue asks to see without a threshold
+ * are reported beside them; memory and cold start (< 0.5 s) for both.
  * @param {Row[]} rows
  * @param {ServerInfo[]} servers
  * @param {{ argon2Rates: number[], coldStart: Map<string, number[]> }} extra
@@ -212,25 +213,33 @@ export function checkTargets(rows, servers, extra) {
       add(text, factor === null ? null : r >= factor, `${shown} (medians ${fmt(row.rps)} vs ${fmt(ref.rps)} ${unit})`, factor === null);
     };
     const prot = get(server.id, 'protected');
+    const apollo = (/** @type {string} */ scenario) => rows.find((r) => r.server.kind === 'apollo' && r.scenario === scenario);
+    // Round 3 (issue 24): past the Apollo floor in both modes, a short tail, SQLite the fastest mode.
+    ratio('`protected` ≥ 100 % of the Apollo floor', prot, apollo('protected'), 1);
+    for (const scenario of ['protected', 'me']) {
+      const row = get(server.id, scenario);
+      add(`\`${scenario}\` p99 < 20 ms at 50 connections`, row ? row.p99Ms < 20 : null, row ? fmtMs(row.p99Ms) : 'not measured');
+    }
+    // The API-key scenario, when the bench has it: a key costs no more than a JWT.
+    if (rows.some((r) => r.scenario === 'apikey')) ratio('`apikey` ≥ 90 % of `protected`', get(server.id, 'apikey'), prot, 0.9);
     if (server.id === 'tokengate') {
-      ratio('`protected` ≥ 45 % of the bare floor', prot, bare('protected'), 0.45);
-      ratio('`protected` ≥ 3.5× the Flask seed', prot, flask('protected'), 3.5);
-      if (prot) {
-        add('`protected` p50 < 10 ms at 50 connections', prot.p50Ms < 10, fmtMs(prot.p50Ms));
-        add('`protected` p99 < 20 ms at 50 connections', prot.p99Ms < 20, fmtMs(prot.p99Ms));
-      } else {
-        add('`protected` p50 < 10 ms, p99 < 20 ms at 50 connections', null, 'not measured');
+      const shared = servers.some((s) => s.id === 'tokengate-shared');
+      if (shared) {
+        ratio('SQLite ≥ PostgreSQL + Redis on `protected`', prot, get('tokengate-shared', 'protected'), 1);
+        ratio('SQLite ≥ PostgreSQL + Redis on `me`', get(server.id, 'me'), get('tokengate-shared', 'me'), 1);
       }
-      ratio('invalid token ≥ 90 % of the valid-token rate', get(server.id, 'invalid'), prot, 0.9);
-      ratio('`apikey` ≥ 90 % of `protected` (the JWT path)', get(server.id, 'apikey'), prot, 0.9);
-      ratio('`me` ≥ 40 % of the bare floor', get(server.id, 'me'), bare('protected'), 0.4);
-      ratio('`refreshToken` ≥ 20 % of the bare floor', get(server.id, 'refresh'), bare('protected'), 0.2);
+      const fresh = get(server.id, 'fresh');
+      ratio('fresh-token ES256 ≥ 60 % of HS256', get('tokengate-es256', 'fresh'), fresh, 0.6);
+      ratio('fresh-token RS256 against HS256', get('tokengate-rs256', 'fresh'), fresh, null);
+      ratio('`protected` against the bare floor', prot, bare('protected'), null);
+      ratio('`protected` against the Flask seed', prot, flask('protected'), null);
+      ratio('invalid token against the valid-token rate', get(server.id, 'invalid'), prot, null);
+      ratio('`refreshToken` against the bare floor', get(server.id, 'refresh'), bare('protected'), null);
       const argon2 = extra.argon2Rates.length > 0 ? { rounds: extra.argon2Rates, rps: median(extra.argon2Rates) } : undefined;
       ratio('`login` ≥ 90 % of the raw argon2 verify rate', get(server.id, 'login'), argon2, 0.9, 'per second');
     } else {
-      ratio('`protected` ≥ 70 % of tokengate on SQLite', prot, get('tokengate', 'protected'), 0.7);
-      ratio('`me` ≥ 70 % of tokengate on SQLite', get(server.id, 'me'), get('tokengate', 'me'), 0.7);
-      ratio('`apikey` ≥ 90 % of `protected` (the JWT path)', get(server.id, 'apikey'), prot, 0.9);
+      // Round 2 measured refresh on PostgreSQL + Redis at 6 % of the bare floor; 2× that is 12 %.
+      ratio('`refreshToken` on PostgreSQL ≥ 12 % of the bare floor (2× round 2\'s 6 %)', get(server.id, 'refresh'), bare('protected'), 0.12);
       ratio('`refreshToken` against tokengate on SQLite', get(server.id, 'refresh'), get('tokengate', 'refresh'), null);
     }
     const own = rows.filter((r) => r.server.id === server.id && Number.isFinite(r.peakRss));
@@ -242,7 +251,7 @@ export function checkTargets(rows, servers, extra) {
       add('peak RSS under load < 150 MB', null, 'not measured');
     }
     const cold = median(extra.coldStart.get(server.id) ?? []);
-    add('cold start to the first served request < 1.5 s', Number.isFinite(cold) ? cold < 1_500 : null, Number.isFinite(cold) ? fmtMs(cold) : 'not measured');
+    add('cold start to the first served request < 0.5 s', Number.isFinite(cold) ? cold < 500 : null, Number.isFinite(cold) ? fmtMs(cold) : 'not measured');
   }
   return targets;
 }

@@ -54,9 +54,20 @@ function withoutQuery(value: string): string {
   return at < 0 ? value : value.slice(0, at);
 }
 
+/** Whether an attribute name is never exported; decided once per name (the names are few and repeat on every span). */
+const droppedKeys = new Map<string, boolean>();
+function isDropped(key: string): boolean {
+  let dropped = droppedKeys.get(key);
+  if (dropped === undefined) {
+    dropped = DROPPED_KEYS.some((pattern) => pattern.test(key));
+    if (droppedKeys.size < 10_000) droppedKeys.set(key, dropped);
+  }
+  return dropped;
+}
+
 function redactValue(key: string, value: AttributeValue, system: AttributeValue | undefined): AttributeValue {
   if (typeof value !== 'string') return value;
-  let out = value.replace(USERINFO, '$1');
+  let out = value.includes('@') ? value.replace(USERINFO, '$1') : value;
   if (URL_KEYS.has(key)) out = withoutQuery(out);
   // A Redis statement is kept to its command name: keys and arguments hold token hashes and values.
   if (STATEMENT_KEYS.has(key) && system === 'redis') out = out.split(' ', 1)[0] ?? '';
@@ -71,7 +82,7 @@ export function redactAttributes(attributes: Attributes): Attributes {
   const system = attributes['db.system'] ?? attributes['db.system.name'];
   const out: Attributes = {};
   for (const [key, value] of Object.entries(attributes)) {
-    if (value === undefined || DROPPED_KEYS.some((pattern) => pattern.test(key))) continue;
+    if (value === undefined || isDropped(key)) continue;
     out[key] = redactValue(key, value, system);
   }
   return out;
@@ -88,8 +99,8 @@ export function redactSpan(span: ReadableSpan): ReadableSpan {
     endTime: span.endTime,
     status: span.status.message === undefined ? span.status : { ...span.status, message: span.status.message.replace(QUOTED, '"*"') },
     attributes: redactAttributes(span.attributes),
-    links: span.links.map((link) => (link.attributes ? { ...link, attributes: redactAttributes(link.attributes) } : link)),
-    events: span.events.map((event) => (event.attributes ? { ...event, attributes: redactAttributes(event.attributes) } : event)),
+    links: span.links.length === 0 ? span.links : span.links.map((link) => (link.attributes ? { ...link, attributes: redactAttributes(link.attributes) } : link)),
+    events: span.events.length === 0 ? span.events : span.events.map((event) => (event.attributes ? { ...event, attributes: redactAttributes(event.attributes) } : event)),
     duration: span.duration,
     ended: span.ended,
     resource: span.resource,
