@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import type { Db } from '../db/database.js';
 import { toDate, toTimestamp, type CredentialKind } from '../db/tables.js';
 
@@ -203,10 +204,22 @@ export async function deleteCredential(db: Db, userId: string, id: string, kind:
 export const SIGN_IN_KINDS: readonly CredentialKind[] = ['password', 'passkey', 'identity'];
 
 /**
+ * Takes the user's row lock for the rest of the transaction (a no-op
+ * update): two removals of a user's last two ways in then run one after the
+ * other, so the second one's count sees the first one's delete. Under
+ * PostgreSQL's READ COMMITTED a count alone would not: each transaction sees
+ * the other's row still there, and both commit. (SQLite runs one write
+ * transaction at a time anyway.)
+ */
+export async function lockWaysIn(db: Db, userId: string): Promise<void> {
+  await db.updateTable('users').set({ updated_at: sql<string>`updated_at` }).where('id', '=', userId).execute();
+}
+
+/**
  * How many ways a user has to sign in: password, passkeys and linked
- * identities. A removal that would leave none is refused (LAST_CREDENTIAL);
- * call it in the removal's transaction, after the delete, and roll back on 0,
- * so two parallel removals cannot both pass the check.
+ * identities. A removal that would leave none is refused (LAST_CREDENTIAL):
+ * in the removal's transaction, take `lockWaysIn` first, delete, count, and
+ * roll back on 0, so two parallel removals cannot both pass the check.
  */
 export async function countWaysIn(db: Db, userId: string): Promise<number> {
   const row = await db

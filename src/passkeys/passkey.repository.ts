@@ -1,4 +1,3 @@
-import { sql } from 'kysely';
 import type { Db } from '../db/database.js';
 import {
   countWaysIn,
@@ -7,6 +6,7 @@ import {
   findOwnCredential,
   insertNamedCredential,
   listCredentials,
+  lockWaysIn,
   renameCredential,
   type CredentialRow,
 } from '../credentials/credential.repository.js';
@@ -98,21 +98,11 @@ export function deletePasskey(db: Db, userId: string, id: string): Promise<boole
   return deleteCredential(db, userId, id, KIND);
 }
 
-/**
- * Takes the user's row lock for the rest of the transaction (a no-op update):
- * two removals of a user's last two ways in then run one after the other, so
- * the second one's count sees the first one's delete. Under PostgreSQL's READ
- * COMMITTED a count alone would not: each transaction sees the other's row
- * still there, and both commit.
- */
-export async function lockUser(db: Db, userId: string): Promise<void> {
-  await db.updateTable('users').set({ updated_at: sql<string>`updated_at` }).where('id', '=', userId).execute();
-}
+/** Takes the user's row lock for the rest of the transaction, before a removal counts the ways in that are left (credential.repository's lockWaysIn). */
+export const lockUser = lockWaysIn;
 
 /** How many ways the user has left to sign in (password, passkeys, identities). */
-export function countSignInCredentials(db: Db, userId: string): Promise<number> {
-  return countWaysIn(db, userId);
-}
+export const countSignInCredentials = countWaysIn;
 
 /**
  * Records a sign-in with the passkey and its new counter, only if the row

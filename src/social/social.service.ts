@@ -1,7 +1,7 @@
 import { createHash, createHmac, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import * as oidc from 'openid-client';
 import type { SocialConfig } from '../config/config.js';
-import { countWaysIn } from '../credentials/credential.repository.js';
+import { countWaysIn, lockWaysIn } from '../credentials/credential.repository.js';
 import type { Db } from '../db/database.js';
 import { isUniqueViolationOf } from '../db/errors.js';
 import { AppError, ErrorCode, badInput, lastCredential, unauthenticated, type AuthFailureReason } from '../errors.js';
@@ -263,6 +263,8 @@ export class SocialService {
     return this.deps.sessions.change(
       viewer.user.id,
       async (tx) => {
+        // Locked first: two parallel removals of the last two ways in must not both see the other's row.
+        await lockWaysIn(tx.db, viewer.user.id);
         const removed = await identities.deleteIdentitiesOf(tx.db, viewer.user.id, provider);
         if (removed === 0) return false;
         if ((await countWaysIn(tx.db, viewer.user.id)) === 0) throw lastCredential();

@@ -23,6 +23,15 @@ function problems(env: Record<string, string>): string[] {
 }
 
 describe('WEBAUTHN_* settings', () => {
+  it('take no defaults from a PUBLIC_URL browsers cannot run passkeys on (an IP address, plain http), and still start', () => {
+    for (const url of ['http://127.0.0.1:4000', 'https://10.0.0.7', 'http://auth.example.com']) {
+      expect(problems({ PUBLIC_URL: url, PORT: '4000' }), url).toEqual([]);
+      expect(loadConfig({ ...BASE, PUBLIC_URL: url, PORT: '4000' }).webauthn, url).toEqual({ rpId: 'localhost', rpName: 'tokengate', origins: ['http://localhost:4000'] });
+    }
+    // Set explicitly, the same address is refused with the reason.
+    expect(problems({ WEBAUTHN_RP_ID: '127.0.0.1' }).join()).toContain('must be a domain name');
+  });
+
   it('default to localhost and the server\'s own origin outside production', () => {
     const config = loadConfig({ ...BASE, PORT: '4000' });
     expect(config.webauthn).toEqual({ rpId: 'localhost', rpName: 'tokengate', origins: ['http://localhost:4000'] });

@@ -56,9 +56,20 @@ export function rpIdServesHost(rpId: string, host: string): boolean {
   return host === rpId || host.endsWith(`.${rpId}`);
 }
 
+/** The origin of `url` when browsers allow passkeys on it (a domain name, https or localhost), else null. */
+function passkeyOriginOf(url: string): string | null {
+  const origin = originOf(url);
+  if (origin === null) return null;
+  const { protocol, hostname } = new URL(origin);
+  if (isIP(hostname.replace(/^\[|\]$/g, '')) !== 0 || !DOMAIN.test(hostname)) return null;
+  return protocol === 'https:' || isLocalhost(hostname) ? origin : null;
+}
+
 /** The defaults and the parsed list, shared by check and build. */
 function resolve(e: { WEBAUTHN_RP_ID?: string | undefined; WEBAUTHN_ORIGINS?: string | undefined } & Reads): { rpId: string; origins: string[] } {
-  const publicOrigin = e.PUBLIC_URL ? originOf(e.PUBLIC_URL) : null;
+  // A PUBLIC_URL browsers cannot run passkeys on (an IP address, plain http off localhost) gives no defaults:
+  // it is a valid address for mail links, and passkeys then need WEBAUTHN_* set explicitly.
+  const publicOrigin = e.PUBLIC_URL ? passkeyOriginOf(e.PUBLIC_URL) : null;
   const rpId = e.WEBAUTHN_RP_ID ?? (publicOrigin ? new URL(publicOrigin).hostname : 'localhost');
   let origins: string[];
   if (e.WEBAUTHN_ORIGINS !== undefined) {
@@ -75,7 +86,7 @@ function resolve(e: { WEBAUTHN_RP_ID?: string | undefined; WEBAUTHN_ORIGINS?: st
 export const webauthnSection: ConfigSection<typeof fields, { readonly webauthn: WebAuthnConfig }, Reads> = {
   title: 'Passkeys (WebAuthn)',
   notes:
-    'See [Passkeys](../guides/passkeys.md). The defaults follow `PUBLIC_URL` (see Email): its host is the RP ID and its origin the one allowed origin. Start-up refuses an RP ID that is not the host, or a registrable suffix of the host, of every origin.',
+    'See [Passkeys](../guides/passkeys.md). The defaults follow `PUBLIC_URL` (see Email): its host is the RP ID and its origin the one allowed origin, when browsers allow passkeys there (a domain name over https, or localhost); a `PUBLIC_URL` on an IP address or plain http gives no defaults. Start-up refuses an RP ID that is not the host, or a registrable suffix of the host, of every origin.',
   fields,
   docs: {
     WEBAUTHN_RP_ID: {
