@@ -29,11 +29,12 @@ export function createPasskeysFeature(core: Core, ports: { readonly signIn: Sign
     sessions: core.sessions,
     signIn: ports.signIn,
     rateLimits: core.rateLimits,
-    // As many ceremonies started per address as login attempts allowed per address: each one writes a row.
+    // Each start writes a row, so starts are limited per address: ten times the failed logins an address may
+    // make, since conditional UI starts one on every visit of a sign-in page (many people behind one NAT).
     startLimiter: makeLimiter(
       core.redis && config.redis ? { client: core.redis, prefix: config.redis.prefix } : null,
       'passkey-start-address',
-      config.rateLimits.loginPerAddress.points,
+      config.rateLimits.loginPerAddress.points * 10,
       config.rateLimits.loginPerAddress.duration,
     ),
     decoyKey: core.deriveKey(DECOY_KEY_LABEL),

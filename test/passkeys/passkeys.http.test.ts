@@ -511,3 +511,23 @@ describe('passkeys (WebAuthn) over HTTP, with real ceremonies', () => {
     expect(text).not.toMatch(/eyJ[A-Za-z0-9_-]{10,}\./); // a JWT
   });
 });
+
+describe('starting passkey ceremonies is limited per address', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    // 2 failed logins per address per hour: 20 ceremony starts.
+    server = await startServer({ WEBAUTHN_RP_ID: 'localhost', WEBAUTHN_ORIGINS: ORIGIN, TRUST_PROXY: 'true', RATE_LIMIT_LOGIN_ADDRESS: '2/1h' });
+  });
+  afterAll(() => server.stop());
+
+  it('ten times the login budget of an address, then RATE_LIMITED with retryAfter; another address is unaffected [catches: startPasskeyLogin writing rows unlimited]', async () => {
+    const start = (address: string) => server.gql(START_LOGIN, { u: null }, { headers: { 'x-forwarded-for': address } });
+    for (let i = 0; i < 20; i++) expect((await start('203.0.113.7')).body.errors).toBeUndefined();
+    const refused = await start('203.0.113.7');
+    expect(errorCode(refused)).toBe('RATE_LIMITED');
+    expect(refused.body.errors?.[0]?.extensions?.retryAfter).toBeGreaterThan(0);
+    expect((await start('203.0.113.8')).body.errors).toBeUndefined();
+    const rows = await server.app.db.selectFrom('passkey_challenges').select((eb) => eb.fn.countAll<number | string>().as('n')).executeTakeFirstOrThrow();
+    expect(Number(rows.n)).toBe(21);
+  });
+});
