@@ -4,7 +4,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { CDPSession, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { describeBrowser, launchBrowser, startBuiltServer, type BrowserTab, type BuiltServer, type TestBrowser } from '../helpers/browser.js';
+import { RESULTS_DIR, describeBrowser, launchBrowser, startBuiltServer, type BrowserTab, type BuiltServer, type TestBrowser } from '../helpers/browser.js';
 import { serveStatic } from '../helpers/static-server.js';
 
 /*
@@ -18,7 +18,7 @@ import { serveStatic } from '../helpers/static-server.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const APP_DIST = path.join(ROOT, 'examples/web/dist');
-const SHOTS = process.env.TOKENGATE_SHOTS_DIR ?? '/work/shots';
+const SHOTS = path.join(RESULTS_DIR, 'passkeys');
 const PASSWORD = 'correct horse battery staple';
 
 /** A virtual platform authenticator on `page` (CDP WebAuthn domain): discoverable credentials, UV, presence answered automatically. */
