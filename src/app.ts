@@ -92,7 +92,10 @@ export function buildApp(config: Config, deps: AppDeps = {}): App {
     }),
     jwks: keys.jwks,
     csrfFor: sessions.csrfFor,
-    readiness: async () => Object.assign(await core.readiness(), ...(await Promise.all(features.map((f) => f.readiness?.() ?? {})))),
+    readiness: async () => ({
+      required: Object.assign(await core.readiness(), ...(await Promise.all(features.map((f) => f.readiness?.() ?? {})))),
+      external: Object.assign({}, ...(await Promise.all(features.map((f) => f.externalChecks?.() ?? {})))),
+    }),
     ...(deps.explorerDir ? { explorerDir: deps.explorerDir } : {}),
     routes: features.flatMap((f) => f.routes ?? []),
   });

@@ -39,6 +39,13 @@ export interface Feature {
   readonly pruneTasks?: readonly PruneTask[];
   /** Readiness of what the feature depends on beyond the core, e.g. `{ smtp: true }`. */
   readonly readiness?: () => Promise<Record<string, boolean>>;
+  /**
+   * Services outside the deployment (an OpenID provider) that `/readyz`
+   * shows but does not fail on: every instance shares them, so failing
+   * readiness would take all instances out of the balancer at once, and
+   * password sign-in with them. `/readyz` then answers 200 `degraded`.
+   */
+  readonly externalChecks?: () => Promise<Record<string, boolean>>;
   /** HTTP routes of its own, outside GraphQL. */
   readonly routes?: readonly FeatureRoute[];
   /** Starts background work, once the database is migrated. */

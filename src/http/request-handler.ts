@@ -12,12 +12,18 @@ import type { Logger } from '../platform/logger.js';
 import type { FeatureRoute } from '../core/feature.js';
 import { EXPLORER_ASSET_PREFIX, prefersHtml, type ExplorerAssets } from './explorer.js';
 
+/** What /readyz reports: checks that gate it (503 when one is down), and external services it only shows (200 `degraded`). */
+export interface Readiness {
+  readonly required: Record<string, boolean>;
+  readonly external: Record<string, boolean>;
+}
+
 /** What the HTTP layer needs from the rest of the app. */
 export interface RequestHandlerDeps {
   readonly apollo: ApolloServer<GraphQLContext>;
   readonly buildContext: (input: ContextInput) => Promise<GraphQLContext>;
   /** Readiness of each dependency, e.g. `{ database: true }`. */
-  readonly readiness: () => Promise<Record<string, boolean>>;
+  readonly readiness: () => Promise<Readiness>;
   readonly logger: Logger;
   /** The JWK Set document, serialized once at start-up (`{"keys":[]}` for HS256). */
   readonly jwks: string;
@@ -99,10 +105,11 @@ async function handle(deps: RequestHandlerDeps, req: IncomingMessage, res: Serve
     case '/healthz':
       return sendJson(res, 200, { status: 'ok' });
     case '/readyz': {
-      const checks = await deps.readiness();
-      const ok = Object.values(checks).every(Boolean);
-      const body = Object.fromEntries(Object.entries(checks).map(([name, up]) => [name, up ? 'ok' : 'down']));
-      return sendJson(res, ok ? 200 : 503, { status: ok ? 'ok' : 'unavailable', checks: body });
+      const { required, external } = await deps.readiness();
+      const ok = Object.values(required).every(Boolean);
+      const status = !ok ? 'unavailable' : Object.values(external).every(Boolean) ? 'ok' : 'degraded';
+      const body = Object.fromEntries(Object.entries({ ...required, ...external }).map(([name, up]) => [name, up ? 'ok' : 'down']));
+      return sendJson(res, ok ? 200 : 503, { status, checks: body });
     }
     case '/metrics':
       if (deps.metrics !== null) return handleMetrics(deps.metrics, req, res);

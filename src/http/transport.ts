@@ -11,7 +11,7 @@ import { metricsPlugin } from '../graphql/metrics-plugin.js';
 import { createOperationPipeline } from '../graphql/operation-pipeline.js';
 import { createQueryLimits } from '../graphql/query-limits.js';
 import { defaultExplorerDir, ExplorerAssets } from './explorer.js';
-import { createRequestHandler } from './request-handler.js';
+import { createRequestHandler, type Readiness } from './request-handler.js';
 import { attachWebSocketTransport } from './ws/index.js';
 
 /** What the transports need from the features. */
@@ -23,7 +23,7 @@ export interface TransportParts {
   /** The cookie mode's CSRF token of a session (the sessions feature). */
   readonly csrfFor: (sessionId: string) => string;
   /** Readiness of the core and every feature. */
-  readonly readiness: () => Promise<Record<string, boolean>>;
+  readonly readiness: () => Promise<Readiness>;
   /** Where the built explorer is (default: dist/explorer). */
   readonly explorerDir?: string;
   /** The features' own HTTP routes. */

@@ -48,7 +48,8 @@ export function createSocialFeature(core: Core, ports: { readonly signIn: SignIn
     migrations: socialMigrations,
     routes: [callbackRoute(social)],
     pruneTasks: [{ name: 'oauth_flows', prune: (now, limit) => pruneFlows(db, now - PRUNE_AFTER_MS, limit) }],
-    readiness: async () => providers.readiness(),
+    // An identity provider being down must not make every instance unready: password and passkey sign-in still work.
+    externalChecks: async () => providers.readiness(),
     social,
     start: () => providers.start(),
     async stop() {

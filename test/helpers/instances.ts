@@ -47,7 +47,9 @@ export async function startInstance(name: string, env: Record<string, string>, o
   for (;;) {
     if (child.exitCode !== null) throw new Error(`${name} exited with ${child.exitCode}: ${out}`);
     try {
-      if ((await fetch(`${url}/readyz`)).ok) break;
+      // Everything up, external checks too (an OpenID provider discovered): 'degraded' answers 200 but is not ready for a test.
+      const ready = await fetch(`${url}/readyz`);
+      if (ready.ok && ((await ready.json()) as { status?: string }).status === 'ok') break;
     } catch {
       // not listening yet
     }
