@@ -105,10 +105,23 @@ export async function revokeApiKeys(db: Db, userId: string, keyId: string | null
     const material = readMaterial(row.material);
     if (material.revokedAt !== null) continue;
     const next: Material = { ...material, revokedAt: toTimestamp(now) };
-    await db.updateTable('credentials').set({ material: JSON.stringify(next) }).where('id', '=', row.id).execute();
+    // expires_at becomes the time the key stopped working (if it was later): the pruner finds finished keys by it.
+    const endsAt = row.expiresAt === null || row.expiresAt.getTime() > now ? toTimestamp(now) : toTimestamp(row.expiresAt.getTime());
+    await db.updateTable('credentials').set({ material: JSON.stringify(next), expires_at: endsAt }).where('id', '=', row.id).execute();
     revoked.push(row.id);
   }
   return revoked;
+}
+
+/**
+ * Deletes up to `limit` keys that stopped working (revoked or expired)
+ * before `before`; returns how many went. Until then a revoked key still
+ * answers TOKEN_REVOKED and an expired one TOKEN_EXPIRED; after, INVALID_TOKEN.
+ */
+export async function pruneFinishedApiKeys(db: Db, before: number, limit: number): Promise<number> {
+  const finished = db.selectFrom('credentials').select('id').where('kind', '=', 'api_key').where('expires_at', '<', toTimestamp(before)).limit(limit);
+  const result = await db.deleteFrom('credentials').where('id', 'in', finished).executeTakeFirst();
+  return Number(result.numDeletedRows);
 }
 
 /** Records that the keys were used in the minute `at` (never moving a later record back). */

@@ -4,6 +4,7 @@ import type { Feature } from '../core/feature.js';
 import { makeLimiter } from '../core/rate-limits.js';
 import { API_KEY_OUTCOMES, ApiKeyService } from './api-key.service.js';
 import { apiKeysResolvers } from './api-keys.resolvers.js';
+import { pruneFinishedApiKeys } from './api-key.repository.js';
 import { KeyRateLimit } from './key-rate-limit.js';
 
 /** What the api-keys feature offers the app: the service (the context builder verifies keys with it; the CLI revokes). */
@@ -49,6 +50,8 @@ export function createApiKeysFeature(core: Core): ApiKeysFeature {
     schema: ['api-keys.graphql'],
     resolvers: apiKeysResolvers(apiKeys),
     apiKeys,
+    // Kept as long as ended sessions are (SESSION_RETENTION), so a revoked key is told apart from an unknown one meanwhile.
+    pruneTasks: [{ name: 'api_keys', prune: (now, limit) => pruneFinishedApiKeys(core.db, now - config.operations.sessionRetention * 1000, limit) }],
     async start() {
       apiKeys.start();
     },

@@ -43,8 +43,8 @@ describe('pruning', () => {
   afterAll(() => server.stop());
 
   it('removes only what is past its retention, batch after batch, and keeps open sessions and live tokens', async () => {
-    // In the order of the features that register them (sessions, email, sign-in, passkeys, audit, social).
-    expect(server.app.pruner.taskNames).toEqual(['used_refresh_tokens', 'ended_sessions', 'expired_sessions', 'email_tokens', 'mail_outbox', 'mfa_tokens', 'passkey_challenges', 'audit_events', 'oauth_flows']);
+    // In the order of the features that register them (sessions, email, sign-in, passkeys, audit, social, api-keys).
+    expect(server.app.pruner.taskNames).toEqual(['used_refresh_tokens', 'ended_sessions', 'expired_sessions', 'email_tokens', 'mail_outbox', 'mfa_tokens', 'passkey_challenges', 'audit_events', 'oauth_flows', 'api_keys']);
     const active = await signup(server, 'keeper');
     const loggedOut = await signup(server, 'leaver');
     const expiring = await signup(server, 'sleeper');
@@ -57,13 +57,13 @@ describe('pruning', () => {
     let keeper = await refresh(active.refreshToken);
     expect((await server.gql('mutation { logout }', {}, { token: loggedOut.accessToken })).body.data).toEqual({ logout: true });
     clock.advance(DAY / 2);
-    expect(await server.app.pruner.runOnce()).toEqual({ used_refresh_tokens: 0, ended_sessions: 0, expired_sessions: 0, email_tokens: 0, mfa_tokens: 0, mail_outbox: 0, passkey_challenges: 0, audit_events: 0, oauth_flows: 0 });
+    expect(await server.app.pruner.runOnce()).toEqual({ used_refresh_tokens: 0, ended_sessions: 0, expired_sessions: 0, email_tokens: 0, mfa_tokens: 0, mail_outbox: 0, passkey_challenges: 0, audit_events: 0, oauth_flows: 0, api_keys: 0 });
     expect(await tokenCount(sid(active))).toBe(2);
 
     // Day 1.5: the token used on day 0 is past REFRESH_TOKEN_RETENTION; the one used now is not.
     clock.advance(DAY);
     keeper = await refresh(keeper.refreshToken);
-    expect(await server.app.pruner.runOnce()).toEqual({ used_refresh_tokens: 1, ended_sessions: 0, expired_sessions: 0, email_tokens: 0, mfa_tokens: 0, mail_outbox: 0, passkey_challenges: 0, audit_events: 0, oauth_flows: 0 });
+    expect(await server.app.pruner.runOnce()).toEqual({ used_refresh_tokens: 1, ended_sessions: 0, expired_sessions: 0, email_tokens: 0, mfa_tokens: 0, mail_outbox: 0, passkey_challenges: 0, audit_events: 0, oauth_flows: 0, api_keys: 0 });
     expect(await tokenCount(sid(active))).toBe(2); // the one used today and the live one
 
     // Day 2.6: the 26 sessions ended on day 0 are past SESSION_RETENTION (2d), in 3 batches of 10.
@@ -71,7 +71,7 @@ describe('pruning', () => {
     keeper = await refresh(keeper.refreshToken);
     const before = await sessionIds();
     const removed = await server.app.pruner.runOnce();
-    expect(removed).toEqual({ used_refresh_tokens: 1, ended_sessions: 26, expired_sessions: 0, email_tokens: 0, mfa_tokens: 0, mail_outbox: 0, passkey_challenges: 0, audit_events: 0, oauth_flows: 0 });
+    expect(removed).toEqual({ used_refresh_tokens: 1, ended_sessions: 26, expired_sessions: 0, email_tokens: 0, mfa_tokens: 0, mail_outbox: 0, passkey_challenges: 0, audit_events: 0, oauth_flows: 0, api_keys: 0 });
     const after = await sessionIds();
     expect(after).toEqual(new Set([sid(active), sid(expiring)]));
     expect(before.size - after.size).toBe(26);
@@ -79,7 +79,7 @@ describe('pruning', () => {
 
     // Day 5.1: sleeper's session expired on day 3 and is past retention; keeper's, refreshed on day 2.6, is open until 5.6.
     clock.advance(2.5 * DAY);
-    expect(await server.app.pruner.runOnce()).toEqual({ used_refresh_tokens: 1, ended_sessions: 0, expired_sessions: 1, email_tokens: 0, mfa_tokens: 0, mail_outbox: 0, passkey_challenges: 0, audit_events: 0, oauth_flows: 0 });
+    expect(await server.app.pruner.runOnce()).toEqual({ used_refresh_tokens: 1, ended_sessions: 0, expired_sessions: 1, email_tokens: 0, mfa_tokens: 0, mail_outbox: 0, passkey_challenges: 0, audit_events: 0, oauth_flows: 0, api_keys: 0 });
     expect(await sessionIds()).toEqual(new Set([sid(active)]));
     expect(await tokenCount(sid(active))).toBe(1); // the live one
     const stillIn = await server.gql<{ me: { username: string } }>('{ me { username } }', {}, { token: (await refresh(keeper.refreshToken)).accessToken });
