@@ -19,6 +19,8 @@ export function auditAndCredentialLookup(dialect: 'sqlite' | 'postgres'): Migrat
       await db.schema.alterTable('credentials').addColumn('expires_at', time).execute();
       // One passkey id, one (issuer, sub), one API key hash in the whole table, whoever holds it.
       await db.schema.createIndex('credentials_lookup_idx').on('credentials').columns(['kind', 'lookup']).unique().where(sql.ref('lookup'), 'is not', null).execute();
+      // The pruner finds finished API keys by it.
+      await db.schema.createIndex('credentials_expiry_idx').on('credentials').columns(['kind', 'expires_at']).where(sql.ref('expires_at'), 'is not', null).execute();
 
       await db.schema
         .createTable('audit_events')
@@ -41,6 +43,7 @@ export function auditAndCredentialLookup(dialect: 'sqlite' | 'postgres'): Migrat
     },
     async down(db: Kysely<unknown>) {
       await db.schema.dropTable('audit_events').execute();
+      await db.schema.dropIndex('credentials_expiry_idx').execute();
       await db.schema.dropIndex('credentials_lookup_idx').execute();
       for (const column of ['expires_at', 'lookup', 'name']) await db.schema.alterTable('credentials').dropColumn(column).execute();
     },
