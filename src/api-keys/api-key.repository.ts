@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { findOwnCredential, insertNamedCredential, listCredentials, type CredentialRow } from '../credentials/credential.repository.js';
+import { findOwnCredential, insertCredential, listCredentials, type CredentialRow } from '../credentials/credential.repository.js';
 import type { Db } from '../db/database.js';
 import { toDate, toTimestamp } from '../db/tables.js';
 import { API_SCOPES, type ApiScope } from '../sessions/ports.js';
@@ -39,7 +39,7 @@ export async function insertApiKey(
   key: { id: string; userId: string; name: string; hash: string; prefix: string; scopes: readonly ApiScope[]; expiresAt: number | null; now: number },
 ): Promise<ApiKey> {
   const material: Material = { prefix: key.prefix, scopes: [...key.scopes], revokedAt: null };
-  await insertNamedCredential(db, {
+  await insertCredential(db, {
     id: key.id,
     userId: key.userId,
     kind: 'api_key',

@@ -9,11 +9,21 @@ import { toDate, toTimestamp, type CredentialKind } from '../db/tables.js';
  * unique by the database (credentials_one_per_user_idx).
  */
 
-/** Adds a credential row. */
-export async function insertCredential(
-  db: Db,
-  row: { readonly id: string; readonly userId: string; readonly kind: CredentialKind; readonly material: string; readonly counter?: number | null; readonly now: number },
-): Promise<void> {
+/** A credential row to add; `name`, `lookup` and `expiresAt` belong to the kinds a user keeps several of (passkeys, identities, API keys). */
+export interface NewCredential {
+  readonly id: string;
+  readonly userId: string;
+  readonly kind: CredentialKind;
+  readonly material: string;
+  readonly counter?: number | null;
+  readonly name?: string | null;
+  readonly lookup?: string | null;
+  readonly expiresAt?: number | null;
+  readonly now: number;
+}
+
+/** Adds a credential row; a `lookup` someone already holds fails with the database's unique violation. */
+export async function insertCredential(db: Db, row: NewCredential): Promise<void> {
   await db
     .insertInto('credentials')
     .values({
@@ -22,6 +32,9 @@ export async function insertCredential(
       kind: row.kind,
       material: row.material,
       counter: row.counter ?? null,
+      name: row.name ?? null,
+      lookup: row.lookup ?? null,
+      expires_at: row.expiresAt == null ? null : toTimestamp(row.expiresAt),
       created_at: toTimestamp(row.now),
       last_used_at: null,
     })
@@ -45,7 +58,7 @@ export async function hasCredential(db: Db, userId: string, kind: CredentialKind
 }
 
 /** Replaces (or adds) a user's one credential of a single-row kind, e.g. a new password hash. */
-export async function replaceSingleCredential(db: Db, row: { readonly id: string; readonly userId: string; readonly kind: CredentialKind; readonly material: string; readonly counter?: number | null; readonly now: number }): Promise<void> {
+export async function replaceSingleCredential(db: Db, row: NewCredential): Promise<void> {
   await deleteCredentials(db, row.userId, [row.kind]);
   await insertCredential(db, row);
 }
@@ -136,38 +149,6 @@ function toCredentialRow(row: {
     lastUsedAt: toDateOrNull(row.last_used_at),
     expiresAt: toDateOrNull(row.expires_at),
   };
-}
-
-/** Adds a credential of a kind with many rows per user; a `lookup` someone already holds fails with the database's unique violation. */
-export async function insertNamedCredential(
-  db: Db,
-  row: {
-    readonly id: string;
-    readonly userId: string;
-    readonly kind: CredentialKind;
-    readonly material: string;
-    readonly counter?: number | null;
-    readonly name?: string | null;
-    readonly lookup?: string | null;
-    readonly expiresAt?: number | null;
-    readonly now: number;
-  },
-): Promise<void> {
-  await db
-    .insertInto('credentials')
-    .values({
-      id: row.id,
-      user_id: row.userId,
-      kind: row.kind,
-      material: row.material,
-      counter: row.counter ?? null,
-      name: row.name ?? null,
-      lookup: row.lookup ?? null,
-      expires_at: row.expiresAt == null ? null : toTimestamp(row.expiresAt),
-      created_at: toTimestamp(row.now),
-      last_used_at: null,
-    })
-    .execute();
 }
 
 /** The credential of `kind` whose lookup is `lookup` (a passkey id, an issuer and subject, a key hash), whoever holds it, or null. */

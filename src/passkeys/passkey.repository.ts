@@ -1,12 +1,10 @@
 import type { Db } from '../db/database.js';
 import {
-  countWaysIn,
   deleteCredential,
   findCredentialByLookup,
   findOwnCredential,
-  insertNamedCredential,
+  insertCredential,
   listCredentials,
-  lockWaysIn,
   renameCredential,
   type CredentialRow,
 } from '../credentials/credential.repository.js';
@@ -68,7 +66,7 @@ export async function insertPasskey(
   p: { readonly id: string; readonly userId: string; readonly credentialId: string; readonly publicKey: string; readonly transports: readonly string[]; readonly backedUp: boolean; readonly counter: number; readonly name: string; readonly now: number },
 ): Promise<void> {
   const material: PasskeyMaterial = { publicKey: p.publicKey, transports: p.transports, backedUp: p.backedUp };
-  await insertNamedCredential(db, { id: p.id, userId: p.userId, kind: KIND, material: JSON.stringify(material), counter: p.counter, name: p.name, lookup: p.credentialId, now: p.now });
+  await insertCredential(db, { id: p.id, userId: p.userId, kind: KIND, material: JSON.stringify(material), counter: p.counter, name: p.name, lookup: p.credentialId, now: p.now });
 }
 
 /** The passkey with this WebAuthn credential id, whoever holds it, or null. */
@@ -98,11 +96,6 @@ export function deletePasskey(db: Db, userId: string, id: string): Promise<boole
   return deleteCredential(db, userId, id, KIND);
 }
 
-/** Takes the user's row lock for the rest of the transaction, before a removal counts the ways in that are left (credential.repository's lockWaysIn). */
-export const lockUser = lockWaysIn;
-
-/** How many ways the user has left to sign in (password, passkeys, identities). */
-export const countSignInCredentials = countWaysIn;
 
 /**
  * Records a sign-in with the passkey and its new counter, only if the row

@@ -4,6 +4,7 @@ import type { AuthenticationResponseJSON, RegistrationResponseJSON } from '@simp
 import type { RateLimiterAbstract } from 'rate-limiter-flexible';
 import type { WebAuthnConfig } from '../config/config.js';
 import type { AuthRateLimits } from '../core/rate-limits.js';
+import { countWaysIn, lockWaysIn } from '../credentials/credential.repository.js';
 import { rateLimitedError } from '../core/rate-limits.js';
 import type { Db } from '../db/database.js';
 import { isUniqueViolation } from '../db/errors.js';
@@ -187,9 +188,9 @@ export class PasskeyService {
    */
   async remove(viewer: Viewer, id: string, meta: RequestMeta): Promise<boolean> {
     return this.deps.sessions.change(viewer.user.id, async (tx) => {
-      await passkeys.lockUser(tx.db, viewer.user.id);
+      await lockWaysIn(tx.db, viewer.user.id);
       if (!(await passkeys.deletePasskey(tx.db, viewer.user.id, id))) return false;
-      if ((await passkeys.countSignInCredentials(tx.db, viewer.user.id)) === 0) throw lastCredential(); // rolls the delete back
+      if ((await countWaysIn(tx.db, viewer.user.id)) === 0) throw lastCredential(); // rolls the delete back
       await tx.audit({ type: 'passkey.deleted', userId: viewer.user.id, sessionId: viewer.sessionId, meta, details: { passkeyId: id } });
       return true;
     });

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { findCredentialByLookup, insertNamedCredential, listCredentials, type CredentialRow } from '../credentials/credential.repository.js';
+import { findCredentialByLookup, insertCredential, listCredentials, type CredentialRow } from '../credentials/credential.repository.js';
 import type { Db } from '../db/database.js';
 import { toTimestamp } from '../db/tables.js';
 import { toUser, PUBLIC_COLUMNS } from '../users/user.repository.js';
@@ -53,7 +53,7 @@ export async function listIdentities(db: Db, userId: string): Promise<Identity[]
 /** Links an identity to a user; an identity someone holds already fails with the database's unique violation. */
 export async function insertIdentity(db: Db, identity: { userId: string; provider: string; issuer: string; subject: string; email: string | null; now: number }): Promise<void> {
   const material: IdentityMaterial = { issuer: identity.issuer, subject: identity.subject, email: identity.email };
-  await insertNamedCredential(db, {
+  await insertCredential(db, {
     id: randomUUID(),
     userId: identity.userId,
     kind: 'identity',

@@ -6,10 +6,11 @@ import type { Redis } from '../../platform/redis.js';
 import { readSessionCheck } from '../session.repository.js';
 import type { AuthChange, SessionCheck, SessionGuard } from '../session-guard.js';
 
-interface CachedCheck {
+/** A value read from the database, valid while the user's epoch is still `epoch`. */
+interface CachedUnderEpoch<T> {
   readonly userId: string;
   readonly epoch: string;
-  readonly check: SessionCheck;
+  readonly value: T;
 }
 
 /**
@@ -30,9 +31,9 @@ interface CachedCheck {
  * dropped, since epochs may have moved unseen.
  */
 export class RedisSessionGuard implements SessionGuard {
-  private readonly cache: LRUCache<string, CachedCheck>;
+  private readonly cache: LRUCache<string, CachedUnderEpoch<SessionCheck>>;
   /** Other user state (API keys), cached under the same epochs. */
-  private readonly states: LRUCache<string, { readonly userId: string; readonly epoch: string; readonly value: unknown }>;
+  private readonly states: LRUCache<string, CachedUnderEpoch<unknown>>;
   private degraded = false;
 
   constructor(
@@ -51,27 +52,22 @@ export class RedisSessionGuard implements SessionGuard {
     });
   }
 
-  async checkSession(sessionId: string, userId: string): Promise<SessionCheck> {
-    let epoch: string;
-    try {
-      if (this.redis.status !== 'ready') throw new Error('redis not ready');
-      epoch = await this.readEpoch(userId);
-    } catch {
-      // Unreachable: read the database, and forget what was cached under epochs we cannot see.
-      this.degraded = true;
-      this.clearCaches();
-      return readSessionCheck(this.db, sessionId, userId);
-    }
-    this.recover();
-    const hit = this.cache.get(sessionId);
-    if (hit !== undefined && hit.epoch === epoch && hit.userId === userId) return hit.check;
-    const check = await readSessionCheck(this.db, sessionId, userId);
-    this.cache.set(sessionId, { userId, epoch, check });
-    return check;
+  checkSession(sessionId: string, userId: string): Promise<SessionCheck> {
+    return this.underEpoch(this.cache, sessionId, userId, () => readSessionCheck(this.db, sessionId, userId));
   }
 
-  /** The same protocol as checkSession: the epoch is read before the database, so a read racing a write is cached under an epoch the write replaced. */
-  async checkUserState<T>(key: string, userId: string, load: () => Promise<T>): Promise<T> {
+  /** A user's state other than a session (an API key's), cached by the same protocol as checkSession. */
+  checkUserState<T>(key: string, userId: string, load: () => Promise<T>): Promise<T> {
+    return this.underEpoch(this.states as LRUCache<string, CachedUnderEpoch<T>>, key, userId, load);
+  }
+
+  /**
+   * The one caching protocol: the user's epoch is read before the database,
+   * so a read racing a write is cached under an epoch the write replaced and
+   * never served again. While Redis is unreachable every read goes to the
+   * database, and what was cached under epochs we cannot see is forgotten.
+   */
+  private async underEpoch<T>(cache: LRUCache<string, CachedUnderEpoch<T>>, key: string, userId: string, load: () => Promise<T>): Promise<T> {
     let epoch: string;
     try {
       if (this.redis.status !== 'ready') throw new Error('redis not ready');
@@ -82,10 +78,10 @@ export class RedisSessionGuard implements SessionGuard {
       return load();
     }
     this.recover();
-    const hit = this.states.get(key);
-    if (hit !== undefined && hit.epoch === epoch && hit.userId === userId) return hit.value as T;
+    const hit = cache.get(key);
+    if (hit !== undefined && hit.epoch === epoch && hit.userId === userId) return hit.value;
     const value = await load();
-    this.states.set(key, { userId, epoch, value });
+    cache.set(key, { userId, epoch, value });
     return value;
   }
 
