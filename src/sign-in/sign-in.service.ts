@@ -239,14 +239,13 @@ export class SignInService {
     const { user } = proof;
     const now = this.deps.clock.now();
     if (!proof.multiFactor && (await this.deps.secondFactor.isEnrolled(this.deps.db, user.id))) {
-      const mfaToken = generateMfaToken();
-      await mfaTokens.insertMfaToken(this.deps.db, { hash: hashMfaToken(mfaToken), userId: user.id, now, expiresAt: now + MFA_TOKEN_TTL_SECONDS * 1000, amr: proof.amr });
+      const mfaToken = await startSecondStep(this.deps.db, user.id, proof.amr, now);
       this.metrics.login('mfa_required');
       this.audit('auth.mfa_required', meta, { userId: user.id });
       await this.deps.sessions.record({ type: 'mfa.required', userId: user.id, meta, details: { amr: proof.amr } });
       return {
         outcome: 'deferred',
-        error: new AppError(ErrorCode.MFA_REQUIRED, 'Two-factor authentication is on: send verifyMfa with the mfaToken and a code.', { mfaToken }),
+        error: mfaRequired(mfaToken),
       };
     }
     const auth = await this.deps.sessions.open(
@@ -276,8 +275,7 @@ export class SignInService {
       const proof = await factor.prove(tx);
       const { user } = proof;
       if (!proof.multiFactor && (await this.deps.secondFactor.isEnrolled(tx.db, user.id))) {
-        const mfaToken = generateMfaToken();
-        await mfaTokens.insertMfaToken(tx.db, { hash: hashMfaToken(mfaToken), userId: user.id, now, expiresAt: now + MFA_TOKEN_TTL_SECONDS * 1000, amr: proof.amr });
+        const mfaToken = await startSecondStep(tx.db, user.id, proof.amr, now);
         await tx.audit({ type: 'mfa.required', userId: user.id, details: { ...factor.details, amr: proof.amr } });
         return { mfaToken, userId: user.id };
       }
@@ -288,7 +286,7 @@ export class SignInService {
     if ('mfaToken' in outcome) {
       this.metrics.login('mfa_required');
       this.audit('auth.mfa_required', meta, { userId: outcome.userId, ...factor.details });
-      throw new AppError(ErrorCode.MFA_REQUIRED, 'Two-factor authentication is on: send verifyMfa with the mfaToken and a code.', { mfaToken: outcome.mfaToken });
+      throw mfaRequired(outcome.mfaToken);
     }
     this.metrics.login('success');
     this.audit('auth.login', meta, { userId: outcome.auth.user.id, sessionId: outcome.auth.sessionId, ...factor.details });
@@ -298,6 +296,17 @@ export class SignInService {
   private audit(event: string, meta: RequestMeta, fields: Record<string, unknown>, level: 'info' | 'warn' = 'info'): void {
     this.deps.logger[level]({ event, ...fields, clientAddress: meta.clientAddress, requestId: meta.requestId }, event);
   }
+}
+
+/** Opens the second step of a sign-in: a new mfaToken (stored by hash only, 5 minutes) that remembers the first factor's `amr`. */
+async function startSecondStep(db: Db, userId: string, amr: readonly string[], now: number): Promise<string> {
+  const mfaToken = generateMfaToken();
+  await mfaTokens.insertMfaToken(db, { hash: hashMfaToken(mfaToken), userId, now, expiresAt: now + MFA_TOKEN_TTL_SECONDS * 1000, amr });
+  return mfaToken;
+}
+
+function mfaRequired(mfaToken: string): AppError {
+  return new AppError(ErrorCode.MFA_REQUIRED, 'Two-factor authentication is on: send verifyMfa with the mfaToken and a code.', { mfaToken });
 }
 
 function invalidMfaCode(): AppError {
