@@ -1,16 +1,7 @@
-import { AUTH_FIELDS, type AuthPayload, type GqlResponse, type TestServer } from '../helpers/server.js';
+import { AUTH_FIELDS, GENEROUS_LIMITS, type AuthPayload, type GqlResponse, type TestServer } from '../helpers/server.js';
 
 /** Limits high enough that a file's own calls never meet them (tests of the limits set their own). */
-export const EMAIL_TEST_LIMITS: Readonly<Record<string, string>> = {
-  RATE_LIMIT_SIGNUP_ADDRESS: '100000/1h',
-  RATE_LIMIT_LOGIN_ADDRESS: '100000/1h',
-  RATE_LIMIT_LOGIN_USERNAME: '100000/1h',
-  RATE_LIMIT_LOGIN_PAIR: '100000',
-  RATE_LIMIT_MAIL_RECIPIENT: '100000/1h',
-  RATE_LIMIT_RESET_ADDRESS: '100000/1h',
-  // The worker is woken by each new mail; a long poll keeps retries under the test's control.
-  MAIL_POLL_INTERVAL: '1h',
-};
+export const EMAIL_TEST_LIMITS = GENEROUS_LIMITS;
 
 export const PASSWORD = 'correct horse battery';
 export const SIGNUP_WITH_EMAIL = `mutation ($u: String!, $p: String!, $e: String) { signup(username: $u, password: $p, email: $e) { ${AUTH_FIELDS} user { email emailVerified } } }`;

@@ -7,7 +7,7 @@ import { loadConfig } from '../../src/config/config.js';
 import { createStorage } from '../helpers/backend.js';
 import { gql as postGql, type GqlResponse } from '../helpers/gql-client.js';
 import { browse, CookieJar, signInAtProvider, startTestProvider, type TestProvider } from '../helpers/oidc-provider.js';
-import { AUTH_FIELDS, testEnv, type TestServer } from '../helpers/server.js';
+import { AUTH_FIELDS, GENEROUS_LIMITS, testEnv, type TestServer } from '../helpers/server.js';
 
 /** The AuthPayload fields the social tests read. */
 export const SOCIAL_AUTH_FIELDS = `${AUTH_FIELDS} user { email emailVerified identities { provider subject email linkedAt } }`;
@@ -58,13 +58,7 @@ export async function startSocialWorld(env: Record<string, string> = {}, deps: A
       OIDC_BETA_CLIENT_ID: beta.clientId,
       OIDC_BETA_CLIENT_SECRET_FILE: betaSecretFile,
       OAUTH_REDIRECT_ORIGINS: `${APP_ORIGIN},${base}`,
-      RATE_LIMIT_SIGNUP_ADDRESS: '100000/1h',
-      RATE_LIMIT_LOGIN_ADDRESS: '100000/1h',
-      RATE_LIMIT_LOGIN_USERNAME: '100000/1h',
-      RATE_LIMIT_LOGIN_PAIR: '100000',
-      RATE_LIMIT_MAIL_RECIPIENT: '100000/1h',
-      RATE_LIMIT_RESET_ADDRESS: '100000/1h',
-      MAIL_POLL_INTERVAL: '1h',
+      ...GENEROUS_LIMITS,
       RATE_LIMIT_OAUTH_ADDRESS: '100000/1m',
       ...env,
     }),
